@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Build a lab kernel: Debian's linux-source-6.1 (or another tree) + patches/
+# applied with `git am` + kconfig/ fragments merged onto tinyconfig (or a
+# distribution config), bzImage with BTF.  Prints the bzImage path on stdout.
+#
+# Results are cached by (source, patch series, config inputs): an unchanged
+# rebuild returns at once, and a changed series rebuilds incrementally in a
+# persistent object directory.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	cat <<EOF
+usage: ci/build-kernel.sh [options]
+
+  --source PATH     kernel source: a .tar.xz or a directory
+                    (default: /usr/src/linux-source-6.1.tar.xz, package
+                    linux-source-6.1)
+  --patches DIR     git format-patch series to apply (default: patches/);
+                    'none' builds the unpatched source
+  --base tiny|FILE  config base: tinyconfig (default) or a distribution
+                    config file such as /boot/config-\$(uname -r)
+  --fragment FILE   extra kconfig fragment (repeatable), e.g.
+                    kconfig/debug.config
+  --debug           shorthand for --fragment kconfig/debug.config
+  --config-only     stop after the checked .config; print its path
+  --jobs N          parallel make jobs (default: nproc)
+  -h, --help        this text
+
+Cache: \$DAXTRACE_CACHE (default /var/cache/daxtrace).
+EOF
+}
+
+source_arg=/usr/src/linux-source-6.1.tar.xz
+patch_dir=$REPO_DIR/patches
+base=tiny
+fragments=("$REPO_DIR/kconfig/dax.config" "$REPO_DIR/kconfig/bpf.config"
+	   "$REPO_DIR/kconfig/lab-vm.config")
+config_only=0
+jobs=$(nproc)
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--source) source_arg=${2:?--source needs a path}; shift 2 ;;
+	--patches) patch_dir=${2:?--patches needs a directory}; shift 2 ;;
+	--base) base=${2:?--base needs tiny or a file}; shift 2 ;;
+	--fragment) fragments+=("$(realpath "${2:?--fragment needs a file}")"); shift 2 ;;
+	--debug) fragments+=("$REPO_DIR/kconfig/debug.config"); shift ;;
+	--config-only) config_only=1; shift ;;
+	--jobs) jobs=${2:?}; shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; die "unknown option '$1'" ;;
+	esac
+done
+
+for f in "${fragments[@]}"; do
+	[ -f "$f" ] || die "kconfig fragment not found: $f"
+done
+[ "$base" = tiny ] || [ -f "$base" ] || die "config base not found: $base"
+
+# --- the patch series --------------------------------------------------
+series=()
+if [ "$patch_dir" != none ]; then
+	[ -d "$patch_dir" ] || die "patch directory not found: $patch_dir"
+	while IFS= read -r p; do
+		series+=("$p")
+	done < <(find "$patch_dir" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
+		 ! -name '0000-cover-letter.patch' | sort)
+fi
+
+# --- the source tree, as a git repository at commit "base" -------------
+if [ -d "$source_arg" ]; then
+	[ -f "$source_arg/Makefile" ] || die "not a kernel tree: $source_arg"
+	src_key=dir-$(printf '%s' "$(realpath "$source_arg")" | sha256sum | cut -c1-12)
+else
+	[ -f "$source_arg" ] || die "kernel source not found: $source_arg (apt-get install linux-source-6.1)"
+	src_key=$(sha256sum "$source_arg" | cut -c1-16)
+fi
+mkdir -p "$DAXTRACE_CACHE/src" "$DAXTRACE_CACHE/obj" "$DAXTRACE_CACHE/kernels"
+tree=$DAXTRACE_CACHE/src/$src_key
+exec 9>"$tree.lock"
+flock 9 || die "cannot lock $tree.lock"
+
+git_() { git -C "$tree" -c user.name=daxtrace-ci -c user.email=ci@daxtrace.invalid "$@"; }
+
+if [ ! -f "$tree/.daxtrace-base" ]; then
+	rm -rf "$tree"
+	mkdir -p "$tree"
+	if [ -d "$source_arg" ]; then
+		run_logged "$tree.log" "copying source tree" \
+			rsync -a --exclude .git "$source_arg/" "$tree/"
+	else
+		run_logged "$tree.log" "unpacking $(basename "$source_arg")" \
+			tar -xf "$source_arg" -C "$tree" --strip-components=1
+	fi
+	run_logged "$tree.log" "committing the source into a throwaway git repository" \
+		bash -c 'cd "$1" && git init -q && git add -A && git -c user.name=daxtrace-ci \
+			 -c user.email=ci@daxtrace.invalid commit -q -m "base: $2"' _ "$tree" "$source_arg"
+	git_ tag -f base >/dev/null
+	touch "$tree/.daxtrace-base"
+fi
+kver=$(make -s -C "$tree" kernelversion 2>/dev/null)
+
+# --- cache key ---------------------------------------------------------
+base_key=tiny
+[ "$base" = tiny ] || base_key=$(hash_files "$base")
+series_key=$(hash_files "${series[@]}")
+config_key=$(hash_files "${fragments[@]}")
+key=$kver-$src_key-s$series_key-c$config_key-b$base_key
+out=$DAXTRACE_CACHE/kernels/$key
+if [ "$config_only" = 0 ] && [ -f "$out/bzImage" ]; then
+	log "cached: $kver, ${#series[@]} patches ($out)"
+	echo "$out/bzImage"
+	exit 0
+fi
+
+# --- apply the series -------------------------------------------------
+git_ am --abort >/dev/null 2>&1 || true
+git_ checkout -q -f -B daxtrace-build base
+log "applying ${#series[@]} patches from ${patch_dir} onto $kver"
+for p in "${series[@]}"; do
+	if ! git_ am -q --whitespace=nowarn "$p" >"$tree.am.log" 2>&1; then
+		sed 's/^/    /' "$tree.am.log" | head -n 20 >&2
+		git_ am --abort >/dev/null 2>&1 || true
+		die "patch does not apply: $(basename "$p")"
+	fi
+done
+
+# --- configure and check that nothing requested was dropped -----------
+obj=$DAXTRACE_CACHE/obj/$kver-$src_key-b$base_key
+mkdir -p "$obj"
+mk() { make -C "$tree" O="$obj" ARCH=x86_64 "$@"; }
+if [ "$base" = tiny ]; then
+	mk -s tinyconfig >"$obj/config.log" 2>&1 || die "make tinyconfig failed ($obj/config.log)"
+else
+	cp "$base" "$obj/.config"
+fi
+"$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "${fragments[@]}" \
+	>>"$obj/config.log" 2>&1 || die "merge_config.sh failed ($obj/config.log)"
+mk -s olddefconfig >>"$obj/config.log" 2>&1 || die "make olddefconfig failed ($obj/config.log)"
+"$CI_DIR/check-config.sh" "$obj/.config" "${fragments[@]}"
+if [ "$config_only" = 1 ]; then
+	echo "$obj/.config"
+	exit 0
+fi
+
+# --- build --------------------------------------------------------------
+command -v pahole >/dev/null || die "pahole not found (apt-get install dwarves): needed for BTF"
+t0=$(date +%s)
+run_logged "$obj/build.log" "building bzImage ($kver, -j$jobs)" mk -j"$jobs" bzImage
+secs=$(( $(date +%s) - t0 ))
+mkdir -p "$out.tmp"
+cp "$obj/arch/x86/boot/bzImage" "$obj/.config" "$obj/System.map" "$out.tmp/"
+printf 'kernel=%s\nsource=%s\npatches=%s\nbuild_seconds=%s\n' \
+	"$kver" "$source_arg" "${#series[@]}" "$secs" >"$out.tmp/meta"
+rm -rf "$out"
+mv "$out.tmp" "$out"
+log "built $kver with ${#series[@]} patches in ${secs}s"
+echo "$out/bzImage"
