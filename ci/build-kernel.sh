@@ -127,7 +127,15 @@ for p in "${series[@]}"; do
 done
 
 # --- configure and check that nothing requested was dropped -----------
-obj=$DAXTRACE_CACHE/obj/$kver-$src_key-b$base_key
+# One object directory per configuration, so that a changed series rebuilds
+# only what it touches; --config-only works in a scratch directory so that
+# it never disturbs a build's configuration.
+if [ "$config_only" = 1 ]; then
+	obj=$DAXTRACE_CACHE/obj/config-only
+	rm -rf "$obj"
+else
+	obj=$DAXTRACE_CACHE/obj/$kver-$src_key-b$base_key-c$config_key
+fi
 mkdir -p "$obj"
 mk() { make -C "$tree" O="$obj" ARCH=x86_64 "$@"; }
 if [ "$base" = tiny ]; then
