@@ -93,8 +93,9 @@ if [ ! -f "$tree/.daxtrace-base" ]; then
 		run_logged "$tree.log" "unpacking $(basename "$source_arg")" \
 			tar -xf "$source_arg" -C "$tree" --strip-components=1
 	fi
+	# -f: Debian's top-level .gitignore ignores everything but debian/.
 	run_logged "$tree.log" "committing the source into a throwaway git repository" \
-		bash -c 'cd "$1" && git init -q && git add -A && git -c user.name=daxtrace-ci \
+		bash -c 'cd "$1" && git init -q && git add -A -f && git -c user.name=daxtrace-ci \
 			 -c user.email=ci@daxtrace.invalid commit -q -m "base: $2"' _ "$tree" "$source_arg"
 	git_ tag -f base >/dev/null
 	touch "$tree/.daxtrace-base"

@@ -32,8 +32,8 @@ run_logged() {
 	while ! wait_timeout "$pid" 30; do
 		log "$stage: $(( $(date +%s) - t0 ))s, $(tail -n 1 "$logfile" | cut -c1-100)"
 	done
-	wait "$pid"
-	rc=$?
+	rc=0
+	wait "$pid" || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		tail -n 30 "$logfile" >&2
 		die "$stage failed (exit $rc); full log: $logfile"
