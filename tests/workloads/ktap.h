@@ -7,6 +7,7 @@
 #ifndef DAXTRACE_KTAP_H
 #define DAXTRACE_KTAP_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
