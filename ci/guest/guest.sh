@@ -16,17 +16,21 @@ finish() {
 	echo b >/proc/sysrq-trigger
 }
 
+step() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
+
 setup() {
+	step "stage 2 started"
 	mount -t devpts devpts /dev/pts -o mode=620 2>/dev/null || { mkdir -p /dev/pts && mount -t devpts devpts /dev/pts; }
 	mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
 	mount -t tracefs tracefs /sys/kernel/tracing
 	mount -t debugfs debugfs /sys/kernel/debug
 	mount -t bpf bpf /sys/fs/bpf
-	echo "kernel: $(uname -r)"
+	step "kernel $(uname -r)"
 	[ "$LAB_FS" = none ] && return 0
 	# The memmap= region shows up as a raw-mode namespace, which cannot
 	# be mounted -o dax; fsdax mode with the memmap kept in RAM can.
 	ndctl create-namespace -f -e namespace0.0 -m fsdax -M mem || return 1
+	step "fsdax namespace created"
 	for i in $(seq 50); do [ -b "$LAB_DEV" ] && break; sleep 0.1; done
 	[ -b "$LAB_DEV" ] || { echo "no $LAB_DEV after create-namespace"; return 1; }
 	case $LAB_FS in
@@ -38,6 +42,7 @@ setup() {
 	mkdir -p "$LAB_MNT"
 	mount -t "$LAB_FS" -o dax "$LAB_DEV" "$LAB_MNT" || return 1
 	mounted=1
+	step "mounted"
 	grep " $LAB_MNT " /proc/mounts
 }
 
