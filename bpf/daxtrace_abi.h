@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * daxtrace event ABI: the one definition shared by the BPF programs
- * (bpf/*.bpf.c, compiled with vmlinux.h) and the C++ analyzer.
+ * (the bpf/ programs, compiled with vmlinux.h) and the C++ analyzer.
  *
  * Every record that crosses the ring buffer, and every record stored in a
  * trace file, is a struct dt_event.  The layout is fixed (no implicit
@@ -173,6 +173,9 @@ enum dt_hook {
 	DT_HOOK_TP_DISASSOCIATE,
 	/* synthesised by user space */
 	DT_HOOK_USER,
+	/* appended with the probes (bpf/): */
+	DT_HOOK_TP_IOMAP_DSTMAP,	/* iomap:iomap_iter_dstmap tracepoint */
+	DT_HOOK_FN_XFS_SETATTR,		/* xfs_vn_setattr (truncate) */
 	DT_HOOK_MAX
 };
 

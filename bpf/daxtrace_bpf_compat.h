@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Kernel types the BPF programs need that vmlinux.h may not have: types of
+ * modules (xfs.ko on Debian) and types that exist only in some kernel
+ * versions.  Declared as CO-RE "flavours" (the ___dt suffix is ignored when
+ * libbpf matches them against the running kernel's BTF, module BTF
+ * included), with only the fields we read.
+ */
+#ifndef DAXTRACE_BPF_COMPAT_H
+#define DAXTRACE_BPF_COMPAT_H
+
+struct xfs_sb___dt {
+	__u32 sb_agblocks;
+	__u8 sb_agblklog;
+	__u8 sb_blocklog;
+} __attribute__((preserve_access_index));
+
+struct xfs_mount___dt {
+	struct xfs_sb___dt m_sb;
+} __attribute__((preserve_access_index));
+
+struct xfs_inode___dt {
+	struct xfs_mount___dt *i_mount;
+	struct inode i_vnode;
+} __attribute__((preserve_access_index));
+
+/* 6.1's dax_iomap_fault() takes enum page_entry_size; 6.6+ take an order. */
+enum page_entry_size___dt {
+	PE_SIZE_PTE___dt = 0,
+	PE_SIZE_PMD___dt = 1,
+	PE_SIZE_PUD___dt = 2,
+};
+
+/* page->index was renamed __folio_index in 6.16. */
+struct page___old {
+	unsigned long index;
+} __attribute__((preserve_access_index));
+
+struct page___new {
+	unsigned long __folio_index;
+} __attribute__((preserve_access_index));
+
+#endif

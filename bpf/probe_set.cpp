@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "probe_set.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "daxtrace.skel.h"
+#include "hook_table.h"
+#include "kernel_probe.h"
+
+namespace dtprobe {
+
+const char *mechanism_name(Mechanism m)
+{
+	switch (m) {
+	case Mechanism::TpBtf: return "tp_btf";
+	case Mechanism::RawTp: return "raw_tp";
+	case Mechanism::Fentry: return "fentry";
+	case Mechanism::Kprobe: return "kprobe";
+	default: return "none";
+	}
+}
+
+bool parse_mechanism(const std::string &s, Mechanism *out)
+{
+	for (Mechanism m : {Mechanism::TpBtf, Mechanism::RawTp, Mechanism::Fentry,
+			    Mechanism::Kprobe})
+		if (s == mechanism_name(m) || (m == Mechanism::Fentry && s == "fexit") ||
+		    (m == Mechanism::Kprobe && s == "kretprobe")) {
+			*out = m;
+			return true;
+		}
+	return false;
+}
+
+const char *class_letter(unsigned c)
+{
+	switch (c) {
+	case kClassZ: return "Z";
+	case kClassW: return "W";
+	case kClassL: return "L";
+	case kClassT: return "T";
+	default: return "?";
+	}
+}
+
+const char *class_title(unsigned c)
+{
+	switch (c) {
+	case kClassZ: return "block zeroing vs. concurrent faults";
+	case kClassW: return "writeback vs. pfn_mkwrite";
+	case kClassL: return "layout break vs. DMA-pinned pages";
+	case kClassT: return "fault vs. truncate";
+	default: return "?";
+	}
+}
+
+const char *coverage_name(CoverageLevel c)
+{
+	switch (c) {
+	case CoverageLevel::Full: return "full";
+	case CoverageLevel::Partial: return "partial";
+	default: return "blind";
+	}
+}
+
+// ---- libbpf's messages: captured so a failed load can name the program.
+
+namespace {
+
+std::mutex g_log_mu;
+std::string *g_log = nullptr;
+bool g_log_echo = false;
+
+int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[4096];
+	va_list ap2;
+	va_copy(ap2, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap2);
+	va_end(ap2);
+	if (g_log_echo)
+		fputs(buf, stderr);
+	if (g_log && level != LIBBPF_DEBUG)
+		g_log->append(buf);
+	return 0;
+}
+
+std::string target_of(const struct bpf_program *p)
+{
+	const char *sec = bpf_program__section_name(p);
+	const char *slash = sec ? strchr(sec, '/') : nullptr;
+	return slash ? slash + 1 : "";
+}
+
+std::string errstr(int err)
+{
+	err = err < 0 ? -err : err;
+	std::string s = strerror(err);
+	const char *name = nullptr;
+	switch (err) {
+	case EPERM: name = "EPERM"; break;
+	case EACCES: name = "EACCES"; break;
+	case ENOENT: name = "ENOENT"; break;
+	case EINVAL: name = "EINVAL"; break;
+	case EOPNOTSUPP: name = "EOPNOTSUPP"; break;
+	case ESRCH: name = "ESRCH"; break;
+	case EBUSY: name = "EBUSY"; break;
+	case E2BIG: name = "E2BIG"; break;
+	}
+	return name ? s + " (" + name + ")" : s;
+}
+
+uint64_t now_ns()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+}  // namespace
+
+struct ProbeSet::Impl {
+	Options opt;
+	KernelInfo kinfo;
+	std::vector<HookStatus> status;
+	std::vector<size_t> choice;     // per hook: index into cands, or cands.size()
+	daxtrace_bpf *skel = nullptr;
+	std::vector<struct bpf_link *> links;
+	std::map<std::string, size_t> prog_hook;  // enabled program -> hook index
+	struct ring_buffer *rb = nullptr;
+	std::vector<uint64_t> last_dropped;
+	int ncpus = 0;
+	const EventFn *cur_fn = nullptr;
+	int delivered = 0;
+
+	void destroy()
+	{
+		if (rb)
+			ring_buffer__free(rb);
+		rb = nullptr;
+		for (auto *l : links)
+			bpf_link__destroy(l);
+		links.clear();
+		if (skel)
+			daxtrace_bpf__destroy(skel);
+		skel = nullptr;
+		prog_hook.clear();
+	}
+
+	// Is this program's target present in the running kernel?
+	bool target_exists(struct bpf_program *p, Mechanism m)
+	{
+		std::string t = target_of(p);
+		switch (m) {
+		case Mechanism::TpBtf:
+		case Mechanism::RawTp:
+			return kinfo.has_tracepoint(t);
+		case Mechanism::Fentry:
+			return kinfo.has_function_btf(t) && kinfo.has_symbol(t);
+		case Mechanism::Kprobe:
+			return kinfo.has_symbol(t);
+		default:
+			return false;
+		}
+	}
+
+	struct bpf_program *prog_by_name(const char *name)
+	{
+		return bpf_object__find_program_by_name(skel->obj, name);
+	}
+
+	// Advance each hook's choice to the first viable candidate.
+	void choose()
+	{
+		const auto &defs = hook_table();
+		for (size_t h = 0; h < defs.size(); h++) {
+			const HookDef &d = defs[h];
+			HookStatus &s = status[h];
+			if (!s.applicable || opt.disable.count(d.name)) {
+				choice[h] = d.cands.size();
+				continue;
+			}
+			while (choice[h] < d.cands.size()) {
+				const CandidateDef &c = d.cands[choice[h]];
+				std::string why;
+				if (opt.forbid.count(c.mech)) {
+					why = "not allowed by the options";
+				} else if (int r = kinfo.mechanism_support(c.mech); r < 0) {
+					why = r == -EOPNOTSUPP
+						? std::string("not available in this kernel (no kprobe PMU or kprobe_events: CONFIG_KPROBES off?)")
+						: std::string("refused by this kernel: ") + errstr(r);
+				} else {
+					bool any = false;
+					std::string missing;
+					for (const char *pn : c.progs) {
+						struct bpf_program *p = prog_by_name(pn);
+						if (p && target_exists(p, c.mech))
+							any = true;
+						else if (p && missing.find(target_of(p)) == std::string::npos)
+							missing += (missing.empty() ? "" : ", ") + target_of(p);
+					}
+					if (any)
+						break;
+					why = (c.mech == Mechanism::TpBtf || c.mech == Mechanism::RawTp
+						       ? "tracepoint not in this kernel: "
+						       : "function not in this kernel (or inlined): ") + missing;
+				}
+				s.tried.push_back(std::string(mechanism_name(c.mech)) + ": " + why);
+				choice[h]++;
+			}
+		}
+	}
+
+	void demote(size_t h, const std::string &why)
+	{
+		const HookDef &d = hook_table()[h];
+		if (choice[h] >= d.cands.size())
+			return;
+		status[h].tried.push_back(std::string(mechanism_name(d.cands[choice[h]].mech)) +
+					  ": " + why);
+		choice[h]++;
+	}
+
+	void configure()
+	{
+		auto *ro = skel->rodata;
+		ro->filter_dev = opt.filters.dev;
+		ro->filter_ino = opt.filters.ino;
+		ro->filter_pid = opt.filters.pid;
+		ro->filter_cgroup = opt.filters.cgroup_id;
+		ro->vmemmap_base_addr = kinfo.vmemmap_base_addr;
+		bpf_map__set_max_entries(skel->maps.dt_events, (uint32_t)opt.ringbuf_bytes);
+
+		struct bpf_program *p;
+		bpf_object__for_each_program(p, skel->obj)
+			bpf_program__set_autoload(p, false);
+		const auto &defs = hook_table();
+		bool busy_tp = false;
+		for (size_t h = 0; h < defs.size(); h++) {
+			if (choice[h] >= defs[h].cands.size())
+				continue;
+			const CandidateDef &c = defs[h].cands[choice[h]];
+			for (const char *pn : c.progs) {
+				struct bpf_program *pp = prog_by_name(pn);
+				if (!pp || !target_exists(pp, c.mech))
+					continue;
+				bpf_program__set_autoload(pp, true);
+				prog_hook[pn] = h;
+			}
+			if (!strcmp(defs[h].name, "busy_page"))
+				busy_tp = true;
+		}
+		ro->tp_busy_page_attached = busy_tp;
+	}
+
+	// Which enabled program does libbpf's log blame?
+	long blamed_hook(const std::string &log)
+	{
+		for (const auto &[name, h] : prog_hook) {
+			std::string key = "prog '" + name + "'";
+			if (log.find(key) != std::string::npos)
+				return (long)h;
+		}
+		return -1;
+	}
+
+	static std::string last_lines(const std::string &log, size_t n)
+	{
+		std::vector<std::string> lines;
+		size_t pos = 0;
+		while (pos < log.size()) {
+			size_t e = log.find('\n', pos);
+			if (e == std::string::npos)
+				e = log.size();
+			if (e > pos)
+				lines.push_back(log.substr(pos, e - pos));
+			pos = e + 1;
+		}
+		std::string out;
+		for (size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); i++)
+			out += lines[i] + "\n";
+		return out;
+	}
+
+	void attach()
+	{
+		if (std::string m = check_privileges(); !m.empty())
+			throw ProbeError(m);
+		kinfo.scan();
+		const auto &defs = hook_table();
+		status.clear();
+		for (const auto &d : defs) {
+			HookStatus s;
+			s.name = d.name;
+			s.what = d.what;
+			s.classes = d.classes;
+			s.fs = d.fs;
+			s.new_tracepoint = d.new_tp;
+			s.applicable = kinfo.has_fs(d.fs);
+			if (!s.applicable)
+				s.reason = std::string(d.fs) + " is not in this kernel (module not loaded)";
+			status.push_back(std::move(s));
+		}
+		choice.assign(defs.size(), 0);
+
+		std::string log;
+		{
+			std::lock_guard<std::mutex> g(g_log_mu);
+			g_log = &log;
+			g_log_echo = opt.libbpf_debug;
+			libbpf_set_print(libbpf_print);
+		}
+		struct LogReset {
+			~LogReset()
+			{
+				std::lock_guard<std::mutex> g(g_log_mu);
+				g_log = nullptr;
+			}
+		} log_reset;
+
+		// Each round: open, enable one candidate per hook, load, attach.
+		// A program the kernel rejects demotes its hook to the next
+		// candidate and the round is repeated.
+		for (int round = 0; round < 64; round++) {
+			skel = daxtrace_bpf__open();
+			if (!skel)
+				throw ProbeError("cannot open the BPF object: " + errstr(errno));
+			choose();
+			configure();
+			if (prog_hook.empty()) {
+				destroy();
+				throw ProbeError("no daxtrace hook can attach on this kernel (" +
+						 kinfo.release + "); see the per-hook reasons");
+			}
+			log.clear();
+			int err = daxtrace_bpf__load(skel);
+			if (err) {
+				long h = blamed_hook(log);
+				if (h < 0) {
+					std::string msg = "loading the BPF programs failed: " + errstr(err);
+					if (err == -EPERM || err == -EACCES)
+						msg += "; the kernel refused: needs CAP_BPF and CAP_PERFMON "
+						       "(or CAP_SYS_ADMIN), and kernel.unprivileged_bpf_disabled "
+						       "/ lockdown may forbid it";
+					msg += "\nlibbpf: " + last_lines(log, 8);
+					destroy();
+					throw ProbeError(msg);
+				}
+				demote(h, "load failed: " + errstr(err) + ": " + last_lines(log, 2));
+				destroy();
+				continue;
+			}
+			bool retry = false;
+			for (const auto &[name, h] : prog_hook) {
+				struct bpf_program *p = prog_by_name(name.c_str());
+				struct bpf_link *l = bpf_program__attach(p);
+				if (!l) {
+					int e = -errno;
+					demote(h, "attach " + target_of(p) + " failed: " + errstr(e));
+					retry = true;
+					break;
+				}
+				links.push_back(l);
+			}
+			if (retry) {
+				destroy();
+				continue;
+			}
+			finish();
+			return;
+		}
+		destroy();
+		throw ProbeError("could not settle on a working set of hooks");
+	}
+
+	void finish()
+	{
+		const auto &defs = hook_table();
+		for (size_t h = 0; h < defs.size(); h++) {
+			HookStatus &s = status[h];
+			if (choice[h] < defs[h].cands.size()) {
+				s.attached = true;
+				s.mechanism = defs[h].cands[choice[h]].mech;
+				s.reason.clear();
+				for (const auto &[name, hh] : prog_hook)
+					if (hh == h) {
+						struct bpf_program *p = prog_by_name(name.c_str());
+						std::string t = target_of(p);
+						bool dup = false;
+						for (auto &x : s.targets)
+							dup |= x == t;
+						if (!dup)
+							s.targets.push_back(t);
+					}
+			} else if (s.applicable) {
+				if (opt.disable.count(s.name))
+					s.reason = "disabled by the options";
+				else if (s.new_tracepoint)
+					s.reason = "tracepoint not in this kernel (added by patches/)";
+				else
+					s.reason = s.tried.empty() ? "no candidate" : s.tried.back();
+			}
+		}
+		rb = ring_buffer__new(bpf_map__fd(skel->maps.dt_events), on_event, this, nullptr);
+		if (!rb)
+			throw ProbeError("cannot set up the ring buffer: " + errstr(errno));
+		ncpus = libbpf_num_possible_cpus();
+		last_dropped.assign(ncpus > 0 ? ncpus : 1, 0);
+	}
+
+	static int on_event(void *ctx, void *data, size_t size)
+	{
+		auto *self = static_cast<Impl *>(ctx);
+		if (size < sizeof(dt_event))
+			return 0;
+		dt_event e;
+		memcpy(&e, data, sizeof(e));
+		(*self->cur_fn)(e);
+		self->delivered++;
+		return 0;
+	}
+
+	std::vector<dt_cpu_stats> read_stats() const
+	{
+		std::vector<dt_cpu_stats> v(ncpus > 0 ? ncpus : 1);
+		if (!skel)
+			return v;
+		__u32 key = 0;
+		if (bpf_map__lookup_elem(skel->maps.dt_stats, &key, sizeof(key), v.data(),
+					 v.size() * sizeof(dt_cpu_stats), 0))
+			v.assign(v.size(), dt_cpu_stats{});
+		return v;
+	}
+};
+
+ProbeSet::ProbeSet(Options opt) : impl_(std::make_unique<Impl>())
+{
+	impl_->opt = std::move(opt);
+}
+
+ProbeSet::~ProbeSet() { detach(); }
+
+void ProbeSet::attach()
+{
+	detach();
+	impl_->attach();
+}
+
+void ProbeSet::detach() { impl_->destroy(); }
+
+bool ProbeSet::attached() const { return impl_->skel != nullptr; }
+
+const std::vector<HookStatus> &ProbeSet::hooks() const { return impl_->status; }
+
+int ProbeSet::ring_fd() const { return impl_->rb ? ring_buffer__epoll_fd(impl_->rb) : -1; }
+
+int ProbeSet::poll(int timeout_ms, const EventFn &fn)
+{
+	if (!impl_->rb)
+		return -EBADF;
+	impl_->cur_fn = &fn;
+	impl_->delivered = 0;
+	int err = ring_buffer__poll(impl_->rb, timeout_ms);
+	impl_->cur_fn = nullptr;
+	if (err < 0 && err != -EINTR)
+		return err;
+	// Drops: one DT_LOST per CPU whose counter grew.
+	auto st = impl_->read_stats();
+	for (size_t c = 0; c < st.size() && c < impl_->last_dropped.size(); c++) {
+		if (st[c].dropped <= impl_->last_dropped[c])
+			continue;
+		dt_event e{};
+		e.ts = now_ns();
+		e.type = DT_LOST;
+		e.hook = DT_HOOK_USER;
+		e.cpu = (uint16_t)c;
+		e.ret = (int64_t)(st[c].dropped - impl_->last_dropped[c]);
+		e.flags = DT_F_NOINODE;
+		strncpy(e.comm, "daxtrace", sizeof(e.comm) - 1);
+		impl_->last_dropped[c] = st[c].dropped;
+		fn(e);
+		impl_->delivered++;
+	}
+	return impl_->delivered;
+}
+
+std::vector<dt_cpu_stats> ProbeSet::cpu_stats() const { return impl_->read_stats(); }
+
+dt_cpu_stats ProbeSet::total_stats() const
+{
+	dt_cpu_stats t{};
+	for (const auto &s : impl_->read_stats()) {
+		t.emitted += s.emitted;
+		t.dropped += s.dropped;
+		t.filtered += s.filtered;
+	}
+	return t;
+}
+
+std::vector<ProgStats> ProbeSet::prog_stats() const
+{
+	std::vector<ProgStats> out;
+	if (!impl_->skel)
+		return out;
+	for (const auto &[name, h] : impl_->prog_hook) {
+		struct bpf_program *p = impl_->prog_by_name(name.c_str());
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			continue;
+		out.push_back({name, hook_table()[h].name, info.run_cnt, info.run_time_ns});
+	}
+	return out;
+}
+
+std::vector<ClassCoverage> ProbeSet::coverage() const
+{
+	std::vector<ClassCoverage> out;
+	const auto &defs = hook_table();
+	for (unsigned c : {kClassZ, kClassW, kClassL, kClassT}) {
+		ClassCoverage cc;
+		cc.cls = c;
+		bool essential_missing = false;
+		for (size_t h = 0; h < defs.size() && h < impl_->status.size(); h++) {
+			if (!(defs[h].classes & c))
+				continue;
+			const HookStatus &s = impl_->status[h];
+			if (!s.applicable) {
+				cc.not_applicable.push_back(s.name + ": " + s.reason);
+			} else if (s.attached) {
+				cc.attached.push_back(s.name);
+			} else {
+				cc.missing.push_back(s.name + ": " + s.reason);
+				if (defs[h].essential & c)
+					essential_missing = true;
+			}
+		}
+		if (cc.attached.empty() || essential_missing)
+			cc.level = CoverageLevel::Blind;
+		else if (cc.missing.empty())
+			cc.level = CoverageLevel::Full;
+		else
+			cc.level = CoverageLevel::Partial;
+		out.push_back(std::move(cc));
+	}
+	return out;
+}
+
+nlohmann::json ProbeSet::coverage_json() const
+{
+	nlohmann::json j;
+	j["kernel"] = impl_->kinfo.release;
+	j["abi_version"] = DT_ABI_VERSION;
+	j["hooks"] = nlohmann::json::array();
+	for (const auto &s : impl_->status) {
+		nlohmann::json h = {{"name", s.name},
+				    {"what", s.what},
+				    {"attached", s.attached},
+				    {"mechanism", mechanism_name(s.mechanism)},
+				    {"targets", s.targets},
+				    {"tried", s.tried},
+				    {"applicable", s.applicable},
+				    {"new_tracepoint", s.new_tracepoint}};
+		std::string cls;
+		for (unsigned c : {kClassZ, kClassW, kClassL, kClassT})
+			if (s.classes & c)
+				cls += class_letter(c);
+		h["classes"] = cls;
+		if (!s.fs.empty())
+			h["fs"] = s.fs;
+		if (!s.reason.empty())
+			h["reason"] = s.reason;
+		j["hooks"].push_back(h);
+	}
+	j["classes"] = nlohmann::json::array();
+	for (const auto &c : coverage())
+		j["classes"].push_back({{"class", class_letter(c.cls)},
+					{"title", class_title(c.cls)},
+					{"coverage", coverage_name(c.level)},
+					{"attached", c.attached},
+					{"missing", c.missing},
+					{"not_applicable", c.not_applicable}});
+	return j;
+}
+
+// ---- JSON for tools -----------------------------------------------------
+
+const char *event_type_name(unsigned t)
+{
+	static const char *names[] = {
+		"none", "fault_enter", "fault_exit", "iomap", "zero", "mkwrite_enter",
+		"mkwrite_dirty", "mkwrite_exit", "wb_range_enter", "wb_entry",
+		"wb_range_exit", "fsync_enter", "fsync_exit", "break_enter", "break_busy",
+		"break_wait", "break_exit", "busy_scan", "remove_enter", "remove_exit",
+		"entry_delete", "entry_disassoc", "lost"};
+	static_assert(sizeof(names) / sizeof(names[0]) == DT_TYPE_MAX);
+	return t < DT_TYPE_MAX ? names[t] : "unknown";
+}
+
+const char *hook_id_name(unsigned h)
+{
+	static const char *names[] = {
+		"none", "tp_pte_fault", "tp_pte_fault_done", "tp_pmd_fault",
+		"tp_pmd_fault_done", "tp_insert_pfn_mkwrite", "tp_writeback_range",
+		"tp_writeback_range_done", "tp_writeback_one", "fn_iomap_iter",
+		"fn_ext4_iomap_begin", "fn_xfs_iomap_begin", "fn_blkdev_zeroout",
+		"fn_ext4_zeroout", "fn_xfs_zero_extent", "fn_dax_zero_range",
+		"fn_ext4_pfn_mkwrite", "fn_xfs_pfn_mkwrite", "fn_dax_writeback_range",
+		"fn_vfs_fsync_range", "fn_ext4_break_layouts", "fn_xfs_break_layouts",
+		"fn_xfs_break_dax_layouts", "fn_busy_page_range", "fn_ext4_punch_hole",
+		"fn_ext4_setattr", "fn_xfs_free_file_space", "fn_truncate_pages_range",
+		"fn_delete_mapping_entry", "fn_disassociate_entry", "fn_dax_fault",
+		"fn_ext4_ioctl", "fn_xfs_swap_extents", "fn_ext4_fallocate",
+		"fn_xfs_fallocate", "tp_alloc_zero", "tp_mkwrite_dirty",
+		"tp_entry_mkclean", "tp_break_begin", "tp_break_end", "tp_break_busy",
+		"tp_break_wait", "tp_disassociate", "user", "tp_iomap_dstmap",
+		"fn_xfs_setattr"};
+	static_assert(sizeof(names) / sizeof(names[0]) == DT_HOOK_MAX);
+	return h < DT_HOOK_MAX ? names[h] : "unknown";
+}
+
+nlohmann::json event_json(const dt_event &e)
+{
+	std::string comm(e.comm, strnlen(e.comm, sizeof(e.comm)));
+	return {{"ts", e.ts},
+		{"type", event_type_name(e.type)},
+		{"hook", hook_id_name(e.hook)},
+		{"cpu", e.cpu},
+		{"op", e.op},
+		{"pid", e.pid},
+		{"tid", e.tid},
+		{"comm", comm},
+		{"dev", e.dev},
+		{"ino", e.ino},
+		{"pgoff", e.pgoff},
+		{"nr_pages", e.nr_pages},
+		{"block", e.block},
+		{"len", e.len},
+		{"ret", e.ret},
+		{"flags", e.flags},
+		{"refcount", e.refcount},
+		{"iomap_type", e.iomap_type},
+		{"iomap_flags", e.iomap_flags}};
+}
+
+}  // namespace dtprobe

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// dtprobe: attach the daxtrace probes, print events as JSON lines and the
+// coverage report as JSON.  A diagnostic tool and the lab tests' recorder.
+//
+//   dtprobe [--duration SEC] [--events FILE] [--coverage FILE]
+//           [--coverage-only] [--ready FILE] [--stats FILE]
+//           [--mount PATH | --dev N] [--ino N] [--pid N] [--cgroup ID]
+//           [--forbid MECH]... [--disable HOOK]... [--ringbuf BYTES]
+//           [--libbpf-debug] [--quiet]
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "probe_set.h"
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+[[noreturn]] void usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+		"usage: dtprobe [--duration SEC] [--events FILE] [--coverage FILE]\n"
+		"               [--coverage-only] [--ready FILE] [--stats FILE]\n"
+		"               [--mount PATH | --dev N] [--ino N] [--pid N] [--cgroup ID]\n"
+		"               [--forbid tp_btf|raw_tp|fentry|kprobe]... [--disable HOOK]...\n"
+		"               [--ringbuf BYTES] [--libbpf-debug] [--quiet]\n"
+		"Events go to stdout (or --events) as JSON lines; the coverage report goes\n"
+		"to --coverage (default: stderr, as one JSON document).\n");
+	exit(code);
+}
+
+double mono()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char **argv)
+{
+	dtprobe::Options opt;
+	double duration = 0;
+	std::string events_path, coverage_path, ready_path, stats_path;
+	bool coverage_only = false, quiet = false;
+
+	for (int i = 1; i < argc; i++) {
+		std::string a = argv[i];
+		auto val = [&]() -> std::string {
+			if (i + 1 >= argc)
+				usage(2);
+			return argv[++i];
+		};
+		if (a == "--duration")
+			duration = atof(val().c_str());
+		else if (a == "--events")
+			events_path = val();
+		else if (a == "--coverage")
+			coverage_path = val();
+		else if (a == "--coverage-only")
+			coverage_only = true;
+		else if (a == "--ready")
+			ready_path = val();
+		else if (a == "--stats")
+			stats_path = val();
+		else if (a == "--mount") {
+			struct stat st;
+			std::string p = val();
+			if (stat(p.c_str(), &st)) {
+				perror(p.c_str());
+				return 2;
+			}
+			// user dev_t -> the kernel's (major << 20 | minor)
+			opt.filters.dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+		} else if (a == "--dev")
+			opt.filters.dev = strtoull(val().c_str(), nullptr, 0);
+		else if (a == "--ino")
+			opt.filters.ino = strtoull(val().c_str(), nullptr, 0);
+		else if (a == "--pid")
+			opt.filters.pid = strtoul(val().c_str(), nullptr, 0);
+		else if (a == "--cgroup")
+			opt.filters.cgroup_id = strtoull(val().c_str(), nullptr, 0);
+		else if (a == "--ringbuf")
+			opt.ringbuf_bytes = strtoull(val().c_str(), nullptr, 0);
+		else if (a == "--forbid") {
+			dtprobe::Mechanism m;
+			if (!dtprobe::parse_mechanism(val(), &m))
+				usage(2);
+			opt.forbid.insert(m);
+		} else if (a == "--disable")
+			opt.disable.insert(val());
+		else if (a == "--libbpf-debug")
+			opt.libbpf_debug = true;
+		else if (a == "--quiet")
+			quiet = true;
+		else if (a == "-h" || a == "--help")
+			usage(0);
+		else
+			usage(2);
+	}
+
+	dtprobe::ProbeSet probes(opt);
+	try {
+		probes.attach();
+	} catch (const dtprobe::ProbeError &e) {
+		fprintf(stderr, "dtprobe: %s\n", e.what());
+		return 1;
+	}
+
+	std::string cov = probes.coverage_json().dump(1);
+	if (!coverage_path.empty()) {
+		std::ofstream(coverage_path) << cov << "\n";
+	} else if (!quiet) {
+		std::cerr << cov << "\n";
+	}
+	if (!quiet) {
+		for (const auto &c : probes.coverage())
+			fprintf(stderr, "dtprobe: class %s (%s): %s\n", dtprobe::class_letter(c.cls),
+				dtprobe::class_title(c.cls), dtprobe::coverage_name(c.level));
+	}
+	if (coverage_only)
+		return 0;
+
+	FILE *out = stdout;
+	if (!events_path.empty() && !(out = fopen(events_path.c_str(), "w"))) {
+		perror(events_path.c_str());
+		return 2;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (!ready_path.empty())
+		std::ofstream(ready_path) << getpid() << "\n";
+
+	uint64_t n = 0, lost = 0;
+	double end = duration > 0 ? mono() + duration : 0;
+	auto fn = [&](const dt_event &e) {
+		if (e.type == DT_LOST)
+			lost += e.ret;
+		fputs(dtprobe::event_json(e).dump().c_str(), out);
+		fputc('\n', out);
+		n++;
+	};
+	while (!g_stop && (!end || mono() < end)) {
+		int r = probes.poll(100, fn);
+		if (r < 0 && r != -EINTR) {
+			fprintf(stderr, "dtprobe: poll: %s\n", strerror(-r));
+			break;
+		}
+		fflush(out);
+	}
+	probes.poll(0, fn);  // drain
+	fflush(out);
+
+	auto t = probes.total_stats();
+	if (!stats_path.empty()) {
+		nlohmann::json j;
+		j["emitted"] = t.emitted;
+		j["dropped"] = t.dropped;
+		j["filtered"] = t.filtered;
+		j["delivered"] = n;
+		j["programs"] = nlohmann::json::array();
+		for (const auto &p : probes.prog_stats())
+			j["programs"].push_back({{"prog", p.prog},
+						 {"hook", p.hook},
+						 {"run_cnt", p.run_cnt},
+						 {"run_time_ns", p.run_time_ns}});
+		std::ofstream(stats_path) << j.dump(1) << "\n";
+	}
+	if (!quiet)
+		fprintf(stderr,
+			"dtprobe: %llu events delivered, %llu emitted, %llu dropped, %llu filtered\n",
+			(unsigned long long)n, (unsigned long long)t.emitted,
+			(unsigned long long)t.dropped, (unsigned long long)t.filtered);
+	probes.detach();
+	if (out != stdout)
+		fclose(out);
+	return 0;
+}
