@@ -696,8 +696,10 @@ static __always_inline void tp_wb(struct inode *inode, __u64 start, __u64 end,
 	/* range tracepoints give [start, end]; writeback_one gives a length */
 	if (type == DT_WB_ENTRY)
 		e.nr_pages = end;
+	else if (end >= (0x7fffffffffffffffull >> DT_PAGE_SHIFT) || end < start)
+		e.nr_pages = 0;		/* to the end of the file */
 	else
-		e.nr_pages = end >= start ? end - start + 1 : 0;
+		e.nr_pages = end - start + 1;
 	ev_emit(&e);
 }
 
@@ -904,7 +906,8 @@ static __always_inline void busy_scan(struct address_space *mapping,
 	ev_init(&e, DT_BUSY_SCAN, DT_HOOK_FN_BUSY_PAGE_RANGE);
 	ev_inode(&e, inode);
 	e.pgoff = start >> DT_PAGE_SHIFT;
-	e.nr_pages = end == -1 ? 0 : ((end >> DT_PAGE_SHIFT) - e.pgoff + 1);
+	e.nr_pages = (end == -1 || end == 0x7fffffffffffffffll) ? 0 :
+		((end >> DT_PAGE_SHIFT) - e.pgoff + 1);
 	if (page) {
 		e.flags |= DT_F_BUSY;
 		e.refcount = page_refcount(page);

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""Assert the event sequences the daxtrace probes recorded in the lab.
+
+check_events.py --events EV.jsonl --coverage COV.json --manifest MANIFEST
+
+MANIFEST lines: "<scenario> <inode> [<hold_ms>]", scenario one of
+hole-write, msync, pin-punch, pin-truncate.  Prints KTAP; exit 1 on any
+failure.
+
+A step whose hook did not attach is not silently passed: the test then
+asserts that the coverage report names the hook as missing for its race
+class (and that the class is not reported "full").
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+
+F_WRITE, F_BUSY, F_TRUNC = 1, 4, 8
+IOMAP_MAPPED, IOMAP_F_NEW = 2, 1
+ROP = {"pin-punch": 2, "pin-truncate": 1}
+
+
+class Ktap:
+    def __init__(self):
+        self.results = []
+
+    def ok(self, cond, name, diag=""):
+        self.results.append(("ok" if cond else "not ok", name, diag))
+        return cond
+
+    def skip(self, name, why):
+        self.results.append(("ok", name, "# SKIP " + why))
+
+    def report(self):
+        print("KTAP version 1")
+        print(f"1..{len(self.results)}")
+        bad = 0
+        for i, (st, name, diag) in enumerate(self.results, 1):
+            line = f"{st} {i} {name}"
+            if diag:
+                line += " " + (diag if diag.startswith("#") else "# " + diag)
+            print(line)
+            bad += st != "ok"
+        print(f"# {len(self.results) - bad} passed, {bad} failed")
+        return bad
+
+
+def load_events(path):
+    evs = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                evs.append(json.loads(line))
+    evs.sort(key=lambda e: e["ts"])
+    return evs
+
+
+def first(evs, pred, after=None, before=None):
+    for e in evs:
+        if after is not None and e["ts"] < after["ts"]:
+            continue
+        if after is not None and e is after:
+            continue
+        if before is not None and e["ts"] > before["ts"]:
+            break
+        if pred(e):
+            return e
+    return None
+
+
+def last(evs, pred, after=None, before=None):
+    found = None
+    for e in evs:
+        if after is not None and e["ts"] <= after["ts"]:
+            continue
+        if before is not None and e["ts"] > before["ts"]:
+            break
+        if pred(e):
+            found = e
+    return found
+
+
+def kernel_has_tracepoint(name):
+    for root in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+        if glob.glob(f"{root}/events/*/{name}/format"):
+            return True
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", required=True)
+    ap.add_argument("--coverage", required=True)
+    ap.add_argument("--manifest", required=True)
+    a = ap.parse_args()
+
+    t = Ktap()
+    cov = json.load(open(a.coverage))
+    evs = load_events(a.events)
+    hooks = {h["name"]: h for h in cov["hooks"]}
+    classes = {c["class"]: c for c in cov["classes"]}
+
+    def attached(name):
+        return hooks.get(name, {}).get("attached", False)
+
+    def missing_reported(name):
+        """The coverage report must say a hook that did not attach is missing."""
+        h = hooks[name]
+        if not h["applicable"]:
+            return True
+        ok = True
+        for c in h["classes"]:
+            cc = classes[c]
+            listed = any(m.startswith(name + ":") for m in cc["missing"])
+            ok &= listed and cc["coverage"] != "full"
+        return ok
+
+    def need(name, test_name):
+        """True if the hook is attached; else record the coverage check."""
+        if attached(name):
+            return True
+        t.ok(missing_reported(name),
+             f"{test_name}: hook {name} not attached, coverage report says so",
+             hooks.get(name, {}).get("reason", ""))
+        return False
+
+    # --- the coverage report itself
+    t.ok(set(classes) == {"Z", "W", "L", "T"} and len(hooks) >= 20,
+         "coverage report lists the four race classes and every hook")
+    consistent = True
+    for h in cov["hooks"]:
+        if h["attached"]:
+            consistent &= bool(h["targets"]) and h["mechanism"] != "none"
+        elif h["applicable"]:
+            consistent &= missing_reported(h["name"])
+    t.ok(consistent, "coverage report: every unattached hook is listed as missing "
+         "in its classes, every attached hook names its targets")
+    for name, tps in (("entry_mkdirty", ["dax_entry_mkdirty"]),
+                      ("entry_mkclean", ["dax_entry_mkclean"]),
+                      ("layout_break", ["dax_layout_break_begin"]),
+                      ("busy_page", ["dax_busy_page"]),
+                      ("layout_wait", ["dax_layout_wait"])):
+        present = all(kernel_has_tracepoint(x) for x in tps)
+        t.ok(attached(name) == present,
+             f"coverage: new tracepoint hook {name} attached iff the kernel has "
+             f"{tps[0]} (kernel has it: {present})")
+    t.ok(evs is not None, f"{len(evs)} events recorded")
+    lost = [e for e in evs if e["type"] == "lost"]
+    t.ok(not lost, "no events lost", f"{sum(e['ret'] for e in lost)} lost" if lost else "")
+
+    scen = []
+    with open(a.manifest) as f:
+        for line in f:
+            p = line.split()
+            if p:
+                scen.append((p[0], int(p[1]), int(p[2]) if len(p) > 2 else 0))
+
+    for name, ino, hold in scen:
+        mine = [e for e in evs if e["ino"] == ino]
+        dev = mine[0]["dev"] if mine else None
+        if name == "hole-write":
+            check_hole_write(t, mine, evs, dev, need)
+        elif name == "msync":
+            check_msync(t, mine, need)
+        elif name in ROP:
+            check_pinned(t, name, mine, hold, need)
+    return 1 if t.report() else 0
+
+
+def check_hole_write(t, mine, evs, dev, need):
+    T = "Z hole-write"
+    if not need("dax_fault", T):
+        return
+    fe = first(mine, lambda e: e["type"] == "fault_enter" and e["pgoff"] == 5
+               and e["flags"] & F_WRITE)
+    fx = fe and first(mine, lambda e: e["type"] == "fault_exit" and e["pgoff"] == 5
+                      and e["tid"] == fe["tid"], after=fe)
+    if not t.ok(fe and fx, f"{T}: write fault on page 5 entered and completed"):
+        return
+    im = None
+    if need("iomap", T):
+        im = last(mine, lambda e: e["type"] == "iomap" and e["pgoff"] <= 5 <
+                  e["pgoff"] + max(e["nr_pages"], 1), after=fe, before=fx)
+        t.ok(im and im["iomap_flags"] & IOMAP_F_NEW and im["iomap_type"] == IOMAP_MAPPED,
+             f"{T}: iomap inside the fault answers MAPPED with IOMAP_F_NEW",
+             json.dumps(im) if im else "no iomap event for page 5 inside the fault")
+    zero_hooks = [h for h in ("zero_ext4", "zero_xfs", "zero_blkdev", "alloc_zero")]
+    if not any(need(h, T) for h in zero_hooks):
+        return
+    # the zeroing of the new block: the fs's own (same inode) or the block
+    # layer's (same device, sector range containing the mapped block)
+    def is_zero_of_block(e):
+        if e["type"] != "zero":
+            return False
+        if im is None or im["block"] in (None, 2**64 - 1):
+            return e["ino"] == fe["ino"] or (e["flags"] & 64 and e["dev"] == dev)
+        lo, hi = e["block"], e["block"] + e["len"] // 512
+        return lo <= im["block"] < hi and (e["ino"] == fe["ino"] or e["flags"] & 64)
+    z = first(evs, is_zero_of_block, after=fe, before=fx)
+    t.ok(z is not None, f"{T}: the new block is zeroed inside the fault",
+         "" if z else "no zeroing event covering the new block")
+    if z and im:
+        t.ok(z["ts"] < im["ts"],
+             f"{T}: zeroed before the mapping was handed to the fault (Z fix)")
+
+
+def check_msync(t, mine, need):
+    T = "W msync"
+    if need("dax_fault", T):
+        pages = {e["pgoff"] for e in mine if e["type"] == "fault_enter"
+                 and e["flags"] & F_WRITE}
+        t.ok(set(range(8)) <= pages, f"{T}: write faults on pages 0..7",
+             f"faulted {sorted(pages)}")
+    if not need("writeback_range", T):
+        return
+    wr = first(mine, lambda e: e["type"] == "wb_range_enter")
+    wx = wr and first(mine, lambda e: e["type"] == "wb_range_exit", after=wr)
+    if not t.ok(wr and wx, f"{T}: writeback range entered and finished"):
+        return
+    if need("writeback_one", T):
+        flushed = set()
+        for e in mine:
+            if e["type"] == "wb_entry" and e["hook"] == "tp_writeback_one" and \
+                    wr["ts"] <= e["ts"] <= wx["ts"]:
+                flushed.update(range(e["pgoff"], e["pgoff"] + max(e["nr_pages"], 1)))
+        t.ok(set(range(8)) <= flushed,
+             f"{T}: every dirtied page flushed by per-entry writeback",
+             f"flushed {sorted(flushed)}")
+    if need("entry_mkclean", T):
+        cleaned = {e["pgoff"] for e in mine if e["hook"] == "tp_entry_mkclean"
+                   and wr["ts"] <= e["ts"] <= wx["ts"]}
+        t.ok(set(range(8)) <= cleaned, f"{T}: every entry cleaned (mkclean)")
+    if need("fsync", T):
+        fs = last(mine, lambda e: e["type"] == "fsync_enter", before=wr)
+        fx = fs and first(mine, lambda e: e["type"] == "fsync_exit"
+                          and e["tid"] == fs["tid"], after=wx)
+        t.ok(fs and fx and fx["ret"] == 0,
+             f"{T}: msync's fsync encloses the writeback and succeeds")
+
+
+def check_pinned(t, name, mine, hold_ms, need):
+    T = f"L {name}"
+    rop = ROP[name]
+    re_ = rx = None
+    remove_hook = "remove_ext4" if any(e["hook"].startswith("fn_ext4") for e in mine) \
+        else "remove_xfs"
+    if need("remove_ext4", T) | need("remove_xfs", T):
+        # the last one: setting up the file (ftruncate up) is a removal too
+        re_ = last(mine, lambda e: e["type"] == "remove_enter" and e["op"] == rop)
+        rx = re_ and first(mine, lambda e: e["type"] == "remove_exit" and
+                           e["tid"] == re_["tid"] and e["op"] == rop, after=re_)
+        t.ok(re_ and rx and rx["ret"] == 0,
+             f"{T}: block removal (op {rop}) entered and succeeded ({remove_hook})")
+    b = [e for e in mine if (re_ is None or re_["ts"] <= e["ts"]) and
+         (rx is None or e["ts"] <= rx["ts"])]
+    be = None
+    if need("break_ext4", T) | need("break_xfs", T) | need("layout_break", T):
+        be = first(b, lambda e: e["type"] == "break_enter")
+        t.ok(be is not None, f"{T}: layout break begins inside the removal")
+    busy = idle = None
+    if need("busy_scan", T):
+        busy = first(b, lambda e: e["type"] == "busy_scan" and e["flags"] & F_BUSY,
+                     after=be)
+        t.ok(busy and busy["refcount"] >= 2,
+             f"{T}: busy-page scan finds the pinned page (refcount >= 2)",
+             json.dumps(busy) if busy else "no busy scan")
+        bp = busy and first(b, lambda e: e["type"] == "break_busy", after=busy) \
+            or first(b, lambda e: e["type"] == "break_busy")
+        t.ok(bp and bp["pgoff"] == 3, f"{T}: the busy page is page 3",
+             json.dumps(bp) if bp else "no break_busy event")
+        idle = busy and first(b, lambda e: e["type"] == "busy_scan" and
+                              not e["flags"] & F_BUSY, after=busy)
+        waited = idle and (idle["ts"] - busy["ts"]) / 1e6
+        t.ok(idle and waited >= 0.5 * hold_ms,
+             f"{T}: break waits for the pin (next scan idle after >= {hold_ms // 2} ms)",
+             f"waited {waited:.1f} ms" if idle else "no idle scan after the busy one")
+    if need("layout_wait", T):
+        w = first(b, lambda e: e["type"] == "break_wait")
+        t.ok(w and w["pgoff"] == 3, f"{T}: layout wait on page 3")
+    bx = last(b, lambda e: e["type"] == "break_exit")
+    if be is not None:
+        t.ok(bx and bx["ret"] == 0 and (idle is None or bx["ts"] >= idle["ts"]),
+             f"{T}: layout break ends (ret 0) after the page went idle")
+    after = idle or bx
+    if need("disassociate", T):
+        d = first(b, lambda e: e["type"] == "entry_disassoc" and e["pgoff"] == 3,
+                  after=after)
+        t.ok(d and d["refcount"] <= 1 and d["flags"] & F_TRUNC,
+             f"{T}: page 3 disassociated on truncate with no pin left (refcount <= 1)",
+             json.dumps(d) if d else "no disassociation of page 3 after the break")
+    if need("entry_delete", T):
+        d = first(b, lambda e: e["type"] == "entry_delete" and e["pgoff"] == 3,
+                  after=after)
+        t.ok(d is not None, f"{T}: entry of page 3 deleted after the break")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
