@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Holding DAX pages busy on purpose, for the layout-break (L class) race
+ * workloads.  vmsplice() of a range of a DAX mapping into a pipe takes a
+ * page reference on every page, exactly as get_user_pages() for DMA does,
+ * and the references live until the pipe is read.  A releaser thread reads
+ * the pipe after a delay and records when: an operation that removes the
+ * blocks behind the pages must not return before that moment.  What the
+ * reader gets out of the pipe is what a DMA engine would have read from
+ * the pinned pages at that time.
+ */
+#ifndef DAXTRACE_DAX_PIN_H
+#define DAXTRACE_DAX_PIN_H
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ktap.h"
+
+struct dax_pin {
+	int pfd[2];
+	size_t len;
+	unsigned int hold_ms;
+	pthread_t releaser;
+	/* CLOCK_MONOTONIC seconds: pinned, release started, release done */
+	double t_pinned, t_release, t_released;
+	atomic_int released;
+	unsigned char *data;		/* what the pipe returned */
+};
+
+/* Take page references on [addr, addr + len) by splicing it into a pipe. */
+static inline void dax_pin_take(struct dax_pin *p, void *addr, size_t len)
+{
+	struct iovec iov = { .iov_base = addr, .iov_len = len };
+	ssize_t n;
+
+	memset(p, 0, sizeof(*p));
+	ktap_require(pipe(p->pfd) == 0, "pipe");
+	if (len > 65536)
+		fcntl(p->pfd[1], F_SETPIPE_SZ, (int)len);
+	n = vmsplice(p->pfd[1], &iov, 1, 0);
+	ktap_require(n == (ssize_t)len, "vmsplice of %zu bytes returned %zd", len, n);
+	p->len = len;
+	p->data = calloc(1, len);
+	ktap_require(p->data, "calloc");
+	p->t_pinned = ktap_now();
+}
+
+/* Drop the references now: read the pipe empty. */
+static inline void dax_pin_drop(struct dax_pin *p)
+{
+	size_t got = 0;
+
+	/*
+	 * An operation that waited for the pin can return while read() below
+	 * is still running, so "returned before t_release" is the test for
+	 * an operation that did not wait.
+	 */
+	p->t_release = ktap_now();
+	while (got < p->len) {
+		ssize_t n = read(p->pfd[0], p->data + got, p->len - got);
+
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	p->t_released = ktap_now();
+	atomic_store(&p->released, 1);
+	close(p->pfd[0]);
+	close(p->pfd[1]);
+}
+
+static inline void *dax_pin_releaser(void *arg)
+{
+	struct dax_pin *p = arg;
+	struct timespec ts = { .tv_sec = p->hold_ms / 1000,
+			       .tv_nsec = (p->hold_ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+	dax_pin_drop(p);
+	return NULL;
+}
+
+/* Drop the references from another thread after @hold_ms milliseconds. */
+static inline void dax_pin_release_after(struct dax_pin *p, unsigned int hold_ms)
+{
+	p->hold_ms = hold_ms;
+	ktap_require(pthread_create(&p->releaser, NULL, dax_pin_releaser, p) == 0,
+		     "pthread_create");
+}
+
+static inline void dax_watchdog_fire(int sig)
+{
+	static const char msg[] = "Bail out! watchdog: workload did not finish in time\n";
+
+	(void)sig;
+	if (write(1, msg, sizeof(msg) - 1) < 0)
+		_exit(3);
+	_exit(3);
+}
+
+/* Bound the run: a kernel that livelocks a fault must not hang the lab. */
+static inline void dax_watchdog(unsigned int seconds)
+{
+	signal(SIGALRM, dax_watchdog_fire);
+	alarm(seconds);
+}
+
+static inline void dax_pin_join(struct dax_pin *p)
+{
+	pthread_join(p->releaser, NULL);
+}
+
+static inline void dax_pin_free(struct dax_pin *p)
+{
+	free(p->data);
+	p->data = NULL;
+}
+
+#endif /* DAXTRACE_DAX_PIN_H */
