@@ -36,6 +36,7 @@ patch_dir=$REPO_DIR/patches
 base=tiny
 fragments=("$REPO_DIR/kconfig/dax.config" "$REPO_DIR/kconfig/bpf.config"
 	   "$REPO_DIR/kconfig/lab-vm.config")
+extra=()
 config_only=0
 jobs=$(nproc)
 
@@ -44,8 +45,8 @@ while [ $# -gt 0 ]; do
 	--source) source_arg=${2:?--source needs a path}; shift 2 ;;
 	--patches) patch_dir=${2:?--patches needs a directory}; shift 2 ;;
 	--base) base=${2:?--base needs tiny or a file}; shift 2 ;;
-	--fragment) fragments+=("$(realpath "${2:?--fragment needs a file}")"); shift 2 ;;
-	--debug) fragments+=("$REPO_DIR/kconfig/debug.config"); shift ;;
+	--fragment) extra+=("$(realpath "${2:?--fragment needs a file}")"); shift 2 ;;
+	--debug) extra+=("$REPO_DIR/kconfig/debug.config"); shift ;;
 	--config-only) config_only=1; shift ;;
 	--jobs) jobs=${2:?}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
@@ -53,6 +54,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+[ "$base" = tiny ] && fragments+=("$REPO_DIR/kconfig/tiny.config")
+fragments+=("${extra[@]}")
 for f in "${fragments[@]}"; do
 	[ -f "$f" ] || die "kconfig fragment not found: $f"
 done
@@ -128,14 +131,15 @@ for p in "${series[@]}"; do
 done
 
 # --- configure and check that nothing requested was dropped -----------
-# One object directory per configuration, so that a changed series rebuilds
-# only what it touches; --config-only works in a scratch directory so that
-# it never disturbs a build's configuration.
+# One object directory per source, base and set of extra fragments, so that
+# a changed series or fragment rebuilds only what it touches (kbuild tracks
+# config symbols per object) while a --debug build does not thrash the
+# normal one; --config-only works in a scratch directory.
 if [ "$config_only" = 1 ]; then
 	obj=$DAXTRACE_CACHE/obj/config-only
 	rm -rf "$obj"
 else
-	obj=$DAXTRACE_CACHE/obj/$kver-$src_key-b$base_key-c$config_key
+	obj=$DAXTRACE_CACHE/obj/$kver-$src_key-b$base_key-x$(hash_files "${extra[@]}")
 fi
 mkdir -p "$obj"
 mk() { make -C "$tree" O="$obj" ARCH=x86_64 "$@"; }
