@@ -81,8 +81,10 @@ else
 fi
 mkdir -p "$DAXTRACE_CACHE/src" "$DAXTRACE_CACHE/obj" "$DAXTRACE_CACHE/kernels"
 tree=$DAXTRACE_CACHE/src/$src_key
+# The tree is shared by all builds of this source: hold its lock while
+# unpacking, patching, configuring and building.  A cache hit needs no lock.
 exec 9>"$tree.lock"
-flock 9 || die "cannot lock $tree.lock"
+[ -f "$tree/.daxtrace-base" ] || flock 9 || die "cannot lock $tree.lock"
 
 git_() { git -C "$tree" -c user.name=daxtrace-ci -c user.email=ci@daxtrace.invalid "$@"; }
 
@@ -119,6 +121,7 @@ if [ "$config_only" = 0 ] && [ -f "$out/bzImage" ]; then
 fi
 
 # --- apply the series -------------------------------------------------
+flock 9 || die "cannot lock $tree.lock"
 git_ am --abort >/dev/null 2>&1 || true
 git_ checkout -q -f -B daxtrace-build base
 log "applying ${#series[@]} patches from ${patch_dir} onto $kver"
