@@ -11,8 +11,14 @@ OUT=${LAB_OUT:?}
 MNT=${LAB_MNT:?}
 HOLD_MS=${DT_HOLD_MS:-1000}
 
+# DT_FORBID="fentry tp_btf" forces the fallbacks; DT_DISABLE="busy_scan"
+# leaves hooks off (the checks must then find the coverage report saying so).
+EXTRA=""
+for m in ${DT_FORBID:-}; do EXTRA="$EXTRA --forbid $m"; done
+for h in ${DT_DISABLE:-}; do EXTRA="$EXTRA --disable $h"; done
 uname -r > "$OUT/kernel-release"
-"$BIN/dtprobe" --mount "$MNT" --events "$OUT/events.jsonl" \
+# shellcheck disable=SC2086
+"$BIN/dtprobe" $EXTRA --mount "$MNT" --events "$OUT/events.jsonl" \
 	--coverage "$OUT/coverage.json" --ready "$OUT/ready" \
 	--stats "$OUT/probe-stats.json" 2> "$OUT/dtprobe.log" &
 DT=$!
