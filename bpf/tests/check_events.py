@@ -222,6 +222,11 @@ def check_msync(t, mine, need):
                  and e["flags"] & F_WRITE}
         t.ok(set(range(8)) <= pages, f"{T}: write faults on pages 0..7",
              f"faulted {sorted(pages)}")
+    if need("entry_mkdirty", T):
+        dirtied = {e["pgoff"] for e in mine if e["hook"] == "tp_mkwrite_dirty"}
+        t.ok(set(range(8)) <= dirtied,
+             f"{T}: every written page's entry tagged dirty (mkdirty)",
+             f"dirtied {sorted(dirtied)}")
     if not need("writeback_range", T):
         return
     wr = first(mine, lambda e: e["type"] == "wb_range_enter")
