@@ -1,0 +1,58 @@
+// Near misses: how close correctly serialised operations came to a race.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <tuple>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "daxtrace/finding.h"
+
+namespace daxtrace {
+
+// Log2 histogram of distances in ns: bucket i counts distances d with
+// 2^i <= d < 2^(i+1) (bucket 0 also holds d == 0).
+class Histogram {
+public:
+	static constexpr int kBuckets = 48; // up to ~78 hours
+	void add(uint64_t d);
+	uint64_t count() const { return count_; }
+	uint64_t min() const { return count_ ? min_ : 0; }
+	uint64_t max() const { return max_; }
+	uint64_t sum() const { return sum_; }
+	uint64_t bucket(int i) const { return buckets_[i]; }
+	static uint64_t bucket_low(int i) { return i == 0 ? 0 : (1ULL << i); }
+	nlohmann::json to_json() const;
+
+private:
+	std::array<uint64_t, kBuckets> buckets_{};
+	uint64_t count_ = 0, min_ = UINT64_MAX, max_ = 0, sum_ = 0;
+};
+
+class NearMissTable {
+public:
+	explicit NearMissTable(size_t max_inodes = 4096) : max_inodes_(max_inodes) {}
+	void record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t distance_ns);
+
+	const Histogram &total(RaceClass c) const { return total_[int(c)]; }
+	// Per filesystem (sb dev) and per inode; nullptr if none recorded.
+	const Histogram *per_fs(RaceClass c, uint64_t dev) const;
+	const Histogram *per_inode(RaceClass c, uint64_t dev, uint64_t ino) const;
+	const std::map<std::pair<int, uint64_t>, Histogram> &fs_map() const { return fs_; }
+	const std::map<std::tuple<int, uint64_t, uint64_t>, Histogram> &inode_map() const { return inodes_; }
+	// Inode histograms beyond max_inodes are not created (still counted per fs).
+	uint64_t inode_overflow() const { return inode_overflow_; }
+	size_t memory_bytes() const;
+	nlohmann::json to_json() const;
+
+private:
+	size_t max_inodes_;
+	std::array<Histogram, kRaceClasses> total_{};
+	std::map<std::pair<int, uint64_t>, Histogram> fs_;
+	std::map<std::tuple<int, uint64_t, uint64_t>, Histogram> inodes_;
+	uint64_t inode_overflow_ = 0;
+};
+
+} // namespace daxtrace

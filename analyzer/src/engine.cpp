@@ -1,0 +1,493 @@
+// The pipeline: reorder window -> dispatch to the rules -> loss tracking ->
+// publication of findings.  State retirement and memory accounting.
+#include <algorithm>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "engine_impl.h"
+
+namespace daxtrace {
+
+using namespace detail;
+
+void Removal::reset() {
+	auto d = std::move(deleted);
+	auto t = std::move(t1);
+	auto e = std::move(evidence);
+	*this = Removal{};
+	d.clear();
+	t.clear();
+	e.clear();
+	deleted = std::move(d); // keep capacity: no allocation per removal
+	t1 = std::move(t);
+	evidence = std::move(e);
+}
+
+void Removal::add_evidence(const dt_event &ev) {
+	// Keep the first 48 events and the last 16; BREAK_WAIT storms and
+	// page-by-page teardown of big ranges are elided in the middle.
+	constexpr size_t kHead = 48, kTail = 16;
+	if (evidence.size() < kHead + kTail) {
+		evidence.push_back(ev);
+		return;
+	}
+	// rotate the tail window
+	std::move(evidence.begin() + kHead + 1, evidence.end(), evidence.begin() + kHead);
+	evidence.back() = ev;
+	++evidence_omitted;
+}
+
+Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
+	zeros.resize(kZeroRing);
+	inodes.reserve(64);
+	tasks.reserve(64);
+}
+
+// ---------------------------------------------------------------- pipeline
+
+void Engine::Impl::push(const dt_event &ev) {
+	++st.events_in;
+	if (released_any && ev.ts < released_ts) {
+		// Later than the window: the rules have already moved past this
+		// time.  Counted, not analysed, and treated like a loss so that
+		// findings depending on that period are marked uncertain.
+		++st.late;
+		if (ev.type == DT_LOST) {
+			++st.lost_markers;
+			st.lost_events += uint64_t(ev.ret > 0 ? ev.ret : 0);
+		}
+		losses.push_back(LossInterval{ev.ts ? ev.ts - 1 : 0, released_ts, true});
+		if (losses.size() > 1024)
+			losses.pop_front();
+		for (auto &p : pending)
+			if (p.gap_sensitive && !p.f.uncertain && ev.ts >= p.dep_start &&
+			    ev.ts <= p.f.window_end_ns) {
+				p.f.uncertain = true;
+				p.f.uncertain_reason = "an event inside the window arrived later than the reorder window";
+			}
+		return;
+	}
+	if (ev.ts < max_seen_ts)
+		++st.reordered;
+	else
+		max_seen_ts = ev.ts;
+	rb.push(ev);
+	st.reorder_depth_max = std::max<uint64_t>(st.reorder_depth_max, rb.size());
+	if (max_seen_ts >= cfg.reorder_window_ns)
+		release(max_seen_ts - cfg.reorder_window_ns);
+}
+
+void Engine::Impl::release(uint64_t limit) {
+	if (rb.size() && rb.min_ts() <= limit)
+		rb.release(limit, [this](const dt_event &ev) { process(ev); });
+	// Trace time has reached `limit` even if no event was due: anything
+	// older that still arrives is late, and held findings may be due.
+	if (limit > released_ts) {
+		released_ts = limit;
+		released_any = true;
+	}
+	if (released_ts >= next_publish_ts)
+		maybe_publish();
+}
+
+void Engine::Impl::process(const dt_event &ev) {
+	++st.events_analysed;
+	released_ts = ev.ts;
+	released_any = true;
+	if (++since_sweep >= 1024) {
+		since_sweep = 0;
+		sweep();
+	}
+	if (ev.type == DT_LOST) {
+		++st.lost_markers;
+		uint64_t n = uint64_t(ev.ret > 0 ? ev.ret : 0);
+		st.lost_events += n;
+		// The events were lost on ev.cpu some time since the previous
+		// marker for that CPU (or since the start of the trace).
+		uint64_t &prev = lost_prev[ev.cpu];
+		LossInterval li{prev, ev.ts, false};
+		prev = ev.ts;
+		if (n == 0)
+			return;
+		losses.push_back(li);
+		if (losses.size() > 1024)
+			losses.pop_front();
+		for (auto &p : pending)
+			if (p.gap_sensitive && !p.f.uncertain && li.from < p.f.window_end_ns &&
+			    li.to >= p.dep_start) {
+				p.f.uncertain = true;
+				p.f.uncertain_reason = std::to_string(n) + " events lost on cpu " +
+						       std::to_string(ev.cpu) + " during the window";
+			}
+		return;
+	}
+	if (ev.type == DT_NONE || ev.type >= DT_TYPE_MAX) {
+		++st.invalid;
+		return;
+	}
+	TaskState &t = task(ev);
+	switch (ev.type) {
+	case DT_FAULT_ENTER:
+		on_fault_enter(t, ev);
+		break;
+	case DT_FAULT_EXIT:
+		on_fault_exit(t, ev);
+		break;
+	case DT_IOMAP:
+		on_iomap(t, ev);
+		break;
+	case DT_ZERO:
+		on_zero(t, ev);
+		break;
+	case DT_MKWRITE_ENTER:
+	case DT_MKWRITE_DIRTY:
+		on_mkwrite(t, ev);
+		break;
+	case DT_MKWRITE_EXIT:
+		on_mkwrite_done(t, ev);
+		break;
+	case DT_WB_ENTRY:
+		on_wb_entry(t, ev);
+		break;
+	case DT_BREAK_ENTER:
+	case DT_BREAK_BUSY:
+	case DT_BREAK_WAIT:
+	case DT_BREAK_EXIT:
+	case DT_BUSY_SCAN:
+	case DT_REMOVE_ENTER:
+	case DT_REMOVE_EXIT:
+	case DT_ENTRY_DELETE:
+	case DT_ENTRY_DISASSOC:
+		on_removal_event(t, ev);
+		break;
+	default: // writeback/fsync ranges: context only
+		break;
+	}
+}
+
+void Engine::Impl::flush() {
+	rb.release(UINT64_MAX, [this](const dt_event &ev) { process(ev); });
+	for (uint32_t i = 0; i < removals.size(); ++i) {
+		Removal &r = removals[i];
+		if (!r.used)
+			continue;
+		TaskState *t = find_task(r.tid);
+		if (t)
+			finish_removal(*t, r, nullptr, true);
+	}
+	next_publish_ts = 0;
+	for (auto &p : pending) {
+		++st.findings;
+		if (p.f.uncertain)
+			++st.uncertain_findings;
+		if (cb)
+			cb(p.f);
+		out.push_back(std::move(p.f));
+	}
+	pending.clear();
+	next_publish_ts = UINT64_MAX;
+}
+
+void Engine::Impl::maybe_publish() {
+	if (released_ts < next_publish_ts)
+		return;
+	uint64_t next = UINT64_MAX;
+	size_t w = 0;
+	for (size_t i = 0; i < pending.size(); ++i) {
+		Pending &p = pending[i];
+		uint64_t due = p.f.window_end_ns + cfg.loss_grace_ns;
+		if (due < p.f.window_end_ns)
+			due = UINT64_MAX;
+		if (!p.gap_sensitive || due <= released_ts) {
+			++st.findings;
+			if (p.f.uncertain)
+				++st.uncertain_findings;
+			if (cb)
+				cb(p.f);
+			out.push_back(std::move(p.f));
+		} else {
+			next = std::min(next, due);
+			if (w != i)
+				pending[w] = std::move(p);
+			++w;
+		}
+	}
+	pending.resize(w);
+	next_publish_ts = next;
+}
+
+// A finding is "gap sensitive" when it infers something from the absence
+// or the order of events: a loss in [dep_start, window end] could have
+// hidden the event that would make it harmless.  Those are marked
+// uncertain (never dropped).  Findings that rest on one positive
+// observation (L2: refcount > 1 at disassociation) are not.
+void Engine::Impl::emit(Finding &&f, uint64_t dep_start, bool gap_sensitive) {
+	if (gap_sensitive && !f.uncertain) {
+		for (const auto &li : losses) {
+			if (li.from < f.window_end_ns && li.to >= dep_start) {
+				f.uncertain = true;
+				f.uncertain_reason = li.late
+					? "an event inside the window arrived later than the reorder window"
+					: "events were lost during the window";
+				break;
+			}
+		}
+	}
+	std::sort(f.evidence.begin(), f.evidence.end(),
+		  [](const dt_event &a, const dt_event &b) { return a.ts < b.ts; });
+	Pending p{std::move(f), dep_start, gap_sensitive};
+	uint64_t due = gap_sensitive ? p.f.window_end_ns + cfg.loss_grace_ns : 0;
+	next_publish_ts = std::min(next_publish_ts, due);
+	pending.push_back(std::move(p));
+}
+
+void Engine::Impl::near_miss(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) {
+	if (d > cfg.near_miss_horizon_ns)
+		return;
+	++st.near_misses;
+	nm.record(c, dev, ino, d);
+}
+
+bool Engine::Impl::hooks_missing(const uint16_t *any_of, size_t n) const {
+	if (cfg.hooks_attached.none())
+		return false; // unknown: assume attached
+	for (size_t i = 0; i < n; ++i)
+		if (any_of[i] < DT_HOOK_MAX && cfg.hooks_attached.test(any_of[i]))
+			return false;
+	return true;
+}
+
+TaskRef Engine::Impl::task_ref(const dt_event &ev, const char *role) {
+	TaskRef r;
+	r.pid = ev.pid;
+	r.tid = ev.tid;
+	r.comm.assign(ev.comm, strnlen(ev.comm, DT_COMM_LEN));
+	r.role = role;
+	return r;
+}
+
+TaskRef Engine::Impl::task_ref(uint32_t tid, const char *role) {
+	TaskRef r;
+	r.tid = tid;
+	r.role = role;
+	if (TaskState *t = find_task(tid)) {
+		r.pid = t->pid;
+		r.comm.assign(t->comm, strnlen(t->comm, DT_COMM_LEN));
+	}
+	return r;
+}
+
+// ---------------------------------------------------------------- state
+
+uint32_t Engine::Impl::inode_id(uint64_t dev, uint64_t ino, uint64_t pgoff) {
+	InodeKey k{dev, ino, pgoff >> 32};
+	if (k == last_ikey)
+		return last_iid;
+	auto it = inode_ids.find(k);
+	uint32_t id;
+	if (it != inode_ids.end()) {
+		id = it->second;
+	} else {
+		if (!inode_free.empty()) {
+			id = inode_free.back();
+			inode_free.pop_back();
+		} else {
+			id = uint32_t(inodes.size());
+			inodes.emplace_back();
+		}
+		InodeInfo &ii = inodes[id];
+		ii = InodeInfo{};
+		ii.used = true;
+		ii.dev = dev;
+		ii.ino = ino;
+		ii.hi = k.hi;
+		inode_ids.emplace(k, id);
+	}
+	inodes[id].last_ts = released_ts;
+	last_ikey = k;
+	last_iid = id;
+	return id;
+}
+
+PageState &Engine::Impl::page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
+	uint64_t key = page_key(dev, ino, pgoff);
+	bool ins = false;
+	PageState &ps = pages.get_or_insert(key, &ins);
+	if (ins)
+		++inodes[key >> 32].pages;
+	return ps;
+}
+
+PageState *Engine::Impl::find_page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
+	InodeKey k{dev, ino, pgoff >> 32};
+	uint32_t id;
+	if (k == last_ikey) {
+		id = last_iid;
+	} else {
+		auto it = inode_ids.find(k);
+		if (it == inode_ids.end())
+			return nullptr;
+		id = it->second;
+	}
+	return pages.find(uint64_t(id) << 32 | (pgoff & 0xffffffffULL));
+}
+
+TaskState &Engine::Impl::task(const dt_event &ev) {
+	uint64_t key = ev.tid ? ev.tid : ev.pid;
+	bool ins = false;
+	uint32_t &idx = task_ids.get_or_insert(key, &ins);
+	if (ins) {
+		uint32_t i;
+		if (!task_free.empty()) {
+			i = task_free.back();
+			task_free.pop_back();
+		} else {
+			i = uint32_t(tasks.size());
+			tasks.emplace_back();
+		}
+		idx = i;
+		tasks[i] = TaskState{};
+		tasks[i].used = true;
+		tasks[i].tid = uint32_t(key);
+	}
+	TaskState &t = tasks[idx];
+	t.pid = ev.pid;
+	if (ev.comm[0])
+		memcpy(t.comm, ev.comm, DT_COMM_LEN);
+	t.last_ts = ev.ts;
+	return t;
+}
+
+TaskState *Engine::Impl::find_task(uint32_t tid) {
+	uint32_t *i = task_ids.find(tid);
+	return i ? &tasks[*i] : nullptr;
+}
+
+Removal *Engine::Impl::removal_of(TaskState &t) {
+	return t.removal >= 0 ? &removals[t.removal] : nullptr;
+}
+
+// Retire idle state.  Pages: a slice of the table per call (amortised two
+// slots per analysed event).  Tasks and inodes: whole scan, they are few.
+void Engine::Impl::sweep() {
+	if (released_ts <= cfg.idle_horizon_ns)
+		return;
+	uint64_t cutoff = released_ts - cfg.idle_horizon_ns;
+	sweep_cursor = pages.sweep(sweep_cursor, 2048, [&](uint64_t key, PageState &ps) {
+		uint64_t last = std::max<uint64_t>(ps.map_ts, ps.w_ts & ~1ULL);
+		if (last >= cutoff)
+			return false;
+		InodeInfo &ii = inodes[key >> 32];
+		if (ii.pages)
+			--ii.pages;
+		++st.retired_pages;
+		return true;
+	});
+	if (sweep_cursor < 2048 && pages.capacity() > 4096 && pages.size() * 5 < pages.capacity())
+		pages.shrink_to_fit(), sweep_cursor = 0;
+	static_assert(sizeof(TaskState) > 0);
+	if ((st.events_analysed & 0xffff) < 1024) {
+		for (uint32_t i = 0; i < tasks.size(); ++i) {
+			TaskState &t = tasks[i];
+			if (!t.used || t.last_ts >= cutoff || t.removal >= 0 || t.mk_dirty)
+				continue;
+			task_ids.erase(t.tid);
+			t.used = false;
+			task_free.push_back(i);
+		}
+		for (uint32_t i = 0; i < inodes.size(); ++i) {
+			InodeInfo &ii = inodes[i];
+			if (!ii.used || ii.pages || ii.last_ts >= cutoff)
+				continue;
+			inode_ids.erase(InodeKey{ii.dev, ii.ino, ii.hi});
+			ii.used = false;
+			inode_free.push_back(i);
+		}
+		last_ikey = InodeKey{~0ULL, ~0ULL, ~0ULL};
+	}
+}
+
+uint64_t Engine::Impl::memory_bytes() const {
+	uint64_t b = sizeof(*this);
+	b += pages.memory_bytes();
+	b += rb.memory_bytes();
+	b += inodes.capacity() * sizeof(InodeInfo) + inode_free.capacity() * 4;
+	// unordered_map: one node (key, value, next, cached hash) per entry + buckets
+	b += inode_ids.size() * (sizeof(InodeKey) + 4 + 2 * sizeof(void *)) +
+	     inode_ids.bucket_count() * sizeof(void *);
+	b += tasks.capacity() * sizeof(TaskState) + task_free.capacity() * 4 + task_ids.memory_bytes();
+	b += removals.capacity() * sizeof(Removal) + removal_free.capacity() * 4;
+	for (const auto &r : removals)
+		b += r.deleted.capacity() * 16 + r.t1.capacity() * sizeof(Removal::T1Candidate) +
+		     r.evidence.capacity() * sizeof(dt_event);
+	b += mk_inflight.capacity() * 4;
+	b += zeros.capacity() * sizeof(ZeroRecord);
+	b += losses.size() * sizeof(LossInterval) + lost_prev.size() * 32;
+	for (const auto &p : pending)
+		b += sizeof(Pending) + p.f.evidence.capacity() * sizeof(dt_event);
+	b += nm.memory_bytes();
+	return b;
+}
+
+// ---------------------------------------------------------------- Engine
+
+Engine::Engine(EngineConfig cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+Engine::~Engine() = default;
+
+void Engine::push(const dt_event &ev) { impl_->push(ev); }
+void Engine::push(const dt_event *ev, size_t n) {
+	for (size_t i = 0; i < n; ++i)
+		impl_->push(ev[i]);
+}
+void Engine::flush() { impl_->flush(); }
+void Engine::set_callback(std::function<void(const Finding &)> cb) { impl_->cb = std::move(cb); }
+std::vector<Finding> Engine::take_findings() {
+	std::vector<Finding> v;
+	v.swap(impl_->out);
+	return v;
+}
+const NearMissTable &Engine::near_misses() const { return impl_->nm; }
+const EngineConfig &Engine::config() const { return impl_->cfg; }
+
+EngineStats Engine::stats() const {
+	EngineStats s = impl_->st;
+	s.active_pages = impl_->pages.size();
+	s.active_tasks = impl_->task_ids.size();
+	s.active_inodes = impl_->inode_ids.size();
+	s.open_removals = impl_->open_removals;
+	s.reorder_depth = impl_->rb.size();
+	s.page_state_bytes = impl_->pages.memory_bytes();
+	s.reorder_bytes = impl_->rb.memory_bytes();
+	s.memory_bytes = impl_->memory_bytes();
+	return s;
+}
+
+nlohmann::json to_json(const EngineStats &s) {
+	return nlohmann::json{
+		{"events_in", s.events_in},
+		{"events_analysed", s.events_analysed},
+		{"reordered", s.reordered},
+		{"late", s.late},
+		{"lost_markers", s.lost_markers},
+		{"lost_events", s.lost_events},
+		{"invalid", s.invalid},
+		{"findings", s.findings},
+		{"uncertain_findings", s.uncertain_findings},
+		{"near_misses", s.near_misses},
+		{"unmatched_zeroing", s.unmatched_zeroing},
+		{"teardown_outside_removal", s.teardown_outside_removal},
+		{"retired_pages", s.retired_pages},
+		{"active_pages", s.active_pages},
+		{"active_tasks", s.active_tasks},
+		{"active_inodes", s.active_inodes},
+		{"open_removals", s.open_removals},
+		{"reorder_depth", s.reorder_depth},
+		{"reorder_depth_max", s.reorder_depth_max},
+		{"page_state_bytes", s.page_state_bytes},
+		{"reorder_bytes", s.reorder_bytes},
+		{"memory_bytes", s.memory_bytes},
+	};
+}
+
+} // namespace daxtrace

@@ -1,0 +1,222 @@
+// Engine internals shared by engine.cpp and the rules_*.cpp modules.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "daxtrace/engine.h"
+#include "daxtrace/events.h"
+#include "flat_map.h"
+#include "reorder_buffer.h"
+
+namespace daxtrace {
+
+namespace detail {
+
+// Per (dev, ino, page) state.  24 bytes + an 8-byte key = a 32-byte slot.
+// Key = inode_id << 32 | (pgoff & 0xffffffff); the inode id also encodes
+// pgoff >> 32, so files beyond 16 TiB simply use more inode ids.
+struct PageState {
+	uint64_t map_ts;   // last successful fault mapping (0 = not mapped / torn down)
+	uint64_t w_ts;     // last W event: ts | 1 if mkwrite-dirty, ts & ~1 if writeback
+	uint32_t map_tid;  // task whose fault mapped it
+	uint32_t reserved;
+};
+static_assert(sizeof(PageState) == 24);
+inline constexpr uint64_t kNoKey = ~0ULL;
+using PageTable = FlatMap<uint64_t, PageState, kNoKey>;
+
+struct InodeInfo {
+	uint64_t dev = 0, ino = 0, hi = 0;
+	uint64_t pages = 0;    // page-table entries referencing this id
+	uint64_t last_ts = 0;
+	bool used = false;
+	// The last completed removal on this inode (T near misses).
+	bool rm_valid = false;
+	uint32_t rm_tid = 0;
+	uint64_t rm_exit_ts = 0, rm_lo = 0, rm_hi = 0;
+};
+
+struct InodeKey {
+	uint64_t dev, ino, hi;
+	bool operator==(const InodeKey &o) const { return dev == o.dev && ino == o.ino && hi == o.hi; }
+};
+struct InodeKeyHash {
+	size_t operator()(const InodeKey &k) const {
+		return mix64(k.dev * 0x9e3779b97f4a7c15ULL ^ k.ino ^ (k.hi << 40));
+	}
+};
+
+// A removal bracket (DT_REMOVE_ENTER..EXIT) of one task, possibly nested
+// (e.g. SWAP_BOOT -> PAGECACHE).  Exists only while the bracket is open.
+struct Removal {
+	bool used = false;
+	uint32_t tid = 0, pid = 0;
+	char comm[DT_COMM_LEN] = {};
+	uint64_t dev = 0, ino = 0;
+	uint16_t op = 0;
+	uint8_t depth = 0;
+	uint16_t ops[8] = {};
+	uint64_t enter_ts = 0;
+	// layout break by the remover
+	bool break_entered = false, break_ok = false;
+	uint64_t break_lo = 0, break_hi = 0, break_exit_ts = 0;
+	bool busy_seen = false;
+	uint64_t last_busy_ts = 0;
+	// last "idle" answer of a busy scan / break (L3)
+	bool idle_claim = false;
+	uint64_t idle_ts = 0, idle_lo = 0, idle_hi = 0;
+	bool near_recorded = false;
+	// L1 / L3 aggregation (one finding per removal)
+	bool l1 = false, l3 = false;
+	uint64_t l1_lo = 0, l1_hi = 0, l1_first_ts = 0, l1_last_ts = 0;
+	uint64_t l3_lo = 0, l3_hi = 0, l3_last_ts = 0, l3_idle_ts = 0;
+	uint32_t l1_mapper_tid = 0, l3_max_ref = 0;
+	// teardown record (T1): (pgoff, ts), capped
+	std::vector<std::pair<uint64_t, uint64_t>> deleted;
+	uint64_t deleted_overflow_lo = UINT64_MAX, deleted_overflow_hi = 0, deleted_overflow_ts = 0;
+	struct T1Candidate {
+		uint32_t tid;
+		uint64_t pgoff, map_ts, delete_ts;
+		dt_event fault_enter, fault_exit, delete_ev;
+	};
+	std::vector<T1Candidate> t1;
+	std::vector<dt_event> evidence;
+	uint64_t evidence_omitted = 0;
+
+	void reset();
+	void add_evidence(const dt_event &ev);
+};
+
+struct TaskState {
+	bool used = false;
+	uint32_t tid = 0, pid = 0;
+	char comm[DT_COMM_LEN] = {};
+	uint64_t last_ts = 0;
+	// fault bracket
+	bool in_fault = false, fault_has_iomap = false;
+	dt_event fault_enter{};
+	// latest DT_IOMAP seen in this task (inside or outside a fault)
+	bool has_iomap = false;
+	dt_event iomap{};
+	// last completed mapping fault (Z1 evidence)
+	bool has_last_map = false;
+	dt_event last_map_exit{}, last_map_iomap{};
+	// first-write fault (W)
+	bool mk_active = false, mk_dirty = false;
+	dt_event mk_enter{}, mk_dirty_ev{};
+	bool w1_cand = false;
+	dt_event w1_wb{};
+	int32_t removal = -1; // index into Impl::removals
+};
+
+// A recent zeroing (ring of the last kZeroRing).
+struct ZeroRecord {
+	uint64_t ts = 0, dev = 0, sector = 0, len = 0;
+	uint32_t tid = 0;
+	dt_event ev{};
+};
+
+struct LossInterval {
+	uint64_t from, to; // events lost with ts in (from, to]
+	bool late;         // a late event (beyond the window), not a DT_LOST
+};
+
+} // namespace detail
+
+struct Engine::Impl {
+	explicit Impl(EngineConfig c);
+
+	// --- pipeline (engine.cpp)
+	void push(const dt_event &ev);
+	void release(uint64_t limit);
+	void process(const dt_event &ev);
+	void flush();
+	void maybe_publish();
+	void sweep();
+	uint64_t memory_bytes() const;
+
+	// --- shared helpers (engine.cpp)
+	uint32_t inode_id(uint64_t dev, uint64_t ino, uint64_t pgoff);
+	uint64_t page_key(uint64_t dev, uint64_t ino, uint64_t pgoff) {
+		return uint64_t(inode_id(dev, ino, pgoff)) << 32 | (pgoff & 0xffffffffULL);
+	}
+	detail::PageState &page(uint64_t dev, uint64_t ino, uint64_t pgoff);
+	detail::PageState *find_page(uint64_t dev, uint64_t ino, uint64_t pgoff);
+	detail::TaskState &task(const dt_event &ev);
+	detail::TaskState *find_task(uint32_t tid);
+	detail::Removal *removal_of(detail::TaskState &t);
+	void emit(Finding &&f, uint64_t dep_start, bool gap_sensitive);
+	void near_miss(RaceClass c, uint64_t dev, uint64_t ino, uint64_t distance);
+	bool hooks_missing(const uint16_t *any_of, size_t n) const;
+	static TaskRef task_ref(const dt_event &ev, const char *role);
+	TaskRef task_ref(uint32_t tid, const char *role);
+
+	// --- rules
+	void on_fault_enter(detail::TaskState &t, const dt_event &ev);  // rules_t.cpp
+	void on_iomap(detail::TaskState &t, const dt_event &ev);        // rules_z.cpp
+	void on_fault_exit(detail::TaskState &t, const dt_event &ev);   // rules_t.cpp
+	void on_mapped(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_t.cpp
+	void check_z_on_map(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_z.cpp
+	void check_z2(detail::TaskState &t, const dt_event &ev);       // rules_z.cpp
+	void on_zero(detail::TaskState &t, const dt_event &ev);         // rules_z.cpp
+	void on_mkwrite(detail::TaskState &t, const dt_event &ev);      // rules_w.cpp
+	void on_mkwrite_done(detail::TaskState &t, const dt_event &ev); // rules_w.cpp
+	void on_wb_entry(detail::TaskState &t, const dt_event &ev);     // rules_w.cpp
+	void on_removal_event(detail::TaskState &t, const dt_event &ev);// rules_l.cpp
+	void finish_removal(detail::TaskState &t, detail::Removal &r, const dt_event *exit, bool at_flush); // rules_l.cpp
+	void t1_on_remover_event(detail::Removal &r, const dt_event &ev); // rules_t.cpp
+	void t1_on_removal_exit(detail::Removal &r, const dt_event *exit); // rules_t.cpp
+	void t1_on_teardown(detail::Removal &r, const dt_event &ev);    // rules_t.cpp
+
+	EngineConfig cfg;
+	EngineStats st;
+	NearMissTable nm;
+	std::function<void(const Finding &)> cb;
+	std::vector<Finding> out;
+
+	detail::ReorderBuffer rb;
+	uint64_t max_seen_ts = 0;   // newest pushed
+	uint64_t released_ts = 0;   // newest analysed ("now" for the rules)
+	bool released_any = false;
+
+	detail::PageTable pages{1024};
+	size_t sweep_cursor = 0;
+	uint64_t since_sweep = 0;
+
+	std::vector<detail::InodeInfo> inodes;
+	std::vector<uint32_t> inode_free;
+	std::unordered_map<detail::InodeKey, uint32_t, detail::InodeKeyHash> inode_ids;
+	detail::InodeKey last_ikey{~0ULL, ~0ULL, ~0ULL};
+	uint32_t last_iid = 0;
+
+	std::vector<detail::TaskState> tasks;
+	std::vector<uint32_t> task_free;
+	detail::FlatMap<uint64_t, uint32_t, ~0ULL> task_ids{64};
+
+	std::vector<detail::Removal> removals;
+	std::vector<uint32_t> removal_free;
+	uint32_t open_removals = 0;
+	std::vector<uint32_t> mk_inflight; // tids with a dirtied, unfinished mkwrite
+
+	static constexpr size_t kZeroRing = 64;
+	std::vector<detail::ZeroRecord> zeros;
+	size_t zero_head = 0, zero_count = 0;
+
+	std::unordered_map<uint16_t, uint64_t> lost_prev; // cpu -> previous DT_LOST ts
+	std::deque<detail::LossInterval> losses;
+
+	struct Pending {
+		Finding f;
+		uint64_t dep_start;
+		bool gap_sensitive;
+	};
+	std::vector<Pending> pending;
+	uint64_t next_publish_ts = UINT64_MAX;
+};
+
+} // namespace daxtrace

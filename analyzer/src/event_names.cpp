@@ -1,0 +1,83 @@
+// Names for the ABI's enums (JSON output, evidence, trace headers).
+#include <array>
+#include <cstring>
+
+#include "daxtrace/events.h"
+
+namespace daxtrace {
+
+namespace {
+
+constexpr std::array<std::string_view, DT_TYPE_MAX> kTypes = {
+	"DT_NONE", "DT_FAULT_ENTER", "DT_FAULT_EXIT", "DT_IOMAP", "DT_ZERO",
+	"DT_MKWRITE_ENTER", "DT_MKWRITE_DIRTY", "DT_MKWRITE_EXIT", "DT_WB_RANGE_ENTER",
+	"DT_WB_ENTRY", "DT_WB_RANGE_EXIT", "DT_FSYNC_ENTER", "DT_FSYNC_EXIT",
+	"DT_BREAK_ENTER", "DT_BREAK_BUSY", "DT_BREAK_WAIT", "DT_BREAK_EXIT",
+	"DT_BUSY_SCAN", "DT_REMOVE_ENTER", "DT_REMOVE_EXIT", "DT_ENTRY_DELETE",
+	"DT_ENTRY_DISASSOC", "DT_LOST",
+};
+
+constexpr std::array<std::string_view, DT_HOOK_MAX> kHooks = {
+	"none",
+	"tp:dax_pte_fault", "tp:dax_pte_fault_done", "tp:dax_pmd_fault", "tp:dax_pmd_fault_done",
+	"tp:dax_insert_pfn_mkwrite", "tp:dax_writeback_range", "tp:dax_writeback_range_done",
+	"tp:dax_writeback_one",
+	"fn:iomap_iter", "fn:ext4_iomap_begin", "fn:xfs_direct_write_iomap_begin",
+	"fn:blkdev_issue_zeroout", "fn:ext4_issue_zeroout", "fn:xfs_zero_extent",
+	"fn:dax_zero_range", "fn:ext4_dax_pfn_mkwrite", "fn:xfs_dax_pfn_mkwrite",
+	"fn:dax_writeback_mapping_range", "fn:vfs_fsync_range", "fn:ext4_break_layouts",
+	"fn:xfs_break_layouts", "fn:xfs_break_dax_layouts", "fn:dax_layout_busy_page_range",
+	"fn:ext4_punch_hole", "fn:ext4_setattr", "fn:xfs_free_file_space",
+	"fn:truncate_inode_pages_range", "fn:dax_delete_mapping_entry",
+	"fn:dax_disassociate_entry", "fn:dax_iomap_fault", "fn:ext4_ioctl",
+	"fn:xfs_swap_extents", "fn:ext4_fallocate", "fn:xfs_file_fallocate",
+	"tp:dax_alloc_zero", "tp:dax_mkwrite_dirty", "tp:dax_entry_mkclean",
+	"tp:dax_break_begin", "tp:dax_break_end", "tp:dax_break_busy", "tp:dax_break_wait",
+	"tp:dax_disassociate", "user",
+};
+
+constexpr std::string_view kRemoveOps[] = {
+	"unknown", "truncate", "punch", "zero_range", "collapse", "insert",
+	"swap_boot", "swapext", "pagecache",
+};
+constexpr std::string_view kZeroOps[] = {
+	"unknown", "blkdev", "ext4", "xfs", "dax_range", "alloc",
+};
+
+} // namespace
+
+std::string_view type_name(uint16_t t) { return t < kTypes.size() ? kTypes[t] : "DT_UNKNOWN"; }
+std::string_view hook_name(uint16_t h) { return h < kHooks.size() ? kHooks[h] : "unknown"; }
+std::string_view remove_op_name(uint16_t op) {
+	return op < std::size(kRemoveOps) ? kRemoveOps[op] : "unknown";
+}
+std::string_view zero_op_name(uint16_t op) {
+	return op < std::size(kZeroOps) ? kZeroOps[op] : "unknown";
+}
+uint16_t hook_from_name(std::string_view n) {
+	for (size_t i = 0; i < kHooks.size(); ++i)
+		if (kHooks[i] == n)
+			return uint16_t(i);
+	return DT_HOOK_MAX;
+}
+
+bool fault_mapped(int64_t ret) {
+	// VM_FAULT_OOM 0x1, SIGBUS 0x2, HWPOISON 0x10, HWPOISON_LARGE 0x20,
+	// SIGSEGV 0x40, RETRY 0x400, FALLBACK 0x800, NEEDDSYNC 0x2000.
+	constexpr int64_t kNotMapped = 0x1 | 0x2 | 0x10 | 0x20 | 0x40 | 0x400 | 0x800 | 0x2000;
+	return ret >= 0 && !(ret & kNotMapped);
+}
+
+dt_event make_lost_event(uint64_t ts, uint16_t cpu, uint64_t count) {
+	dt_event e;
+	memset(&e, 0, sizeof(e));
+	e.ts = ts;
+	e.type = DT_LOST;
+	e.hook = DT_HOOK_USER;
+	e.cpu = cpu;
+	e.ret = int64_t(count);
+	e.flags = DT_F_NOINODE;
+	return e;
+}
+
+} // namespace daxtrace

@@ -1,0 +1,184 @@
+// Open-addressing hash map (linear probing, backward-shift deletion) for
+// small POD keys and values.  No per-insert allocation: memory is one array
+// that doubles when the load factor exceeds 0.8 and halves when it falls
+// below 0.2 (on explicit shrink_to_fit()).  Used for the per-page state,
+// where sizeof(Slot) * capacity / size is the honest cost of a page.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+namespace daxtrace::detail {
+
+inline uint64_t mix64(uint64_t x) {
+	// splitmix64 finaliser: cheap and good enough for (inode, pgoff) keys.
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+// Key must be an unsigned integer type; `Empty` is a reserved key value.
+template <typename Key, typename Value, Key Empty>
+class FlatMap {
+public:
+	struct Slot {
+		Key key;
+		Value val;
+	};
+
+	explicit FlatMap(size_t initial = 64) { rehash(round_up(initial)); }
+
+	size_t size() const { return size_; }
+	size_t capacity() const { return cap_; }
+	size_t memory_bytes() const { return cap_ * sizeof(Slot); }
+
+	Value *find(Key k) {
+		size_t i = index(k);
+		for (;;) {
+			Slot &s = slots_[i];
+			if (s.key == k)
+				return &s.val;
+			if (s.key == Empty)
+				return nullptr;
+			i = (i + 1) & mask_;
+		}
+	}
+
+	// Returns the value for k, inserting a value-initialised one if absent.
+	// `inserted` tells which.  Invalidates pointers to other values.
+	Value &get_or_insert(Key k, bool *inserted = nullptr) {
+		if ((size_ + 1) * 5 > cap_ * 4)
+			rehash(cap_ * 2);
+		size_t i = index(k);
+		for (;;) {
+			Slot &s = slots_[i];
+			if (s.key == k) {
+				if (inserted)
+					*inserted = false;
+				return s.val;
+			}
+			if (s.key == Empty) {
+				s.key = k;
+				s.val = Value{};
+				++size_;
+				if (inserted)
+					*inserted = true;
+				return s.val;
+			}
+			i = (i + 1) & mask_;
+		}
+	}
+
+	bool erase(Key k) {
+		size_t i = index(k);
+		for (;;) {
+			if (slots_[i].key == k) {
+				erase_at(i);
+				return true;
+			}
+			if (slots_[i].key == Empty)
+				return false;
+			i = (i + 1) & mask_;
+		}
+	}
+
+	// Visit slots [from, from+n) (wrapping); fn(key, value) returns true to
+	// erase the entry.  Returns the next cursor.  Backward-shift deletion may
+	// move a not-yet-visited entry behind the cursor; it is then visited on
+	// the next pass, which is fine for idle sweeps.
+	template <typename Fn>
+	size_t sweep(size_t from, size_t n, Fn &&fn) {
+		if (n > cap_)
+			n = cap_;
+		size_t i = from & mask_;
+		for (size_t done = 0; done < n; ++done) {
+			Slot &s = slots_[i];
+			if (s.key != Empty && fn(s.key, s.val)) {
+				erase_at(i);
+				// slot i now holds a shifted entry (or is empty): look again
+				if (slots_[i].key != Empty && done + 1 < n)
+					continue;
+			}
+			i = (i + 1) & mask_;
+		}
+		return i;
+	}
+
+	template <typename Fn>
+	void for_each(Fn &&fn) const {
+		for (size_t i = 0; i < cap_; ++i)
+			if (slots_[i].key != Empty)
+				fn(slots_[i].key, slots_[i].val);
+	}
+
+	void shrink_to_fit() {
+		size_t want = round_up(size_ * 2 + 1); // load 0.25 .. 0.5
+		if (want < cap_)
+			rehash(want);
+	}
+
+	void clear() {
+		size_ = 0;
+		for (size_t i = 0; i < cap_; ++i)
+			slots_[i].key = Empty;
+	}
+
+private:
+	static size_t round_up(size_t n) {
+		size_t c = 16;
+		while (c < n)
+			c <<= 1;
+		return c;
+	}
+	size_t index(Key k) const { return mix64(uint64_t(k)) & mask_; }
+
+	void erase_at(size_t i) {
+		size_t j = i;
+		for (;;) {
+			j = (j + 1) & mask_;
+			if (slots_[j].key == Empty)
+				break;
+			size_t home = index(slots_[j].key);
+			// Move slots_[j] into the hole at i if its home is not in (i, j].
+			bool between = (i <= j) ? (home > i && home <= j)
+						: (home > i || home <= j);
+			if (!between) {
+				slots_[i] = slots_[j];
+				i = j;
+			}
+		}
+		slots_[i].key = Empty;
+		--size_;
+	}
+
+	void rehash(size_t ncap) {
+		std::unique_ptr<Slot[]> old = std::move(slots_);
+		size_t ocap = cap_;
+		slots_.reset(new Slot[ncap]);
+		cap_ = ncap;
+		mask_ = ncap - 1;
+		for (size_t i = 0; i < ncap; ++i)
+			slots_[i].key = Empty;
+		size_ = 0;
+		for (size_t i = 0; i < ocap; ++i) {
+			if (old[i].key == Empty)
+				continue;
+			size_t j = index(old[i].key);
+			while (slots_[j].key != Empty)
+				j = (j + 1) & mask_;
+			slots_[j] = old[i];
+			++size_;
+		}
+	}
+
+	std::unique_ptr<Slot[]> slots_;
+	size_t cap_ = 0, mask_ = 0, size_ = 0;
+};
+
+} // namespace daxtrace::detail

@@ -1,0 +1,83 @@
+// Near-miss histograms (log2 buckets of ns), per class, fs and inode.
+#include <bit>
+
+#include <nlohmann/json.hpp>
+
+#include "daxtrace/near_miss.h"
+
+namespace daxtrace {
+
+void Histogram::add(uint64_t d) {
+	int b = d ? 63 - std::countl_zero(d) : 0;
+	if (b >= kBuckets)
+		b = kBuckets - 1;
+	++buckets_[b];
+	++count_;
+	sum_ += d;
+	if (d < min_)
+		min_ = d;
+	if (d > max_)
+		max_ = d;
+}
+
+nlohmann::json Histogram::to_json() const {
+	nlohmann::json b = nlohmann::json::array();
+	for (int i = 0; i < kBuckets; ++i)
+		if (buckets_[i])
+			b.push_back({{"ge_ns", bucket_low(i)}, {"lt_ns", 1ULL << (i + 1)}, {"count", buckets_[i]}});
+	return {{"count", count_}, {"min_ns", min()}, {"max_ns", max_}, {"sum_ns", sum_}, {"buckets", b}};
+}
+
+void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) {
+	total_[int(c)].add(d);
+	fs_[{int(c), dev}].add(d);
+	auto key = std::make_tuple(int(c), dev, ino);
+	auto it = inodes_.find(key);
+	if (it == inodes_.end()) {
+		if (inodes_.size() >= max_inodes_) {
+			++inode_overflow_;
+			return;
+		}
+		it = inodes_.emplace(key, Histogram{}).first;
+	}
+	it->second.add(d);
+}
+
+const Histogram *NearMissTable::per_fs(RaceClass c, uint64_t dev) const {
+	auto it = fs_.find({int(c), dev});
+	return it == fs_.end() ? nullptr : &it->second;
+}
+
+const Histogram *NearMissTable::per_inode(RaceClass c, uint64_t dev, uint64_t ino) const {
+	auto it = inodes_.find({int(c), dev, ino});
+	return it == inodes_.end() ? nullptr : &it->second;
+}
+
+size_t NearMissTable::memory_bytes() const {
+	constexpr size_t node = 4 * sizeof(void *); // rb-tree node overhead
+	return sizeof(*this) + fs_.size() * (sizeof(Histogram) + 16 + node) +
+	       inodes_.size() * (sizeof(Histogram) + 24 + node);
+}
+
+nlohmann::json NearMissTable::to_json() const {
+	nlohmann::json j = nlohmann::json::object();
+	for (int c = 0; c < kRaceClasses; ++c) {
+		nlohmann::json cj{{"total", total_[c].to_json()}};
+		nlohmann::json fs = nlohmann::json::array();
+		for (const auto &[k, h] : fs_)
+			if (k.first == c)
+				fs.push_back({{"dev", k.second}, {"hist", h.to_json()}});
+		nlohmann::json in = nlohmann::json::array();
+		for (const auto &[k, h] : inodes_)
+			if (std::get<0>(k) == c)
+				in.push_back({{"dev", std::get<1>(k)}, {"ino", std::get<2>(k)}, {"hist", h.to_json()}});
+		cj["per_fs"] = fs;
+		cj["per_inode"] = in;
+		j[std::string(class_name(RaceClass(c)))] = cj;
+	}
+	if (inode_overflow_)
+		j["inode_overflow"] = inode_overflow_;
+	return j;
+}
+
+} // namespace daxtrace

@@ -1,0 +1,196 @@
+// Class T: fault vs. truncate/punch (DESIGN.md §1 "T"), and the fault
+// bracket bookkeeping every class relies on.
+//
+// A fault is the task-local bracket DT_FAULT_ENTER .. DT_FAULT_EXIT.  It
+// "maps" its page(s) when DT_FAULT_EXIT's vm_fault_t has no error, RETRY,
+// FALLBACK or NEEDDSYNC bit, and the fault's DT_IOMAP (if one was seen)
+// is a block (MAPPED/UNWRITTEN) rather than a hole (zero page).  A PMD
+// fault maps 512 pages (or nr_pages).
+//
+//  T1 fault-maps-torn-down-page.  A fault by task F maps page P of inode I
+//     after the open removal of another task R on I has already torn P
+//     down (DT_ENTRY_DELETE/DISASSOC of P before the mapping), and R then
+//     goes on with teardown work (any further DT_ENTRY_*, DT_BREAK_*,
+//     DT_BUSY_SCAN or DT_ZERO by R).  Plain overlap of the two brackets is
+//     not a race: the removal waits for the invalidate lock after ENTER.
+//     Limitation, chosen to stay conservative: the filesystem drops the
+//     invalidate lock a little before REMOVE_EXIT, so a fault mapping P
+//     after R's last teardown event but before its EXIT is legal on a
+//     correct kernel; it is indistinguishable from a racing fault that
+//     came after the last teardown, and is counted as a near miss.
+//     Window: [teardown of P, R's next teardown event].  Gap sensitive
+//     (dep. from REMOVE_ENTER).
+//
+//  Near miss (class T): the first fault by another task that maps a page
+//     inside the range a completed removal on the inode tore down:
+//     distance = mapping - REMOVE_EXIT; and an unconfirmed T1 candidate:
+//     distance = REMOVE_EXIT - mapping.
+#include <algorithm>
+#include <string>
+
+#include "engine_impl.h"
+
+namespace daxtrace {
+
+using namespace detail;
+
+void Engine::Impl::on_fault_enter(TaskState &t, const dt_event &ev) {
+	t.in_fault = true;
+	t.fault_has_iomap = false;
+	t.fault_enter = ev;
+}
+
+void Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
+	bool in = t.in_fault;
+	t.in_fault = false;
+	if (t.mk_active || t.mk_dirty)
+		on_mkwrite_done(t, ev);
+	if (!fault_mapped(ev.ret))
+		return;
+	if (in && t.fault_has_iomap && t.iomap.iomap_type != DT_IOMAP_MAPPED &&
+	    t.iomap.iomap_type != DT_IOMAP_UNWRITTEN)
+		return; // a hole or inline data: the zero page, no block mapped
+	dt_event m = ev;
+	if (in) {
+		if (!m.ino && !m.dev) {
+			m.dev = t.fault_enter.dev;
+			m.ino = t.fault_enter.ino;
+		}
+		m.flags |= t.fault_enter.flags & (DT_F_WRITE | DT_F_PMD);
+	}
+	uint64_t n = m.nr_pages ? m.nr_pages : ((m.flags & DT_F_PMD) ? 512 : 1);
+	n = std::min<uint64_t>(n, 512);
+	if (in)
+		check_z2(t, m);
+	for (uint64_t i = 0; i < n; ++i)
+		on_mapped(t, m, m.pgoff + i);
+	t.has_last_map = true;
+	t.last_map_exit = m;
+	if (in && t.fault_has_iomap)
+		t.last_map_iomap = t.iomap;
+	else
+		t.last_map_iomap = dt_event{};
+}
+
+void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {
+	uint64_t key = page_key(ev.dev, ev.ino, pg);
+	bool ins = false;
+	PageState &ps = pages.get_or_insert(key, &ins);
+	if (ins)
+		++inodes[key >> 32].pages;
+	ps.map_ts = ev.ts;
+	ps.map_tid = t.tid;
+
+	check_z_on_map(t, ev, pg);
+
+	// T1 candidates: a page another task's open removal already tore down.
+	if (open_removals) {
+		for (Removal &r : removals) {
+			if (!r.used || r.tid == t.tid || r.t1.size() >= 64)
+				continue;
+			// The teardown may be on this inode even if the bracket's
+			// own ino differs (SWAP_BOOT touches two inodes): check
+			// the teardown records, whose pgoff is per inode of r.
+			if (r.dev != ev.dev && r.dev)
+				continue;
+			uint64_t del_ts = 0;
+			bool hit = false;
+			const dt_event *del_ev = nullptr;
+			for (size_t i = r.deleted.size(); i-- > 0;) {
+				if (r.deleted[i].first == pg) {
+					del_ts = r.deleted[i].second;
+					hit = true;
+					break;
+				}
+			}
+			if (!hit && pg >= r.deleted_overflow_lo && pg <= r.deleted_overflow_hi) {
+				del_ts = r.deleted_overflow_ts;
+				hit = true;
+			}
+			if (!hit || del_ts > ev.ts || r.ino != ev.ino)
+				continue;
+			for (const dt_event &e : r.evidence)
+				if ((e.type == DT_ENTRY_DELETE || e.type == DT_ENTRY_DISASSOC) && e.pgoff == pg &&
+				    e.ts == del_ts)
+					del_ev = &e;
+			Removal::T1Candidate c{};
+			c.tid = t.tid;
+			c.pgoff = pg;
+			c.map_ts = ev.ts;
+			c.delete_ts = del_ts;
+			c.fault_enter = t.fault_enter;
+			c.fault_exit = ev;
+			if (del_ev)
+				c.delete_ev = *del_ev;
+			r.t1.push_back(c);
+		}
+	}
+
+	// T near miss: the first mapping after a completed removal of this page.
+	InodeInfo &ii = inodes[key >> 32];
+	if (ii.rm_valid && ii.rm_tid != t.tid && pg >= ii.rm_lo && pg <= ii.rm_hi &&
+	    ev.ts >= ii.rm_exit_ts) {
+		ii.rm_valid = false;
+		near_miss(RaceClass::T, ev.dev, ev.ino, ev.ts - ii.rm_exit_ts);
+	}
+}
+
+void Engine::Impl::t1_on_teardown(Removal &r, const dt_event &ev) {
+	if (ev.ino != r.ino || ev.dev != r.dev)
+		return; // e.g. SWAP_BOOT's boot-loader inode: not tracked for T1
+	if (!r.deleted.empty() && r.deleted.back().first == ev.pgoff)
+		return;
+	if (r.deleted.size() < 4096) {
+		r.deleted.emplace_back(ev.pgoff, ev.ts);
+	} else {
+		// Beyond the cap the record degrades to one range (earliest ts).
+		if (r.deleted_overflow_lo == UINT64_MAX)
+			r.deleted_overflow_ts = ev.ts;
+		r.deleted_overflow_lo = std::min<uint64_t>(r.deleted_overflow_lo, ev.pgoff);
+		r.deleted_overflow_hi = std::max<uint64_t>(r.deleted_overflow_hi, ev.pgoff);
+	}
+}
+
+void Engine::Impl::t1_on_remover_event(Removal &r, const dt_event &ev) {
+	if (r.t1.empty())
+		return;
+	if (ev.type == DT_REMOVE_EXIT || ev.type == DT_REMOVE_ENTER)
+		return;
+	for (const auto &c : r.t1) {
+		if (ev.ts < c.map_ts)
+			continue;
+		Finding f;
+		f.rule = Rule::T1_FAULT_MAPS_TORN_DOWN;
+		f.dev = c.fault_exit.dev;
+		f.ino = c.fault_exit.ino;
+		f.pgoff_first = f.pgoff_last = c.pgoff;
+		f.tasks.push_back(task_ref(c.fault_exit, "faulter"));
+		f.tasks.push_back(task_ref(r.tid, "remover"));
+		if (!f.tasks[0].tid)
+			f.tasks[0].tid = c.tid;
+		f.window_start_ns = c.delete_ts;
+		f.window_end_ns = ev.ts;
+		if (c.delete_ev.type)
+			f.evidence.push_back(c.delete_ev);
+		if (c.fault_enter.type && c.fault_enter.tid == c.tid)
+			f.evidence.push_back(c.fault_enter);
+		f.evidence.push_back(c.fault_exit);
+		f.evidence.push_back(ev);
+		f.summary = "a fault mapped page " + std::to_string(c.pgoff) + " of inode " +
+			    std::to_string(f.ino) + " " + std::to_string(c.map_ts - c.delete_ts) +
+			    " ns after a concurrent " + std::string(remove_op_name(r.op)) +
+			    " had torn it down, while that removal was still tearing down";
+		emit(std::move(f), r.enter_ts, true);
+	}
+	r.t1.clear();
+}
+
+void Engine::Impl::t1_on_removal_exit(Removal &r, const dt_event *exit) {
+	if (exit)
+		for (const auto &c : r.t1)
+			if (exit->ts >= c.map_ts)
+				near_miss(RaceClass::T, c.fault_exit.dev, c.fault_exit.ino, exit->ts - c.map_ts);
+	r.t1.clear();
+}
+
+} // namespace daxtrace

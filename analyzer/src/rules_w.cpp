@@ -1,0 +1,121 @@
+// Class W: writeback vs. pfn_mkwrite (DESIGN.md §1 "W").
+//
+// A first-write fault is the task-local bracket DT_MKWRITE_ENTER ..
+// DT_MKWRITE_EXIT (or DT_FAULT_EXIT when the dirtying happened inside a
+// write fault); DT_MKWRITE_DIRTY marks the moment the mapping entry was
+// tagged dirty.  Writeback reports each entry it cleaned (DT_WB_ENTRY).
+//
+//  W1 writeback-during-mkwrite.  Task B's writeback cleans page P
+//     (DT_WB_ENTRY) after task A tagged P's entry dirty (DT_MKWRITE_DIRTY)
+//     and before A's fault completed, and A's completion comes more than
+//     config.w1_exit_slack_ns after the writeback.
+//     Why the slack (limitation, chosen to avoid false positives): on a
+//     correct kernel the fault holds the entry lock from dirtying to the
+//     PTE install and unlocks shortly *before* its exit event; writeback
+//     takes the same lock, so it can legally clean P in the short gap
+//     between that unlock and the exit event.  The events cannot tell
+//     this apart from the race, so a writeback that close to the exit is
+//     counted as a near miss, not a finding.  A racing writeback that
+//     lands within the slack of the exit is therefore missed.
+//     Window: [A's dirtying, A's completion].  Gap sensitive.
+//  Near miss (class W): the gap between a writeback of P and the nearest
+//     mkwrite dirtying of P on either side (and writebacks inside the
+//     slack, distance = completion - writeback).
+#include <algorithm>
+#include <string>
+
+#include "engine_impl.h"
+
+namespace daxtrace {
+
+using namespace detail;
+
+void Engine::Impl::on_mkwrite(TaskState &t, const dt_event &ev) {
+	if (ev.type == DT_MKWRITE_ENTER) {
+		t.mk_active = true;
+		t.mk_enter = ev;
+		t.mk_dirty = false;
+		t.w1_cand = false;
+		return;
+	}
+	// DT_MKWRITE_DIRTY
+	PageState &ps = page(ev.dev, ev.ino, ev.pgoff);
+	if (ps.w_ts && !(ps.w_ts & 1) && ev.ts >= ps.w_ts)
+		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - ps.w_ts);
+	ps.w_ts = ev.ts | 1;
+	if (!t.mk_active) {
+		t.mk_active = true;
+		t.mk_enter = dt_event{};
+	}
+	t.mk_dirty = true;
+	t.mk_dirty_ev = ev;
+	t.w1_cand = false;
+	if (std::find(mk_inflight.begin(), mk_inflight.end(), t.tid) == mk_inflight.end())
+		mk_inflight.push_back(t.tid);
+}
+
+void Engine::Impl::on_mkwrite_done(TaskState &t, const dt_event &ev) {
+	if (t.mk_dirty) {
+		if (t.w1_cand) {
+			uint64_t gap = ev.ts - t.w1_wb.ts;
+			if (gap > cfg.w1_exit_slack_ns) {
+				Finding f;
+				f.rule = Rule::W1_WRITEBACK_DURING_MKWRITE;
+				f.dev = t.mk_dirty_ev.dev;
+				f.ino = t.mk_dirty_ev.ino;
+				f.pgoff_first = f.pgoff_last = t.mk_dirty_ev.pgoff;
+				f.tasks.push_back(task_ref(t.mk_dirty_ev, "mkwrite"));
+				f.tasks.push_back(task_ref(t.w1_wb, "writeback"));
+				f.window_start_ns = t.mk_dirty_ev.ts;
+				f.window_end_ns = ev.ts;
+				if (t.mk_enter.type)
+					f.evidence.push_back(t.mk_enter);
+				f.evidence.push_back(t.mk_dirty_ev);
+				f.evidence.push_back(t.w1_wb);
+				f.evidence.push_back(ev);
+				f.summary = "writeback cleaned page " + std::to_string(f.pgoff_first) + " of inode " +
+					    std::to_string(f.ino) + " " +
+					    std::to_string(t.w1_wb.ts - t.mk_dirty_ev.ts) +
+					    " ns after a first-write fault tagged it dirty and " + std::to_string(gap) +
+					    " ns before that fault completed: the page can stay dirty in the PTE "
+					    "but clean in the mapping, and the next fsync skips it";
+				emit(std::move(f), t.mk_enter.type ? t.mk_enter.ts : t.mk_dirty_ev.ts, true);
+			} else {
+				near_miss(RaceClass::W, t.mk_dirty_ev.dev, t.mk_dirty_ev.ino, gap);
+			}
+		}
+		auto it = std::find(mk_inflight.begin(), mk_inflight.end(), t.tid);
+		if (it != mk_inflight.end()) {
+			*it = mk_inflight.back();
+			mk_inflight.pop_back();
+		}
+	}
+	t.mk_active = t.mk_dirty = t.w1_cand = false;
+}
+
+void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
+	bool cand = false;
+	for (uint32_t tid : mk_inflight) {
+		if (tid == t.tid)
+			continue;
+		TaskState *a = find_task(tid);
+		if (!a || !a->mk_dirty)
+			continue;
+		const dt_event &d = a->mk_dirty_ev;
+		if (d.dev != ev.dev || d.ino != ev.ino || d.pgoff != ev.pgoff || d.ts > ev.ts)
+			continue;
+		if (!a->w1_cand) {
+			a->w1_cand = true;
+			a->w1_wb = ev;
+		}
+		cand = true;
+	}
+	PageState &ps = page(ev.dev, ev.ino, ev.pgoff);
+	if (!cand && (ps.w_ts & 1) && ev.ts >= (ps.w_ts & ~1ULL))
+		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - (ps.w_ts & ~1ULL));
+	ps.w_ts = ev.ts & ~1ULL;
+	if (!ps.w_ts)
+		ps.w_ts = 2; // keep "writeback seen" distinguishable from "never"
+}
+
+} // namespace daxtrace

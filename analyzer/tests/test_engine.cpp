@@ -1,0 +1,177 @@
+// Engine plumbing: reorder window, late events, retirement, memory.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "../src/flat_map.h"
+#include "../src/reorder_buffer.h"
+#include "trace_builder.h"
+
+using namespace dtt;
+
+TEST(ReorderBuffer, ReleasesInTimestampThenArrivalOrder) {
+	daxtrace::detail::ReorderBuffer rb;
+	std::mt19937_64 rng(1);
+	std::vector<uint64_t> in;
+	for (int i = 0; i < 5000; ++i) {
+		dt_event e{};
+		e.ts = 1000 + i * 10 + rng() % 200; // jitter across "CPUs"
+		e.pid = uint32_t(i);
+		in.push_back(e.ts);
+		rb.push(e);
+	}
+	std::vector<dt_event> out;
+	rb.release(UINT64_MAX, [&](const dt_event &e) { out.push_back(e); });
+	ASSERT_EQ(out.size(), in.size());
+	for (size_t i = 1; i < out.size(); ++i) {
+		ASSERT_LE(out[i - 1].ts, out[i].ts);
+		if (out[i - 1].ts == out[i].ts) {
+			ASSERT_LT(out[i - 1].pid, out[i].pid); // stable for equal ts
+		}
+	}
+	EXPECT_EQ(rb.size(), 0u);
+}
+
+TEST(ReorderBuffer, ReleasesOnlyUpToTheLimit) {
+	daxtrace::detail::ReorderBuffer rb;
+	for (uint64_t ts : {50, 10, 30, 20, 40}) {
+		dt_event e{};
+		e.ts = ts;
+		rb.push(e);
+	}
+	std::vector<uint64_t> got;
+	rb.release(30, [&](const dt_event &e) { got.push_back(e.ts); });
+	EXPECT_EQ(got, (std::vector<uint64_t>{10, 20, 30}));
+	EXPECT_EQ(rb.size(), 2u);
+	EXPECT_EQ(rb.min_ts(), 40u);
+}
+
+TEST(FlatMap, InsertFindEraseSweep) {
+	daxtrace::detail::FlatMap<uint64_t, uint64_t, ~0ULL> m(16);
+	for (uint64_t i = 0; i < 10000; ++i)
+		m.get_or_insert(i * 7919) = i;
+	EXPECT_EQ(m.size(), 10000u);
+	for (uint64_t i = 0; i < 10000; i += 2)
+		EXPECT_TRUE(m.erase(i * 7919));
+	for (uint64_t i = 0; i < 10000; ++i) {
+		uint64_t *v = m.find(i * 7919);
+		if (i % 2) {
+			ASSERT_TRUE(v && *v == i);
+		} else {
+			ASSERT_EQ(v, nullptr);
+		}
+	}
+	size_t cur = 0;
+	for (int pass = 0; pass < 3; ++pass)
+		for (size_t k = 0; k < m.capacity(); k += 100)
+			cur = m.sweep(cur, 100, [](uint64_t, uint64_t &v) { return v % 3 == 0; });
+	m.for_each([](uint64_t, uint64_t v) { EXPECT_NE(v % 3, 0u); });
+	for (uint64_t i = 1; i < 10000; i += 2)
+		if (i % 3) {
+			ASSERT_NE(m.find(i * 7919), nullptr);
+		}
+	m.shrink_to_fit();
+	EXPECT_LE(m.capacity(), 8192u);
+}
+
+TEST(Engine, EventsInsideWindowAreNotLate) {
+	daxtrace::Engine eng;
+	for (int i = 0; i < 100; ++i) {
+		Ev e(DT_WB_ENTRY, uint64_t((i % 2) ? i * 1000 : i * 1000 + 5'000'000), 10, uint64_t(i));
+		eng.push(e);
+	}
+	eng.flush();
+	auto st = eng.stats();
+	EXPECT_EQ(st.late, 0u);
+	EXPECT_GT(st.reordered, 0u);
+	EXPECT_EQ(st.events_analysed, 100u);
+}
+
+TEST(Engine, LateEventIsCountedAndNotAnalysed) {
+	daxtrace::EngineConfig cfg;
+	cfg.reorder_window_ns = 1000;
+	daxtrace::Engine eng(cfg);
+	eng.push(Ev(DT_WB_ENTRY, 10'000, 1, 1));
+	eng.push(Ev(DT_WB_ENTRY, 20'000, 1, 2));
+	eng.push(Ev(DT_WB_ENTRY, 5'000, 1, 3)); // 15 us late, window 1 us
+	eng.flush();
+	auto st = eng.stats();
+	EXPECT_EQ(st.events_in, 3u);
+	EXPECT_EQ(st.late, 1u);
+	EXPECT_EQ(st.events_analysed, 2u);
+	EXPECT_EQ(st.active_pages, 2u); // page 3 never made it in
+}
+
+TEST(Engine, IdleStateIsRetiredAfterHorizon) {
+	daxtrace::EngineConfig cfg;
+	cfg.idle_horizon_ns = 1'000'000; // 1 ms
+	cfg.reorder_window_ns = 1000;
+	daxtrace::Engine eng(cfg);
+	// 20000 pages touched in the first 100 us ...
+	for (uint64_t i = 0; i < 20000; ++i)
+		eng.push(Ev(DT_WB_ENTRY, i * 5, 7, i));
+	eng.flush();
+	EXPECT_EQ(eng.stats().active_pages, 20000u);
+	uint64_t before = eng.stats().page_state_bytes;
+	// ... then 200 ms of activity on 10 other pages of another inode.
+	for (uint64_t i = 0; i < 200000; ++i)
+		eng.push(Ev(DT_WB_ENTRY, 1'000'000 + i * 1000, 8, i % 10).ino_(77));
+	eng.flush();
+	auto st = eng.stats();
+	EXPECT_EQ(st.active_pages, 10u);
+	EXPECT_EQ(st.retired_pages, 20000u);
+	EXPECT_LT(st.page_state_bytes, before / 8); // the table shrank
+	EXPECT_LE(st.active_inodes, 2u);
+}
+
+TEST(Engine, MemoryAccountingIsPlausible) {
+	daxtrace::Engine eng;
+	auto empty = eng.stats().memory_bytes;
+	for (uint64_t i = 0; i < 100000; ++i)
+		eng.push(Ev(DT_WB_ENTRY, i * 10, 7, i));
+	eng.flush();
+	auto st = eng.stats();
+	EXPECT_EQ(st.active_pages, 100000u);
+	double per_page = double(st.page_state_bytes) / double(st.active_pages);
+	EXPECT_GE(per_page, 32.0); // a 32-byte slot at load <= 0.8 ...
+	EXPECT_LE(per_page, 80.0); // ... and >= 0.4
+	EXPECT_GT(st.memory_bytes, empty + st.page_state_bytes - 1);
+}
+
+TEST(Engine, UnknownTypeIsCountedAndIgnored) {
+	daxtrace::Engine eng;
+	Ev e(DT_FAULT_ENTER, 10, 1);
+	e.type = 200;
+	eng.push(e);
+	eng.flush();
+	EXPECT_EQ(eng.stats().invalid, 1u);
+	EXPECT_TRUE(eng.take_findings().empty());
+}
+
+TEST(Engine, CallbackSeesEveryFinding) {
+	daxtrace::Engine eng;
+	int n = 0;
+	eng.set_callback([&](const daxtrace::Finding &f) {
+		++n;
+		EXPECT_FALSE(f.evidence.empty());
+	});
+	eng.push(Ev(DT_ENTRY_DISASSOC, 10, 1, 0).fl(DT_F_TRUNC).ref(5));
+	eng.flush();
+	EXPECT_EQ(n, 1);
+	EXPECT_EQ(eng.take_findings().size(), 1u);
+	EXPECT_EQ(eng.stats().findings, 1u);
+}
+
+TEST(Engine, FindingsWaitForLossGraceThenPublish) {
+	daxtrace::EngineConfig cfg;
+	cfg.reorder_window_ns = 1000;
+	cfg.loss_grace_ns = 1'000'000;
+	daxtrace::Engine eng(cfg);
+	eng.push(Ev(DT_FAULT_ENTER, 1000, 5, 7).fl(DT_F_WRITE));
+	eng.push(Ev(DT_IOMAP, 1100, 5, 7).nr(1).sector(100, 4096).iomap(DT_IOMAP_UNWRITTEN, 0));
+	eng.push(Ev(DT_FAULT_EXIT, 1200, 5, 7).ret_(0));
+	eng.push(Ev(DT_WB_ENTRY, 500'000, 6, 1)); // 0.5 ms later: still held
+	EXPECT_TRUE(eng.take_findings().empty());
+	eng.push(Ev(DT_WB_ENTRY, 2'000'000, 6, 1)); // past the grace
+	EXPECT_EQ(eng.take_findings().size(), 1u);
+}

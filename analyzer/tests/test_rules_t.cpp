@@ -1,0 +1,136 @@
+// Class T: T1 fault-maps-torn-down-page.
+#include <gtest/gtest.h>
+
+#include "trace_builder.h"
+
+using namespace dtt;
+using daxtrace::Rule;
+
+namespace {
+
+constexpr uint32_t kFaulter = 200, kRemover = 300;
+
+// The fault maps page 5 after the truncate tore it down, while the
+// truncate is still tearing down (page 6 follows): the fault did not wait
+// for the invalidate lock.
+Stream t1_race() {
+	return {
+		Ev(DT_REMOVE_ENTER, 1000, kRemover).op_(DT_ROP_TRUNCATE),
+		Ev(DT_BREAK_ENTER, 1050, kRemover, 0),
+		Ev(DT_BREAK_EXIT, 1080, kRemover, 0).ret_(0),
+		Ev(DT_ENTRY_DELETE, 1100, kRemover, 5),
+		Ev(DT_FAULT_ENTER, 1150, kFaulter, 5),
+		Ev(DT_IOMAP, 1160, kFaulter, 5).nr(1).sector(4096, 4096).iomap(DT_IOMAP_MAPPED, 0),
+		Ev(DT_FAULT_EXIT, 1200, kFaulter, 5).ret_(kFaultNoPage),
+		Ev(DT_ENTRY_DELETE, 1300, kRemover, 6),
+		Ev(DT_REMOVE_EXIT, 1400, kRemover).op_(DT_ROP_TRUNCATE),
+	};
+}
+
+// Correctly serialised: the fault enters during the truncate (overlap of
+// the brackets) but maps only after the truncate released the lock.
+Stream t1_serialised() {
+	return {
+		Ev(DT_REMOVE_ENTER, 1000, kRemover).op_(DT_ROP_TRUNCATE),
+		Ev(DT_BREAK_ENTER, 1050, kRemover, 0),
+		Ev(DT_BREAK_EXIT, 1080, kRemover, 0).ret_(0),
+		Ev(DT_ENTRY_DELETE, 1100, kRemover, 5),
+		Ev(DT_FAULT_ENTER, 1150, kFaulter, 5),
+		Ev(DT_ENTRY_DELETE, 1300, kRemover, 6),
+		Ev(DT_REMOVE_EXIT, 1400, kRemover).op_(DT_ROP_TRUNCATE),
+		Ev(DT_IOMAP, 1450, kFaulter, 5).nr(1).sector(4096, 4096).iomap(DT_IOMAP_MAPPED, 0),
+		Ev(DT_FAULT_EXIT, 1500, kFaulter, 5).ret_(kFaultNoPage),
+	};
+}
+
+} // namespace
+
+TEST(RuleT, FaultMapsTornDownPage) {
+	Result r = run(t1_race());
+	ASSERT_EQ(r.findings.size(), 1u) << r.json[0];
+	const auto &f = r.findings[0];
+	EXPECT_EQ(f.id(), "T1");
+	EXPECT_EQ(f.name(), "fault-maps-torn-down-page");
+	EXPECT_EQ(f.race_class(), daxtrace::RaceClass::T);
+	EXPECT_EQ(f.ino, kIno);
+	EXPECT_EQ(f.pgoff_first, 5u);
+	EXPECT_EQ(f.window_start_ns, kT0 + 1100);
+	EXPECT_EQ(f.window_end_ns, kT0 + 1300);
+	ASSERT_EQ(f.tasks.size(), 2u);
+	EXPECT_EQ(f.tasks[0].tid, kFaulter);
+	EXPECT_EQ(f.tasks[0].role, "faulter");
+	EXPECT_EQ(f.tasks[1].tid, kRemover);
+	EXPECT_TRUE(has_evidence(f, DT_ENTRY_DELETE, 1100));
+	EXPECT_TRUE(has_evidence(f, DT_FAULT_ENTER, 1150));
+	EXPECT_TRUE(has_evidence(f, DT_FAULT_EXIT, 1200));
+	EXPECT_TRUE(has_evidence(f, DT_ENTRY_DELETE, 1300));
+	EXPECT_FALSE(f.uncertain);
+}
+
+TEST(RuleT, OverlappingButSerialisedIsNearMiss) {
+	Result r = run(t1_serialised());
+	EXPECT_TRUE(r.findings.empty());
+	EXPECT_EQ(r.nm_count[int(daxtrace::RaceClass::T)], 1u);
+	EXPECT_EQ(r.nm_min[int(daxtrace::RaceClass::T)], 100u); // 1500 - 1400
+}
+
+TEST(RuleT, MappingAfterLastTeardownBeforeExitIsNearMiss) {
+	// The fs drops the invalidate lock just before REMOVE_EXIT: a fault
+	// that maps in that gap is legal, and counted as a near miss.
+	Stream s = t1_race();
+	s.erase(s.begin() + 7); // no teardown after the mapping
+	Result r = run(s);
+	EXPECT_TRUE(r.findings.empty());
+	EXPECT_EQ(r.nm_count[int(daxtrace::RaceClass::T)], 1u);
+	EXPECT_EQ(r.nm_min[int(daxtrace::RaceClass::T)], 200u); // exit 1400 - map 1200
+}
+
+TEST(RuleT, FaultByTheRemoverItselfIsNotT1) {
+	Stream s = t1_race();
+	for (auto &e : s)
+		if (e.tid == kFaulter)
+			e.tid = e.pid = kRemover;
+	EXPECT_TRUE(run(s).findings.empty());
+}
+
+TEST(RuleT, FailedFaultIsNotT1) {
+	Stream s = t1_race();
+	s[6].ret = 0x2; // VM_FAULT_SIGBUS
+	EXPECT_TRUE(run(s).findings.empty());
+}
+
+TEST(RuleT, Reordered) {
+	Stream s = t1_race();
+	Result a = run(s);
+	Result b = run(reorder(s, 3));
+	EXPECT_GT(b.stats.reordered, 0u);
+	EXPECT_EQ(a.json, b.json);
+	Result c = run(reorder(t1_serialised(), 4));
+	EXPECT_TRUE(c.findings.empty());
+	EXPECT_EQ(c.nm_count[int(daxtrace::RaceClass::T)], 1u);
+}
+
+TEST(RuleT, TeardownBeyondWindowIsCounted) {
+	Stream s = t1_race();
+	size_t k = index_of(s, DT_ENTRY_DELETE, 1100);
+	Result r = run(deliver_late(s, k));
+	EXPECT_EQ(r.stats.late, 1u);
+	EXPECT_EQ(r.stats.events_analysed, r.stats.events_in - 1);
+	EXPECT_TRUE(with_rule(r, Rule::T1_FAULT_MAPS_TORN_DOWN).empty()); // not invented
+}
+
+TEST(RuleT, ConfirmingEventBeyondWindowLeavesNearMiss) {
+	Stream s = t1_race();
+	size_t k = index_of(s, DT_ENTRY_DELETE, 1300);
+	Result r = run(deliver_late(s, k));
+	EXPECT_EQ(r.stats.late, 1u);
+	EXPECT_TRUE(r.findings.empty());
+	EXPECT_EQ(r.nm_count[int(daxtrace::RaceClass::T)], 1u);
+}
+
+TEST(RuleT, LostEventsMakeT1Uncertain) {
+	Result r = run(with_loss(t1_race(), 1250));
+	ASSERT_EQ(r.findings.size(), 1u);
+	EXPECT_TRUE(r.findings[0].uncertain);
+	EXPECT_NE(r.findings[0].uncertain_reason.find("lost"), std::string::npos);
+}
