@@ -29,6 +29,9 @@ const volatile __u64 filter_cgroup = 0;	/* cgroup v2 id, 0 = any */
  * use the non-randomised default.  Needed to turn a pfn into a struct page
  * where the kernel gives us only the pfn (dax_disassociate_entry on 6.1). */
 const volatile __u64 vmemmap_base_addr = 0;
+/* Wake the consumer only when this much data is waiting (0 = on every
+ * event); the consumer's poll timeout bounds the latency otherwise. */
+const volatile __u64 wakeup_bytes = 0;
 /* The dax_busy_page tracepoint is attached: the busy-scan function hook
  * then reports only the scan result, not the busy page a second time. */
 const volatile bool tp_busy_page_attached = false;
@@ -146,7 +149,12 @@ static __always_inline bool ev_emit(struct dt_event *e)
 			s->filtered++;
 		return false;
 	}
-	if (bpf_ringbuf_output(&dt_events, e, sizeof(*e), 0)) {
+	__u64 wake = 0;
+
+	if (wakeup_bytes)
+		wake = bpf_ringbuf_query(&dt_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&dt_events, e, sizeof(*e), wake)) {
 		if (s)
 			s->dropped++;
 	} else if (s) {
@@ -623,6 +631,8 @@ int BPF_PROG(fe_##fn, struct vm_fault *vmf)				\
 SEC("fexit/" #fn)							\
 int BPF_PROG(fx_##fn, struct vm_fault *vmf, unsigned int ret)		\
 {									\
+	if (need_flag && !(BPF_CORE_READ(vmf, flags) & fault_flag_mkwrite())) \
+		return 0;						\
 	ev_exit(hook, DT_MKWRITE_EXIT, ret);				\
 	return 0;							\
 }									\

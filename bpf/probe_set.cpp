@@ -238,6 +238,8 @@ struct ProbeSet::Impl {
 		ro->filter_pid = opt.filters.pid;
 		ro->filter_cgroup = opt.filters.cgroup_id;
 		ro->vmemmap_base_addr = kinfo.vmemmap_base_addr;
+		ro->wakeup_bytes = opt.wakeup_bytes < opt.ringbuf_bytes / 2
+			? opt.wakeup_bytes : opt.ringbuf_bytes / 4;
 		bpf_map__set_max_entries(skel->maps.dt_events, (uint32_t)opt.ringbuf_bytes);
 
 		struct bpf_program *p;

@@ -48,6 +48,9 @@ struct Filters {
 struct Options {
 	Filters filters;
 	size_t ringbuf_bytes = 8u << 20;         // power of two, >= page size
+	// Batch consumer wake-ups: the kernel wakes poll() only once this many
+	// bytes wait (0 = on every event).  poll()'s timeout bounds latency.
+	size_t wakeup_bytes = 64u << 10;
 	std::set<Mechanism> forbid;               // never use these (tests, --no-fentry)
 	std::set<std::string> disable;            // logical hook names to leave off
 	bool libbpf_debug = false;                // libbpf's own messages to stderr

@@ -6,7 +6,10 @@
 //           [--coverage-only] [--ready FILE] [--stats FILE]
 //           [--mount PATH | --dev N] [--ino N] [--pid N] [--cgroup ID]
 //           [--forbid MECH]... [--disable HOOK]... [--ringbuf BYTES]
-//           [--libbpf-debug] [--quiet]
+//           [--wakeup BYTES] [--format json|none] [--libbpf-debug] [--quiet]
+//
+// --format none consumes and counts events without printing them (the
+// cost of the probes with a binary consumer, for benchmarks).
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -33,7 +36,8 @@ void on_signal(int) { g_stop = 1; }
 		"               [--coverage-only] [--ready FILE] [--stats FILE]\n"
 		"               [--mount PATH | --dev N] [--ino N] [--pid N] [--cgroup ID]\n"
 		"               [--forbid tp_btf|raw_tp|fentry|kprobe]... [--disable HOOK]...\n"
-		"               [--ringbuf BYTES] [--libbpf-debug] [--quiet]\n"
+		"               [--ringbuf BYTES] [--wakeup BYTES] [--format json|none]\n"
+		"               [--libbpf-debug] [--quiet]\n"
 		"Events go to stdout (or --events) as JSON lines; the coverage report goes\n"
 		"to --coverage (default: stderr, as one JSON document).\n");
 	exit(code);
@@ -53,7 +57,7 @@ int main(int argc, char **argv)
 	dtprobe::Options opt;
 	double duration = 0;
 	std::string events_path, coverage_path, ready_path, stats_path;
-	bool coverage_only = false, quiet = false;
+	bool coverage_only = false, quiet = false, format_none = false;
 
 	for (int i = 1; i < argc; i++) {
 		std::string a = argv[i];
@@ -100,6 +104,13 @@ int main(int argc, char **argv)
 			opt.forbid.insert(m);
 		} else if (a == "--disable")
 			opt.disable.insert(val());
+		else if (a == "--format") {
+			std::string f = val();
+			if (f != "json" && f != "none")
+				usage(2);
+			format_none = f == "none";
+		} else if (a == "--wakeup")
+			opt.wakeup_bytes = strtoull(val().c_str(), nullptr, 0);
 		else if (a == "--libbpf-debug")
 			opt.libbpf_debug = true;
 		else if (a == "--quiet")
@@ -142,14 +153,16 @@ int main(int argc, char **argv)
 	if (!ready_path.empty())
 		std::ofstream(ready_path) << getpid() << "\n";
 
-	uint64_t n = 0, lost = 0;
+	uint64_t n = 0, lost = 0;  // lost: events the kernel side dropped
 	double end = duration > 0 ? mono() + duration : 0;
 	auto fn = [&](const dt_event &e) {
 		if (e.type == DT_LOST)
 			lost += e.ret;
+		n++;
+		if (format_none)
+			return;
 		fputs(dtprobe::event_json(e).dump().c_str(), out);
 		fputc('\n', out);
-		n++;
 	};
 	while (!g_stop && (!end || mono() < end)) {
 		int r = probes.poll(100, fn);
@@ -169,6 +182,7 @@ int main(int argc, char **argv)
 		j["dropped"] = t.dropped;
 		j["filtered"] = t.filtered;
 		j["delivered"] = n;
+		j["lost_reported"] = lost;
 		j["programs"] = nlohmann::json::array();
 		for (const auto &p : probes.prog_stats())
 			j["programs"].push_back({{"prog", p.prog},
@@ -179,8 +193,9 @@ int main(int argc, char **argv)
 	}
 	if (!quiet)
 		fprintf(stderr,
-			"dtprobe: %llu events delivered, %llu emitted, %llu dropped, %llu filtered\n",
-			(unsigned long long)n, (unsigned long long)t.emitted,
+			"dtprobe: %llu events delivered (%llu reported lost), %llu emitted, "
+			"%llu dropped, %llu filtered\n",
+			(unsigned long long)n, (unsigned long long)lost, (unsigned long long)t.emitted,
 			(unsigned long long)t.dropped, (unsigned long long)t.filtered);
 	probes.detach();
 	if (out != stdout)

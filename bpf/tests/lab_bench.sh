@@ -34,13 +34,17 @@ while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
 	bench bare
 
-	rm -f "$OUT/dt.ready"
-	"$BIN/dtprobe" --mount "$MNT" --events /dev/null --ready "$OUT/dt.ready" \
-		--stats "$OUT/dt-stats-$r.json" --quiet &
-	DT=$!
-	wait_file "$OUT/dt.ready" || exit 1
-	bench daxtrace
-	kill -INT $DT; wait $DT
+	# daxtrace: consumer counting binary events (as the analyzer does),
+	# and consumer printing JSON lines (as bpftrace prints text)
+	for fmt in none json; do
+		rm -f "$OUT/dt.ready"
+		"$BIN/dtprobe" --mount "$MNT" --events /dev/null --ready "$OUT/dt.ready" \
+			--format $fmt --stats "$OUT/dt-stats-$fmt-$r.json" --quiet &
+		DT=$!
+		wait_file "$OUT/dt.ready" || exit 1
+		bench daxtrace-$fmt
+		kill -INT $DT; wait $DT
+	done
 
 	bpftrace "$HERE/bench_bpftrace.bt" > "$OUT/bt.out" 2> "$OUT/bt.err" &
 	BT=$!
@@ -63,12 +67,20 @@ out, rounds = sys.argv[1], int(sys.argv[2])
 def med(label):
     v = [json.loads(l)["ns_per_fault"] for l in open(f"{out}/bench-{label}.jsonl")]
     return statistics.median(v), v
-bare, bv = med("bare"); dt, dv = med("daxtrace"); bt, btv = med("bpftrace")
+bare, bv = med("bare"); dt, dv = med("daxtrace-none"); bt, btv = med("bpftrace")
+dj, djv = med("daxtrace-json")
 progs = {}
+drops = 0
 for r in range(1, rounds + 1):
-    for p in json.load(open(f"{out}/dt-stats-{r}.json"))["programs"]:
+  for fmt in ("none", "json"):
+    st = json.load(open(f"{out}/dt-stats-{fmt}-{r}.json"))
+    drops += st["dropped"]
+    for p in st["programs"]:
         a = progs.setdefault(p["prog"], [0, 0])
         a[0] += p["run_cnt"]; a[1] += p["run_time_ns"]
+def per_fault(d):
+    return sum(t for c, t in d.values()) / (sum(c for k, (c, t) in d.items()
+                                                if k.endswith("pte_fault")) or 1)
 btp = {}
 for r in range(1, rounds + 1):
     for p in json.load(open(f"{out}/bt-progs-{r}.json")):
@@ -77,17 +89,24 @@ for r in range(1, rounds + 1):
             a[0] += p["run_cnt"]; a[1] += p.get("run_time_ns", 0)
 res = {
     "workload": "dax_workload fault-bench (truncate + write-fault every page)",
-    "ns_per_fault": {"bare": bare, "daxtrace": dt, "bpftrace": bt},
-    "runs": {"bare": bv, "daxtrace": dv, "bpftrace": btv},
-    "slowdown": {"daxtrace": dt / bare, "bpftrace": bt / bare,
-                 "daxtrace_vs_bpftrace": (dt - bare) / (bt - bare) if bt > bare else None},
+    "ns_per_fault": {"bare": bare, "daxtrace": dt, "daxtrace_json": dj, "bpftrace": bt},
+    "runs": {"bare": bv, "daxtrace": dv, "daxtrace_json": djv, "bpftrace": btv},
+    "slowdown": {"daxtrace": dt / bare, "daxtrace_json": dj / bare, "bpftrace": bt / bare,
+                 "daxtrace_added_vs_bpftrace_added":
+                     (dt - bare) / (bt - bare) if bt > bare else None,
+                 "daxtrace_json_added_vs_bpftrace_added":
+                     (dj - bare) / (bt - bare) if bt > bare else None},
+    "daxtrace_dropped_events": drops,
     "daxtrace_programs": {k: {"run_cnt": c, "ns_per_run": (t / c if c else 0)}
                           for k, (c, t) in sorted(progs.items())},
     "bpftrace_programs": {k: {"run_cnt": c, "ns_per_run": (t / c if c else 0)}
                           for k, (c, t) in sorted(btp.items())},
 }
 json.dump(res, open(f"{out}/bench.json", "w"), indent=1)
-print(json.dumps({k: res[k] for k in ("ns_per_fault", "slowdown")}, indent=1))
+res["bpf_ns_per_fault"] = {"daxtrace": per_fault(progs), "bpftrace": per_fault(btp)}
+json.dump(res, open(f"{out}/bench.json", "w"), indent=1)
+print(json.dumps({k: res[k] for k in ("ns_per_fault", "slowdown", "bpf_ns_per_fault",
+                                      "daxtrace_dropped_events")}, indent=1))
 print("daxtrace per-program ns/run:")
 for k, v in res["daxtrace_programs"].items():
     if v["run_cnt"]:
