@@ -68,6 +68,11 @@ void Engine::Impl::push(const dt_event &ev) {
 			}
 		return;
 	}
+	if (!epoch_set) {
+		uint64_t back = cfg.reorder_window_ns + 16;
+		epoch = (ev.ts > back ? ev.ts - back : 0) & ~1ULL;
+		epoch_set = true;
+	}
 	if (ev.ts < max_seen_ts)
 		++st.reordered;
 	else
@@ -80,7 +85,8 @@ void Engine::Impl::push(const dt_event &ev) {
 
 void Engine::Impl::release(uint64_t limit) {
 	if (rb.size() && rb.min_ts() <= limit)
-		rb.release(limit, [this](const dt_event &ev) { process(ev); });
+		rb.release(limit, [this](const dt_event &ev) { process(ev); },
+			   [this](const dt_event &ev) { prefetch(ev); });
 	// Trace time has reached `limit` even if no event was due: anything
 	// older that still arrives is late, and held findings may be due.
 	if (limit > released_ts) {
@@ -91,9 +97,33 @@ void Engine::Impl::release(uint64_t limit) {
 		maybe_publish();
 }
 
+// Warm the page-table slot an upcoming event will touch.
+void Engine::Impl::prefetch(const dt_event &ev) {
+	switch (ev.type) {
+	case DT_FAULT_EXIT:
+	case DT_MKWRITE_DIRTY:
+	case DT_WB_ENTRY:
+	case DT_ENTRY_DELETE:
+	case DT_ENTRY_DISASSOC: {
+		InodeKey k{ev.dev, ev.ino, ev.pgoff >> 32};
+		uint32_t id;
+		if (k == last_ikey)
+			id = last_iid;
+		else if (!inode_lookup(k, id))
+			return;
+		pages.prefetch(uint64_t(id) << 32 | (ev.pgoff & 0xffffffffULL));
+		break;
+	}
+	default:
+		break;
+	}
+}
+
 void Engine::Impl::process(const dt_event &ev) {
 	++st.events_analysed;
 	released_ts = ev.ts;
+	if (ev.ts - epoch > (1ULL << 47)) [[unlikely]]
+		rebase(ev.ts);
 	released_any = true;
 	if (++since_sweep >= 1024) {
 		since_sweep = 0;
@@ -280,15 +310,55 @@ TaskRef Engine::Impl::task_ref(uint32_t tid, const char *role) {
 
 // ---------------------------------------------------------------- state
 
+bool Engine::Impl::inode_lookup(const InodeKey &k, uint32_t &id) {
+	ICacheEntry &ce = icache[icache_index(k)];
+	if (ce.k == k) {
+		id = ce.id;
+		return true;
+	}
+	uint32_t *p = inode_hash.find(ikey_hash(k));
+	if (p) {
+		const InodeInfo &ii = inodes[*p];
+		if (ii.dev == k.dev && ii.ino == k.ino && ii.hi == k.hi) {
+			id = *p;
+			ce.k = k;
+			ce.id = id;
+			return true;
+		}
+	}
+	if (inode_collide.empty())
+		return false;
+	auto it = inode_collide.find(k);
+	if (it == inode_collide.end())
+		return false;
+	id = it->second;
+	return true;
+}
+
+void Engine::Impl::inode_erase(const InodeKey &k) {
+	ICacheEntry &ce = icache[icache_index(k)];
+	if (ce.k == k)
+		ce = ICacheEntry{};
+	uint64_t h = ikey_hash(k);
+	uint32_t *p = inode_hash.find(h);
+	if (p) {
+		const InodeInfo &ii = inodes[*p];
+		if (ii.dev == k.dev && ii.ino == k.ino && ii.hi == k.hi) {
+			inode_hash.erase(h);
+			--inode_count;
+			return;
+		}
+	}
+	if (inode_collide.erase(k))
+		--inode_count;
+}
+
 uint32_t Engine::Impl::inode_id(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 	InodeKey k{dev, ino, pgoff >> 32};
 	if (k == last_ikey)
 		return last_iid;
-	auto it = inode_ids.find(k);
 	uint32_t id;
-	if (it != inode_ids.end()) {
-		id = it->second;
-	} else {
+	if (!inode_lookup(k, id)) {
 		if (!inode_free.empty()) {
 			id = inode_free.back();
 			inode_free.pop_back();
@@ -302,7 +372,13 @@ uint32_t Engine::Impl::inode_id(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 		ii.dev = dev;
 		ii.ino = ino;
 		ii.hi = k.hi;
-		inode_ids.emplace(k, id);
+		bool ins = false;
+		uint32_t &slot = inode_hash.get_or_insert(ikey_hash(k), &ins);
+		if (ins)
+			slot = id;
+		else
+			inode_collide.emplace(k, id);
+		++inode_count;
 	}
 	inodes[id].last_ts = released_ts;
 	last_ikey = k;
@@ -322,14 +398,10 @@ PageState &Engine::Impl::page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 PageState *Engine::Impl::find_page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 	InodeKey k{dev, ino, pgoff >> 32};
 	uint32_t id;
-	if (k == last_ikey) {
+	if (k == last_ikey)
 		id = last_iid;
-	} else {
-		auto it = inode_ids.find(k);
-		if (it == inode_ids.end())
-			return nullptr;
-		id = it->second;
-	}
+	else if (!inode_lookup(k, id))
+		return nullptr;
 	return pages.find(uint64_t(id) << 32 | (pgoff & 0xffffffffULL));
 }
 
@@ -375,7 +447,7 @@ void Engine::Impl::sweep() {
 		return;
 	uint64_t cutoff = released_ts - cfg.idle_horizon_ns;
 	sweep_cursor = pages.sweep(sweep_cursor, 2048, [&](uint64_t key, PageState &ps) {
-		uint64_t last = std::max<uint64_t>(ps.map_ts, ps.w_ts & ~1ULL);
+		uint64_t last = std::max<uint64_t>(ps.map_ts(epoch), ps.w_ts(epoch) & ~1ULL);
 		if (last >= cutoff)
 			return false;
 		InodeInfo &ii = inodes[key >> 32];
@@ -400,12 +472,29 @@ void Engine::Impl::sweep() {
 			InodeInfo &ii = inodes[i];
 			if (!ii.used || ii.pages || ii.last_ts >= cutoff)
 				continue;
-			inode_ids.erase(InodeKey{ii.dev, ii.ino, ii.hi});
+			inode_erase(InodeKey{ii.dev, ii.ino, ii.hi});
 			ii.used = false;
 			inode_free.push_back(i);
 		}
 		last_ikey = InodeKey{~0ULL, ~0ULL, ~0ULL};
 	}
+}
+
+// Move the epoch forward so that 48-bit offsets cannot overflow; offsets
+// older than the new epoch become "ancient" (1, or 2|kind for W).
+void Engine::Impl::rebase(uint64_t now) {
+	uint64_t ne = (now - (1ULL << 46)) & ~1ULL;
+	uint64_t delta = ne - epoch;
+	pages.for_each_mut([&](uint64_t, PageState &ps) {
+		uint64_t m = ps.a & kTsMask, w = ps.b & kTsMask;
+		if (m)
+			m = m > delta ? m - delta : 1;
+		if (w)
+			w = w > delta + 2 ? w - delta : (2 | (w & 1));
+		ps.a = (ps.a & ~kTsMask) | m;
+		ps.b = (ps.b & ~kTsMask) | w;
+	});
+	epoch = ne;
 }
 
 uint64_t Engine::Impl::memory_bytes() const {
@@ -414,8 +503,9 @@ uint64_t Engine::Impl::memory_bytes() const {
 	b += rb.memory_bytes();
 	b += inodes.capacity() * sizeof(InodeInfo) + inode_free.capacity() * 4;
 	// unordered_map: one node (key, value, next, cached hash) per entry + buckets
-	b += inode_ids.size() * (sizeof(InodeKey) + 4 + 2 * sizeof(void *)) +
-	     inode_ids.bucket_count() * sizeof(void *);
+	b += inode_hash.memory_bytes() +
+	     inode_collide.size() * (sizeof(InodeKey) + 4 + 2 * sizeof(void *)) +
+	     inode_collide.bucket_count() * sizeof(void *);
 	b += tasks.capacity() * sizeof(TaskState) + task_free.capacity() * 4 + task_ids.memory_bytes();
 	b += removals.capacity() * sizeof(Removal) + removal_free.capacity() * 4;
 	for (const auto &r : removals)
@@ -454,7 +544,7 @@ EngineStats Engine::stats() const {
 	EngineStats s = impl_->st;
 	s.active_pages = impl_->pages.size();
 	s.active_tasks = impl_->task_ids.size();
-	s.active_inodes = impl_->inode_ids.size();
+	s.active_inodes = impl_->inode_count;
 	s.open_removals = impl_->open_removals;
 	s.reorder_depth = impl_->rb.size();
 	s.page_state_bytes = impl_->pages.memory_bytes();

@@ -17,16 +17,43 @@ namespace daxtrace {
 
 namespace detail {
 
-// Per (dev, ino, page) state.  24 bytes + an 8-byte key = a 32-byte slot.
+// Per (dev, ino, page) state: a 24-byte slot (8-byte key + 16 bytes).
 // Key = inode_id << 32 | (pgoff & 0xffffffff); the inode id also encodes
 // pgoff >> 32, so files beyond 16 TiB simply use more inode ids.
+// Timestamps are stored as 48-bit offsets from the engine's epoch (even,
+// so bit 0 survives the conversion); 0 means "never".  The mapper's tid
+// is split over the two top 16-bit fields.  Impl::rebase() moves the epoch
+// before offsets could overflow (after ~39 hours of trace time).
+inline constexpr uint64_t kTsMask = (1ULL << 48) - 1;
 struct PageState {
-	uint64_t map_ts;   // last successful fault mapping (0 = not mapped / torn down)
-	uint64_t w_ts;     // last W event: ts | 1 if mkwrite-dirty, ts & ~1 if writeback
-	uint32_t map_tid;  // task whose fault mapped it
-	uint32_t reserved;
+	uint64_t a; // map offset (0 = not mapped / torn down) | tid low 16 << 48
+	uint64_t b; // W offset: bit 0 = 1 mkwrite-dirty, 0 writeback | tid high 16 << 48
+
+	bool mapped() const { return a & kTsMask; }
+	uint64_t map_ts(uint64_t epoch) const {
+		uint64_t r = a & kTsMask;
+		return r ? r + epoch : 0;
+	}
+	uint32_t map_tid() const { return uint32_t(a >> 48) | uint32_t(b >> 48) << 16; }
+	void set_map(uint64_t ts, uint64_t epoch, uint32_t tid) {
+		uint64_t r = ts - epoch;
+		a = (r ? r : 1) | uint64_t(tid & 0xffff) << 48;
+		b = (b & kTsMask) | uint64_t(tid >> 16) << 48;
+	}
+	void clear_map() { a &= ~kTsMask; }
+	// Last W event: absolute ts with the kind in bit 0, or 0.
+	uint64_t w_ts(uint64_t epoch) const {
+		uint64_t r = b & kTsMask;
+		return r ? r + epoch : 0;
+	}
+	void set_w(uint64_t ts_kind, uint64_t epoch) {
+		uint64_t r = ts_kind - epoch;
+		if (r < 2)
+			r = 2 | (ts_kind & 1);
+		b = (b & ~kTsMask) | (r & kTsMask);
+	}
 };
-static_assert(sizeof(PageState) == 24);
+static_assert(sizeof(PageState) == 16);
 inline constexpr uint64_t kNoKey = ~0ULL;
 using PageTable = FlatMap<uint64_t, PageState, kNoKey>;
 
@@ -112,6 +139,9 @@ struct TaskState {
 	bool w1_cand = false;
 	dt_event w1_wb{};
 	int32_t removal = -1; // index into Impl::removals
+	// this task's last zeroing (Z2 checks it first: the allocator zeroes
+	// in the faulting task, whatever the other CPUs zero meanwhile)
+	uint64_t zero_ts = 0, zero_dev = 0, zero_sector = 0, zero_len = 0;
 };
 
 // A recent zeroing (ring of the last kZeroRing).
@@ -135,6 +165,7 @@ struct Engine::Impl {
 	void push(const dt_event &ev);
 	void release(uint64_t limit);
 	void process(const dt_event &ev);
+	void prefetch(const dt_event &ev);
 	void flush();
 	void maybe_publish();
 	void sweep();
@@ -185,12 +216,36 @@ struct Engine::Impl {
 	bool released_any = false;
 
 	detail::PageTable pages{1024};
+	uint64_t epoch = 0; // page-state timestamps are offsets from this (even)
+	bool epoch_set = false;
+	void rebase(uint64_t now);
 	size_t sweep_cursor = 0;
 	uint64_t since_sweep = 0;
 
 	std::vector<detail::InodeInfo> inodes;
 	std::vector<uint32_t> inode_free;
-	std::unordered_map<detail::InodeKey, uint32_t, detail::InodeKeyHash> inode_ids;
+	// (dev, ino, pgoff>>32) -> id: a flat map keyed by a 64-bit hash of the
+	// key (verified against inodes[id]); a hash collision between two live
+	// keys (~2^-64) falls back to the exact map.
+	detail::FlatMap<uint64_t, uint32_t, ~0ULL> inode_hash{64};
+	std::unordered_map<detail::InodeKey, uint32_t, detail::InodeKeyHash> inode_collide;
+	size_t inode_count = 0;
+	static uint64_t ikey_hash(const detail::InodeKey &k) {
+		uint64_t h = detail::mix64(k.dev * 0x9e3779b97f4a7c15ULL ^ detail::mix64(k.ino ^ (k.hi << 48)));
+		return h == ~0ULL ? h - 1 : h;
+	}
+	// Direct-mapped cache in front of inode_hash (hot inodes, no hashing).
+	struct ICacheEntry {
+		detail::InodeKey k{~0ULL, ~0ULL, ~0ULL};
+		uint32_t id = 0;
+	};
+	static constexpr size_t kICache = 512;
+	ICacheEntry icache[kICache];
+	static size_t icache_index(const detail::InodeKey &k) {
+		return (k.ino ^ (k.ino >> 9) ^ (k.dev * 7) ^ k.hi) & (kICache - 1);
+	}
+	bool inode_lookup(const detail::InodeKey &k, uint32_t &id);
+	void inode_erase(const detail::InodeKey &k);
 	detail::InodeKey last_ikey{~0ULL, ~0ULL, ~0ULL};
 	uint32_t last_iid = 0;
 

@@ -38,6 +38,9 @@ public:
 	size_t capacity() const { return cap_; }
 	size_t memory_bytes() const { return cap_ * sizeof(Slot); }
 
+	// Start loading the slot k hashes to (used a few events ahead).
+	void prefetch(Key k) const { __builtin_prefetch(&slots_[index(k)], 1, 1); }
+
 	Value *find(Key k) {
 		size_t i = index(k);
 		for (;;) {
@@ -108,6 +111,13 @@ public:
 			i = (i + 1) & mask_;
 		}
 		return i;
+	}
+
+	template <typename Fn>
+	void for_each_mut(Fn &&fn) {
+		for (size_t i = 0; i < cap_; ++i)
+			if (slots_[i].key != Empty)
+				fn(slots_[i].key, slots_[i].val);
 	}
 
 	template <typename Fn>

@@ -1,5 +1,7 @@
 // Near-miss histograms (log2 buckets of ns), per class, fs and inode.
+#include <algorithm>
 #include <bit>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,8 +32,8 @@ nlohmann::json Histogram::to_json() const {
 
 void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) {
 	total_[int(c)].add(d);
-	fs_[{int(c), dev}].add(d);
-	auto key = std::make_tuple(int(c), dev, ino);
+	fs_[Key{int(c), dev, 0}].add(d);
+	Key key{int(c), dev, ino};
 	auto it = inodes_.find(key);
 	if (it == inodes_.end()) {
 		if (inodes_.size() >= max_inodes_) {
@@ -44,33 +46,44 @@ void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) 
 }
 
 const Histogram *NearMissTable::per_fs(RaceClass c, uint64_t dev) const {
-	auto it = fs_.find({int(c), dev});
+	auto it = fs_.find(Key{int(c), dev, 0});
 	return it == fs_.end() ? nullptr : &it->second;
 }
 
 const Histogram *NearMissTable::per_inode(RaceClass c, uint64_t dev, uint64_t ino) const {
-	auto it = inodes_.find({int(c), dev, ino});
+	auto it = inodes_.find(Key{int(c), dev, ino});
 	return it == inodes_.end() ? nullptr : &it->second;
 }
 
 size_t NearMissTable::memory_bytes() const {
-	constexpr size_t node = 4 * sizeof(void *); // rb-tree node overhead
-	return sizeof(*this) + fs_.size() * (sizeof(Histogram) + 16 + node) +
-	       inodes_.size() * (sizeof(Histogram) + 24 + node);
+	constexpr size_t node = 2 * sizeof(void *) + sizeof(Key); // hash node overhead
+	return sizeof(*this) + (fs_.size() + inodes_.size()) * (sizeof(Histogram) + node) +
+	       (fs_.bucket_count() + inodes_.bucket_count()) * sizeof(void *);
 }
 
 nlohmann::json NearMissTable::to_json() const {
 	nlohmann::json j = nlohmann::json::object();
 	for (int c = 0; c < kRaceClasses; ++c) {
 		nlohmann::json cj{{"total", total_[c].to_json()}};
-		nlohmann::json fs = nlohmann::json::array();
+		// sorted by (dev, ino) for stable output
+		std::vector<std::pair<Key, const Histogram *>> fsv, inv;
 		for (const auto &[k, h] : fs_)
-			if (k.first == c)
-				fs.push_back({{"dev", k.second}, {"hist", h.to_json()}});
-		nlohmann::json in = nlohmann::json::array();
+			if (k.cls == c)
+				fsv.emplace_back(k, &h);
 		for (const auto &[k, h] : inodes_)
-			if (std::get<0>(k) == c)
-				in.push_back({{"dev", std::get<1>(k)}, {"ino", std::get<2>(k)}, {"hist", h.to_json()}});
+			if (k.cls == c)
+				inv.emplace_back(k, &h);
+		auto lt = [](const auto &a, const auto &b) {
+			return std::tie(a.first.dev, a.first.ino) < std::tie(b.first.dev, b.first.ino);
+		};
+		std::sort(fsv.begin(), fsv.end(), lt);
+		std::sort(inv.begin(), inv.end(), lt);
+		nlohmann::json fs = nlohmann::json::array();
+		for (const auto &[k, h] : fsv)
+			fs.push_back({{"dev", k.dev}, {"hist", h->to_json()}});
+		nlohmann::json in = nlohmann::json::array();
+		for (const auto &[k, h] : inv)
+			in.push_back({{"dev", k.dev}, {"ino", k.ino}, {"hist", h->to_json()}});
 		cj["per_fs"] = fs;
 		cj["per_inode"] = in;
 		j[std::string(class_name(RaceClass(c)))] = cj;

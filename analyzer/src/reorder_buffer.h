@@ -64,10 +64,15 @@ public:
 		return std::min<uint64_t>(ring_[ring_head_].ev.ts, heap_.front().ts);
 	}
 
-	// Release, in order, every event with ts <= limit.
-	template <typename Fn>
-	void release(uint64_t limit, Fn &&fn) {
+	// Release, in order, every event with ts <= limit.  `ahead` is called
+	// for the in-order event kAhead positions further, so the consumer can
+	// prefetch the state it will need (hash-table slots are cache misses).
+	static constexpr size_t kAhead = 8;
+	template <typename Fn, typename Ahead>
+	void release(uint64_t limit, Fn &&fn, Ahead &&ahead) {
 		for (;;) {
+			if (ring_count_ > kAhead)
+				ahead(ring_[(ring_head_ + kAhead) & (ring_.size() - 1)].ev);
 			bool have_ring = ring_count_ && ring_[ring_head_].ev.ts <= limit;
 			bool have_heap = !heap_.empty() && heap_.front().ts <= limit;
 			if (!have_ring && !have_heap)
@@ -90,6 +95,11 @@ public:
 				free_.push_back(slot);
 			}
 		}
+	}
+
+	template <typename Fn>
+	void release(uint64_t limit, Fn &&fn) {
+		release(limit, fn, [](const dt_event &) {});
 	}
 
 private:

@@ -144,8 +144,8 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 				f.pgoff_first = ev.pgoff;
 				f.pgoff_last = ev.pgoff + (ev.nr_pages ? ev.nr_pages - 1 : 0);
 				f.tasks.push_back(task_ref(ev, "remover"));
-				if (ps && ps->map_ts)
-					f.tasks.push_back(task_ref(ps->map_tid, "mapper"));
+				if (ps && ps->mapped())
+					f.tasks.push_back(task_ref(ps->map_tid(), "mapper"));
 				f.window_start_ns = f.window_end_ns = ev.ts;
 				f.evidence.push_back(ev);
 				f.summary = "page " + std::to_string(ev.pgoff) + " of inode " +
@@ -154,7 +154,7 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 				emit(std::move(f), ev.ts, false);
 			}
 			if (ps)
-				ps->map_ts = 0;
+				ps->clear_map();
 		}
 		return;
 	}
@@ -224,8 +224,8 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 		return;
 
 	t1_on_teardown(*r, ev);
-	bool mapped = ps && ps->map_ts;
-	uint32_t mapper = mapped ? ps->map_tid : 0;
+	bool mapped = ps && ps->mapped();
+	uint32_t mapper = mapped ? ps->map_tid() : 0;
 	uint64_t pg = ev.pgoff;
 
 	// L2: the WARN condition, per event, not gap sensitive.
@@ -286,7 +286,7 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 	}
 
 	if (ps)
-		ps->map_ts = 0; // torn down: no longer mapped
+		ps->clear_map(); // torn down: no longer mapped
 }
 
 void Engine::Impl::finish_removal(TaskState &t, Removal &r, const dt_event *exit, bool at_flush) {

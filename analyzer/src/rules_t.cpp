@@ -78,8 +78,7 @@ void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {
 	PageState &ps = pages.get_or_insert(key, &ins);
 	if (ins)
 		++inodes[key >> 32].pages;
-	ps.map_ts = ev.ts;
-	ps.map_tid = t.tid;
+	ps.set_map(ev.ts, epoch, t.tid);
 
 	check_z_on_map(t, ev, pg);
 

@@ -40,9 +40,10 @@ void Engine::Impl::on_mkwrite(TaskState &t, const dt_event &ev) {
 	}
 	// DT_MKWRITE_DIRTY
 	PageState &ps = page(ev.dev, ev.ino, ev.pgoff);
-	if (ps.w_ts && !(ps.w_ts & 1) && ev.ts >= ps.w_ts)
-		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - ps.w_ts);
-	ps.w_ts = ev.ts | 1;
+	uint64_t w = ps.w_ts(epoch);
+	if (w && !(w & 1) && ev.ts >= w)
+		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - w);
+	ps.set_w(ev.ts | 1, epoch);
 	if (!t.mk_active) {
 		t.mk_active = true;
 		t.mk_enter = dt_event{};
@@ -111,11 +112,10 @@ void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
 		cand = true;
 	}
 	PageState &ps = page(ev.dev, ev.ino, ev.pgoff);
-	if (!cand && (ps.w_ts & 1) && ev.ts >= (ps.w_ts & ~1ULL))
-		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - (ps.w_ts & ~1ULL));
-	ps.w_ts = ev.ts & ~1ULL;
-	if (!ps.w_ts)
-		ps.w_ts = 2; // keep "writeback seen" distinguishable from "never"
+	uint64_t w = ps.w_ts(epoch);
+	if (!cand && (w & 1) && ev.ts >= (w & ~1ULL))
+		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - (w & ~1ULL));
+	ps.set_w(ev.ts & ~1ULL, epoch);
 }
 
 } // namespace daxtrace

@@ -7,7 +7,8 @@
 // pgoff = iomap.pgoff + (sector - iomap.block) / 8.  Failing that, a
 // DT_ZERO that carries its inode and a page range is used as is; anything
 // else is counted in stats.unmatched_zeroing.  The last 64 zeroings are
-// kept in a ring for the checks made at mapping time.
+// kept in a ring for the checks made at mapping time (Z2 looks at all of
+// those since FAULT_ENTER, Z1 near misses at the 16 newest).
 //
 // Zeroing inside a removal bracket (ZERO_RANGE, punch-hole edges) and
 // DT_ZOP_DAX_RANGE (iomap_zero_range: user-visible data zeroing) are
@@ -86,7 +87,8 @@ void Engine::Impl::check_z_on_map(TaskState &t, const dt_event &ev, uint64_t pg)
 	if (!sector_of(t.iomap, pg, sector))
 		return;
 	uint64_t horizon = ev.ts > cfg.near_miss_horizon_ns ? ev.ts - cfg.near_miss_horizon_ns : 0;
-	for (size_t k = 0; k < zero_count; ++k) {
+	// Only the 16 newest zeroings: a close call is recent by definition.
+	for (size_t k = 0; k < std::min<size_t>(zero_count, 16); ++k) {
 		const ZeroRecord &z = zeros[(zero_head + kZeroRing - 1 - k) % kZeroRing];
 		if (z.ts < horizon)
 			break;
@@ -103,6 +105,16 @@ void Engine::Impl::check_z2(TaskState &t, const dt_event &ev) {
 	uint64_t sector;
 	if (!sector_of(t.iomap, ev.pgoff, sector))
 		return;
+	if (t.zero_ts >= t.fault_enter.ts && t.zero_ts <= ev.ts) {
+		ZeroRecord own;
+		own.dev = t.zero_dev;
+		own.sector = t.zero_sector;
+		own.len = t.zero_len;
+		if (zero_covers(own, ev.dev, sector)) {
+			near_miss(RaceClass::Z, ev.dev, ev.ino, ev.ts - t.zero_ts);
+			return;
+		}
+	}
 	for (size_t k = 0; k < zero_count; ++k) {
 		const ZeroRecord &z = zeros[(zero_head + kZeroRing - 1 - k) % kZeroRing];
 		if (z.ts < t.fault_enter.ts)
@@ -145,6 +157,10 @@ void Engine::Impl::on_zero(TaskState &t, const dt_event &ev) {
 	z.ev = ev;
 	zero_head = (zero_head + 1) % kZeroRing;
 	zero_count = std::min<uint64_t>(zero_count + 1, kZeroRing);
+	t.zero_ts = ev.ts;
+	t.zero_dev = z.dev;
+	t.zero_sector = ev.block;
+	t.zero_len = ev.len;
 
 	if (Removal *r = removal_of(t)) {
 		t1_on_remover_event(*r, ev);
@@ -182,16 +198,17 @@ void Engine::Impl::on_zero(TaskState &t, const dt_event &ev) {
 	uint32_t mapper = 0;
 	for (uint64_t pg = lo; pg <= hi; ++pg) {
 		PageState *ps = find_page(dev, ino, pg);
-		if (!ps || !ps->map_ts || ps->map_tid == t.tid || ps->map_ts > ev.ts)
+		if (!ps || !ps->mapped() || ps->map_tid() == t.tid || ps->map_ts(epoch) > ev.ts)
 			continue;
+		uint64_t mts = ps->map_ts(epoch);
 		if (!hit) {
 			hit = true;
 			f_lo = pg;
-			first_map = ps->map_ts;
-			mapper = ps->map_tid;
+			first_map = mts;
+			mapper = ps->map_tid();
 		}
 		f_hi = pg;
-		first_map = std::min<uint64_t>(first_map, ps->map_ts);
+		first_map = std::min<uint64_t>(first_map, mts);
 	}
 	if (!hit)
 		return;

@@ -133,8 +133,8 @@ TEST(Engine, MemoryAccountingIsPlausible) {
 	auto st = eng.stats();
 	EXPECT_EQ(st.active_pages, 100000u);
 	double per_page = double(st.page_state_bytes) / double(st.active_pages);
-	EXPECT_GE(per_page, 32.0); // a 32-byte slot at load <= 0.8 ...
-	EXPECT_LE(per_page, 80.0); // ... and >= 0.4
+	EXPECT_GE(per_page, 30.0); // a 24-byte slot at load <= 0.8 ...
+	EXPECT_LE(per_page, 60.0); // ... and >= 0.4
 	EXPECT_GT(st.memory_bytes, empty + st.page_state_bytes - 1);
 }
 

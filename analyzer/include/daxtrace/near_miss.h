@@ -3,8 +3,8 @@
 
 #include <array>
 #include <cstdint>
-#include <map>
 #include <tuple>
+#include <unordered_map>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -40,8 +40,19 @@ public:
 	// Per filesystem (sb dev) and per inode; nullptr if none recorded.
 	const Histogram *per_fs(RaceClass c, uint64_t dev) const;
 	const Histogram *per_inode(RaceClass c, uint64_t dev, uint64_t ino) const;
-	const std::map<std::pair<int, uint64_t>, Histogram> &fs_map() const { return fs_; }
-	const std::map<std::tuple<int, uint64_t, uint64_t>, Histogram> &inode_map() const { return inodes_; }
+	struct Key {
+		int cls;
+		uint64_t dev, ino; // ino = 0 for per-fs keys
+		bool operator==(const Key &o) const { return cls == o.cls && dev == o.dev && ino == o.ino; }
+	};
+	struct KeyHash {
+		size_t operator()(const Key &k) const {
+			return std::hash<uint64_t>()(k.dev * 0x9e3779b97f4a7c15ULL ^ k.ino * 31 ^ uint64_t(k.cls));
+		}
+	};
+	using Map = std::unordered_map<Key, Histogram, KeyHash>;
+	const Map &fs_map() const { return fs_; }
+	const Map &inode_map() const { return inodes_; }
 	// Inode histograms beyond max_inodes are not created (still counted per fs).
 	uint64_t inode_overflow() const { return inode_overflow_; }
 	size_t memory_bytes() const;
@@ -50,8 +61,8 @@ public:
 private:
 	size_t max_inodes_;
 	std::array<Histogram, kRaceClasses> total_{};
-	std::map<std::pair<int, uint64_t>, Histogram> fs_;
-	std::map<std::tuple<int, uint64_t, uint64_t>, Histogram> inodes_;
+	Map fs_;
+	Map inodes_;
 	uint64_t inode_overflow_ = 0;
 };
 

@@ -1,0 +1,35 @@
+// Turning the user's filter arguments (-p, --cgroup, --dev, --ino) into
+// the values the BPF programs compare against, with errors a user can act
+// on.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "probe_set.h"
+
+namespace dtcli {
+
+// A bad command-line value: the message names the option and the value.
+class UsageError : public std::runtime_error {
+public:
+	using std::runtime_error::runtime_error;
+};
+
+struct FilterArgs {
+	std::string pid, cgroup, dev, ino;
+};
+
+// Throws UsageError.
+dtprobe::Filters resolve_filters(const FilterArgs &a);
+
+// Kernel dev_t encoding (major << 20 | minor), as in sb->s_dev.
+uint64_t kernel_dev(unsigned major, unsigned minor);
+std::string dev_string(uint64_t kdev);  // "259:0"
+
+// Would an event pass the filters?  (Replay applies them in user space;
+// live, the BPF programs already did.)
+bool event_passes(const dtprobe::Filters &f, uint64_t dev, uint64_t ino, uint32_t pid);
+
+}  // namespace dtcli

@@ -1,0 +1,60 @@
+// One analysis session, live or replayed: every event goes to the recorder
+// (if any), the race engine and the per-inode activity table; findings go
+// to the output as the engine publishes them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daxtrace/engine.h"
+#include "daxtrace/trace.h"
+#include "probe_set.h"
+
+namespace dtcli {
+
+class Output;
+
+// What one inode has been through: the columns of the live view.
+struct InodeActivity {
+	enum Kind { Fault, Zero, Writeback, Break, Remove, kKinds };
+	uint64_t dev = 0, ino = 0;
+	uint64_t count[kKinds] = {};
+	uint64_t last_ts = 0;
+	std::string last_comm;
+	uint64_t total() const;
+};
+
+class Session {
+public:
+	Session(const daxtrace::EngineConfig &cfg, Output &out, dtprobe::Filters filters = {},
+		std::unique_ptr<daxtrace::TraceWriter> recorder = nullptr);
+
+	void on_event(const dt_event &e);
+	// Drain the engine, publish what it holds, close the recording.
+	void finish();
+
+	const daxtrace::Engine &engine() const { return engine_; }
+	const std::vector<daxtrace::Finding> &findings() const { return findings_; }
+	std::vector<InodeActivity> busiest_inodes(size_t n) const;
+	uint64_t events() const { return events_; }
+	uint64_t lost() const { return lost_; }
+	uint64_t filtered() const { return filtered_; }
+	uint64_t first_ts() const { return first_ts_; }
+	uint64_t last_ts() const { return last_ts_; }
+	const daxtrace::TraceWriter *recorder() const { return recorder_.get(); }
+
+private:
+	daxtrace::Engine engine_;
+	Output &out_;
+	dtprobe::Filters filters_;
+	std::unique_ptr<daxtrace::TraceWriter> recorder_;
+	std::map<std::pair<uint64_t, uint64_t>, InodeActivity> inodes_;
+	std::vector<daxtrace::Finding> findings_;
+	uint64_t events_ = 0, lost_ = 0, filtered_ = 0, first_ts_ = 0, last_ts_ = 0;
+};
+
+}  // namespace dtcli
