@@ -14,10 +14,12 @@ workloads=("$@")
 out=${LAB_OUT:-/tmp}
 for w in "${workloads[@]}"; do
 	echo "# ---- $w on $LAB_FS ($(uname -r))"
-	dmesg -c >/dev/null 2>&1 || true
+	# Do not clear the ring buffer: the lab reads it to flag WARN/BUG.
+	n0=$(dmesg 2>/dev/null | wc -l)
 	"$bindir/$w" "$LAB_MNT" -s "${L_SECONDS:-40}" | tee "$out/$w.tap"
-	echo "# $w exit ${PIPESTATUS[0]}"
-	echo "${PIPESTATUS[0]}" >"$out/$w.rc"
-	dmesg >"$out/$w.dmesg" 2>&1 || true
+	rc=${PIPESTATUS[0]}
+	echo "# $w exit $rc"
+	echo "$rc" >"$out/$w.rc"
+	dmesg 2>/dev/null | tail -n +$((n0 + 1)) >"$out/$w.dmesg" || true
 done
 exit 0

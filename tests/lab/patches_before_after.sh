@@ -88,7 +88,10 @@ run() {
 	return $rc
 }
 
-warn_lines() { grep -c . "$out/$1/kernel-warnings.txt" 2>/dev/null || echo 0; }
+# WARN/BUG/oops lines in the guest kernel log (the lab's own list, and the
+# console as a second witness).
+trouble='WARNING:|BUG:|kernel BUG at|Oops|general protection fault|Kernel panic|UBSAN:|KASAN:|possible circular locking|possible recursive locking'
+warn_lines() { cat "$out/$1/kernel-warnings.txt" "$out/$1/console.log" 2>/dev/null | grep -cE "$trouble"; }
 has_dax_warn() { grep -q 'dax_disassociate_entry' "$out/$1/kernel-warnings.txt" 2>/dev/null ||
 		 grep -q 'WARNING: .*fs/dax.c.*dax_disassociate_entry' "$out/$1/console.log" 2>/dev/null; }
 rc_of() { cat "$out/$1/$2.rc" 2>/dev/null || echo missing; }

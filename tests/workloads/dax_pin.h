@@ -28,7 +28,7 @@ struct dax_pin {
 	pthread_t releaser;
 	/* CLOCK_MONOTONIC seconds: pinned, release started, release done */
 	double t_pinned, t_release, t_released;
-	atomic_int released;
+	atomic_int release_started, released;
 	unsigned char *data;		/* what the pipe returned */
 };
 
@@ -57,10 +57,11 @@ static inline void dax_pin_drop(struct dax_pin *p)
 
 	/*
 	 * An operation that waited for the pin can return while read() below
-	 * is still running, so "returned before t_release" is the test for
-	 * an operation that did not wait.
+	 * is still running, so "returned before the release started" (see
+	 * dax_pin_waited()) is the test for an operation that did not wait.
 	 */
 	p->t_release = ktap_now();
+	atomic_store(&p->release_started, 1);
 	while (got < p->len) {
 		ssize_t n = read(p->pfd[0], p->data + got, p->len - got);
 
@@ -72,6 +73,12 @@ static inline void dax_pin_drop(struct dax_pin *p)
 	atomic_store(&p->released, 1);
 	close(p->pfd[0]);
 	close(p->pfd[1]);
+}
+
+/* Did an operation that returned at @t_end wait for the release? */
+static inline bool dax_pin_waited(struct dax_pin *p, double t_end)
+{
+	return atomic_load(&p->release_started) && t_end >= p->t_release;
 }
 
 static inline void *dax_pin_releaser(void *arg)

@@ -57,7 +57,7 @@ static void one_op(int fd, int punch, unsigned int hold_ms)
 		return;
 	}
 	ktap_require(ret == 0, "%s", what);
-	ktap_result(atomic_load(&pin.released) && t1 >= pin.t_release,
+	ktap_result(dax_pin_waited(&pin, t1),
 		    "%s waited for the pinned page (returned after %.0f ms, pin held %u ms)",
 		    what, (t1 - t0) * 1000, hold_ms);
 	dax_pin_join(&pin);

@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 	ret = ioctl(fd, EXT4_IOC_SWAP_BOOT);
 	t1 = ktap_now();
 	ktap_require(ret == 0, "EXT4_IOC_SWAP_BOOT");
-	ktap_result(atomic_load(&pin.released) && t1 >= pin.t_release,
+	ktap_result(dax_pin_waited(&pin, t1),
 		    "SWAP_BOOT waited for the pinned page (returned after %.0f ms, pin held %u ms)",
 		    (t1 - t0) * 1000, hold_ms);
 

@@ -129,7 +129,7 @@ static void round_pinned(const char *dir, unsigned int hold_ms, int pin_target)
 	ret = swapext(target, tmp);
 	t1 = ktap_now();
 	ktap_require(ret == 0, "XFS_IOC_SWAPEXT");
-	ktap_result(atomic_load(&pin.released) && t1 >= pin.t_release,
+	ktap_result(dax_pin_waited(&pin, t1),
 		    "SWAPEXT waited for the pinned page of the %s (returned after %.0f ms, pin held %u ms)",
 		    who, (t1 - t0) * 1000, hold_ms);
 
