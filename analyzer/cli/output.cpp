@@ -138,7 +138,7 @@ void TextOutput::start(const nlohmann::json &meta)
 	if (meta.contains("coverage") && meta["coverage"].contains("classes")) {
 		for (auto &c : meta["coverage"]["classes"])
 			coverage_line_ += c.value("class", std::string("?")) + " " +
-					  c.value("level", std::string("?")) + "  ";
+					  c.value("coverage", std::string("?")) + "  ";
 	}
 	if (!live_) {
 		fprintf(out_, "daxtrace: kernel %s%s%s\n", kernel_.c_str(),

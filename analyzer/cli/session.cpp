@@ -54,7 +54,7 @@ void Session::on_event(const dt_event &e)
 	events_++;
 	if (!first_ts_ || e.ts < first_ts_)
 		first_ts_ = e.ts;
-	last_ts_ = std::max(last_ts_, e.ts);
+	last_ts_ = std::max<uint64_t>(last_ts_, e.ts);
 	if (e.type == DT_LOST)
 		lost_ += uint64_t(e.ret);
 	int kind = activity_kind(e.type);

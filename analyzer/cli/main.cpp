@@ -1,0 +1,338 @@
+// daxtrace: detect Linux DAX race windows live (BPF) or in a recorded trace.
+//
+//   daxtrace [options]            live: attach the probes, analyse, show
+//   daxtrace replay FILE          analyse a trace recorded with --record
+//   daxtrace doctor               what this kernel lets daxtrace see
+//
+// Exit status: 0 ok, 1 error, 2 bad usage, 3 trace damaged (everything
+// before the damage was analysed and reported).
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "daxtrace/trace.h"
+#include "filters.h"
+#include "output.h"
+#include "privileges.h"
+#include "probe_set.h"
+#include "session.h"
+
+namespace {
+
+using namespace dtcli;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop = true; }
+
+[[noreturn]] void die(const std::string &msg, int code = 1)
+{
+	fprintf(stderr, "daxtrace: error: %s\n", msg.c_str());
+	exit(code);
+}
+
+std::string kernel_release()
+{
+	struct utsname u;
+	return uname(&u) == 0 ? u.release : "unknown";
+}
+
+uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
+}
+
+struct Common {
+	bool json = false;
+	FilterArgs filters;
+	double interval = 0;    // s between stats lines / view refreshes
+};
+
+void add_common(CLI::App *app, Common &c)
+{
+	app->add_flag("--json", c.json, "one JSON object per line on stdout");
+	app->add_option("-p,--pid", c.filters.pid, "only this process (thread-group id)");
+	app->add_option("--cgroup", c.filters.cgroup, "only tasks in this cgroup v2 directory (live only)");
+	app->add_option("--dev", c.filters.dev,
+			"only this filesystem: MAJ:MIN, its block device, or a path on it");
+	app->add_option("--ino", c.filters.ino, "only this inode number");
+}
+
+std::unique_ptr<Output> make_output(const Common &c, bool live)
+{
+	if (c.json)
+		return std::make_unique<JsonOutput>();
+	return std::make_unique<TextOutput>(live && isatty(STDOUT_FILENO));
+}
+
+void install_signals()
+{
+	// No SA_RESTART: a signal must interrupt the ring-buffer wait.
+	struct sigaction sa = {};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, nullptr);
+	sigaction(SIGTERM, &sa, nullptr);
+	sigaction(SIGHUP, &sa, nullptr);
+}
+
+dtprobe::ProbeSet &attach_or_die(dtprobe::ProbeSet &probes)
+{
+	try {
+		probes.attach();
+	} catch (const dtprobe::ProbeError &e) {
+		die(e.what());
+	}
+	return probes;
+}
+
+// --- live -------------------------------------------------------------------
+
+struct LiveArgs {
+	Common common;
+	std::string record;
+	double duration = 0;
+	size_t ringbuf_mb = 8;
+	std::vector<std::string> forbid;
+};
+
+int run_live(LiveArgs &a)
+{
+	dtprobe::Options opt;
+	try {
+		opt.filters = resolve_filters(a.common.filters);
+	} catch (const UsageError &e) {
+		die(e.what(), 2);
+	}
+	for (auto &m : a.forbid) {
+		dtprobe::Mechanism mech;
+		if (!dtprobe::parse_mechanism(m, &mech))
+			die("--forbid: unknown mechanism '" + m + "' (tp_btf, raw_tp, fentry, kprobe)", 2);
+		opt.forbid.insert(mech);
+	}
+	opt.ringbuf_bytes = a.ringbuf_mb << 20;
+	if (auto missing = missing_privileges(); !missing.empty())
+		die(missing);
+
+	dtprobe::ProbeSet probes(opt);
+	attach_or_die(probes);
+
+	daxtrace::TraceHeader hdr;
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	hdr.hostname = host;
+	hdr.kernel_release = kernel_release();
+	for (auto &h : probes.hooks())
+		if (h.attached)
+			hdr.hooks.push_back(h.name + ":" + dtprobe::mechanism_name(h.mechanism));
+	hdr.start_wallclock_ns = clock_ns(CLOCK_REALTIME);
+	hdr.start_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+	std::unique_ptr<daxtrace::TraceWriter> recorder;
+	if (!a.record.empty()) {
+		try {
+			recorder = std::make_unique<daxtrace::TraceWriter>(a.record, hdr);
+		} catch (const daxtrace::TraceError &e) {
+			die(a.record + ": " + e.what());
+		}
+	}
+
+	auto out = make_output(a.common, true);
+	Session session(daxtrace::EngineConfig{}, *out, {}, std::move(recorder));
+	out->start({{"kernel", hdr.kernel_release},
+		    {"host", hdr.hostname},
+		    {"coverage", probes.coverage_json()},
+		    {"record", a.record}});
+
+	install_signals();
+	double tick = a.common.interval > 0 ? a.common.interval : (a.common.json ? 5.0 : 1.0);
+	auto t0 = Clock::now();
+	auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(tick));
+	auto next_tick = t0 + period;
+	auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+	auto deliver = [&](const dt_event &e) { session.on_event(e); };
+	while (!g_stop && (a.duration <= 0 || elapsed() < a.duration)) {
+		int rc = probes.poll(100, deliver);
+		if (rc < 0 && rc != -EINTR)
+			die(std::string("reading the ring buffer: ") + strerror(-rc));
+		if (Clock::now() >= next_tick) {
+			out->tick(session, elapsed());
+			next_tick += period;
+		}
+	}
+	// Stop producing, then take everything already in the ring buffer.
+	probes.detach();
+	while (probes.poll(0, deliver) > 0) {
+	}
+	session.finish();
+	auto st = probes.total_stats();
+	if (st.dropped)
+		out->warning(std::to_string(st.dropped) +
+			     " events were dropped (ring buffer full); findings near the gaps are marked uncertain;"
+			     " a larger --ringbuf-mb helps");
+	out->summary(session, elapsed());
+	if (session.recorder())
+		fprintf(stderr, "daxtrace: recorded %lu events to %s\n",
+			(unsigned long)session.recorder()->events_written(), a.record.c_str());
+	return 0;
+}
+
+// --- replay -----------------------------------------------------------------
+
+int run_replay(const std::string &path, Common &c)
+{
+	if (!c.filters.cgroup.empty())
+		die("--cgroup: trace files do not record cgroups; filter when recording", 2);
+	dtprobe::Filters filters;
+	try {
+		filters = resolve_filters(c.filters);
+	} catch (const UsageError &e) {
+		die(e.what(), 2);
+	}
+	std::unique_ptr<daxtrace::TraceReader> reader;
+	try {
+		reader = std::make_unique<daxtrace::TraceReader>(path);
+	} catch (const daxtrace::TraceError &e) {
+		die(path + ": " + e.what() + " (at byte " + std::to_string(e.offset()) + ")");
+	}
+	auto &hdr = reader->header();
+	auto out = make_output(c, false);
+	Session session(daxtrace::EngineConfig{}, *out, filters);
+	out->start({{"kernel", hdr.kernel_release},
+		    {"host", hdr.hostname},
+		    {"trace", path},
+		    {"abi_version", hdr.abi_version},
+		    {"hooks", hdr.hooks}});
+	dt_event e;
+	while (reader->next(e))
+		session.on_event(e);
+	session.finish();
+	double span = session.last_ts() > session.first_ts()
+			      ? (session.last_ts() - session.first_ts()) / 1e9 : 0.0;
+	if (auto &err = reader->error()) {
+		out->warning(path + ": " + err->what() + " at byte " + std::to_string(err->offset()) +
+			     " (block " + std::to_string(err->block()) + "); the " +
+			     std::to_string(reader->events_read()) + " events before it were analysed");
+		out->summary(session, span);
+		return 3;
+	}
+	out->summary(session, span);
+	return 0;
+}
+
+// --- doctor -----------------------------------------------------------------
+
+int run_doctor(bool json)
+{
+	nlohmann::json j;
+	j["kernel"] = kernel_release();
+	bool vmlinux_btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+	j["btf"] = {{"vmlinux", vmlinux_btf},
+		    {"ext4", access("/sys/kernel/btf/ext4", R_OK) == 0},
+		    {"xfs", access("/sys/kernel/btf/xfs", R_OK) == 0}};
+	std::string missing = missing_privileges();
+	j["privileges"] = missing.empty() ? "ok" : missing;
+	int rc = 0;
+	if (!missing.empty()) {
+		rc = 1;
+	} else {
+		dtprobe::ProbeSet probes;
+		try {
+			probes.attach();
+			j["coverage"] = probes.coverage_json();
+		} catch (const dtprobe::ProbeError &e) {
+			j["error"] = e.what();
+			rc = 1;
+		}
+	}
+	if (json) {
+		printf("%s\n", j.dump().c_str());
+		return rc;
+	}
+	printf("kernel:      %s\n", j["kernel"].get<std::string>().c_str());
+	printf("BTF:         vmlinux %s, ext4 module %s, xfs module %s\n",
+	       vmlinux_btf ? "yes" : "NO (CO-RE needs CONFIG_DEBUG_INFO_BTF)",
+	       j["btf"]["ext4"].get<bool>() ? "yes" : "no/built-in",
+	       j["btf"]["xfs"].get<bool>() ? "yes" : "no/built-in");
+	printf("privileges:  %s\n", missing.empty() ? "ok" : missing.c_str());
+	if (j.contains("error"))
+		printf("probes:      cannot attach: %s\n", j["error"].get<std::string>().c_str());
+	if (!j.contains("coverage"))
+		return rc;
+	printf("\n%-28s %-9s %s\n", "HOOK", "VIA", "DETAIL");
+	for (auto &h : j["coverage"]["hooks"]) {
+		std::string detail = h.value("attached", false)
+					     ? h.value("what", std::string())
+					     : "NOT ATTACHED: " + h.value("reason", std::string());
+		printf("%-28s %-9s %s\n", h.value("name", std::string()).c_str(),
+		       h.value("attached", false) ? h.value("mechanism", std::string()).c_str() : "-",
+		       detail.c_str());
+		for (auto &t : h["tried"])
+			printf("%-28s %-9s   tried %s\n", "", "", t.get<std::string>().c_str());
+	}
+	printf("\nrace classes:\n");
+	for (auto &c : j["coverage"]["classes"]) {
+		printf("  %s %-40s %s\n", c.value("class", std::string()).c_str(),
+		       c.value("title", std::string()).c_str(), c.value("coverage", std::string()).c_str());
+		for (auto &m : c["missing"])
+			printf("      missing: %s\n", m.get<std::string>().c_str());
+	}
+	return rc;
+}
+
+}  // namespace
+
+int main(int argc, char **argv)
+{
+	CLI::App app{"daxtrace: detect Linux DAX race windows (block zeroing vs. faults, writeback vs. "
+		     "pfn_mkwrite, truncate/punch vs. DMA pins, faults vs. truncate)"};
+	app.set_version_flag("--version", std::string("daxtrace 0.1, event ABI ") +
+						  std::to_string(DT_ABI_VERSION));
+	app.footer("Live mode is the default. See daxtrace(8). Exit status: 0 ok, 1 error, 2 usage, "
+		   "3 damaged trace.");
+
+	LiveArgs live;
+	add_common(&app, live.common);
+	app.add_option("-r,--record", live.record, "also record the event stream to FILE (replay it later)");
+	app.add_option("-d,--duration", live.duration, "stop after SECONDS (default: until Ctrl-C)")
+		->check(CLI::PositiveNumber);
+	app.add_option("-i,--interval", live.common.interval,
+		       "seconds between view refreshes / JSON stats lines (default 1 / 5)")
+		->check(CLI::PositiveNumber);
+	app.add_option("--ringbuf-mb", live.ringbuf_mb, "ring buffer size in MiB (power of two)")
+		->check(CLI::PositiveNumber);
+	app.add_option("--forbid", live.forbid,
+		       "never attach with this mechanism (tp_btf, raw_tp, fentry, kprobe); repeatable");
+
+	Common replay_common;
+	std::string replay_file;
+	auto *replay = app.add_subcommand("replay", "analyse a trace file recorded with --record");
+	add_common(replay, replay_common);
+	replay->add_option("FILE", replay_file, "trace file")->required();
+
+	bool doctor_json = false;
+	auto *doctor = app.add_subcommand("doctor",
+					  "kernel, BTF, privileges, which hooks attach how, race-class coverage");
+	doctor->add_flag("--json", doctor_json, "one JSON object");
+
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::ParseError &e) {
+		return app.exit(e);
+	}
+	if (*replay)
+		return run_replay(replay_file, replay_common);
+	if (*doctor)
+		return run_doctor(doctor_json);
+	return run_live(live);
+}

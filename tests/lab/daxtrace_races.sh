@@ -1,0 +1,37 @@
+#!/bin/bash
+# Runs inside the lab: daxtrace live (JSON lines + a recorded trace) on the
+# DAX filesystem at $LAB_MNT while the race workloads run, then Ctrl-C
+# (SIGINT), then a replay of the recorded trace.  Leaves in $LAB_OUT:
+#   daxtrace.jsonl  live output      trace.dxt      the recorded events
+#   replay.jsonl    replay output    workloads.tap  the workloads' KTAP
+# usage: daxtrace_races.sh DAXTRACE BINDIR [SECONDS]
+set -uo pipefail
+daxtrace=${1:?usage: daxtrace_races.sh DAXTRACE BINDIR [SECONDS]}
+bindir=${2:?}
+secs=${3:-3}
+out=$LAB_OUT
+
+"$daxtrace" --json --interval 2 --record "$out/trace.dxt" --dev "$LAB_MNT" \
+	>"$out/daxtrace.jsonl" 2>"$out/daxtrace.err" &
+pid=$!
+for _ in $(seq 300); do
+	grep -q '"type":"start"' "$out/daxtrace.jsonl" 2>/dev/null && break
+	kill -0 $pid 2>/dev/null || { echo "daxtrace exited early:"; cat "$out/daxtrace.err"; exit 1; }
+	sleep 0.2
+done
+echo "# daxtrace attached (pid $pid)"
+
+for w in swap_boot_pinned swapext_pinned punch_pinned zero_fault_race wb_mkwrite_race fault_truncate_race; do
+	echo "# ---- $w"
+	"$bindir/$w" "$LAB_MNT" -s "$secs"
+done >"$out/workloads.tap" 2>&1
+
+kill -INT $pid
+wait $pid
+rc=$?
+echo "# daxtrace exited $rc after SIGINT"
+cat "$out/daxtrace.err"
+[ $rc = 0 ] || exit 1
+"$daxtrace" replay --json "$out/trace.dxt" >"$out/replay.jsonl" 2>"$out/replay.err" ||
+	{ echo "replay failed:"; cat "$out/replay.err"; exit 1; }
+"$daxtrace" replay "$out/trace.dxt" 2>&1 | tail -n 40
