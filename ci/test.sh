@@ -26,9 +26,10 @@ while [ $# -gt 0 ]; do
 done
 
 "$CI_DIR/install-deps.sh"
-run_logged "$build.cmake.log" "configuring (cmake)" \
+mkdir -p "$build"
+run_logged "$build/cmake.log" "configuring (cmake)" \
 	cmake -S "$REPO_DIR" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-run_logged "$build.build.log" "building" cmake --build "$build" -j"$(nproc)"
+run_logged "$build/build.log" "building" cmake --build "$build" -j"$(nproc)"
 if [ "$fast" = 0 ]; then
 	"$CI_DIR/stock-kernel.sh" >/dev/null
 	"$CI_DIR/build-kernel.sh" >/dev/null
