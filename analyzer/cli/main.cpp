@@ -328,7 +328,9 @@ int main(int argc, char **argv)
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
-		return app.exit(e);
+		// --help and --version are "errors" with status 0; anything
+		// else is bad usage, status 2 as documented.
+		return app.exit(e) == 0 ? 0 : 2;
 	}
 	if (*replay)
 		return run_replay(replay_file, replay_common);

@@ -1,0 +1,83 @@
+#!/bin/bash
+# The daxtrace command on the host: usage, bad input, privileges, missing
+# hooks, and a clean stop on SIGINT.  Needs root (it loads the probes).
+# Output is KTAP; exits non-zero if any check fails.
+# usage: cli_test.sh DAXTRACE
+set -uo pipefail
+dt=$(realpath "${1:?usage: cli_test.sh DAXTRACE}")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+n=0 failed=0
+check() {	# check DESCRIPTION COMMAND...: the command must succeed
+	local desc=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; failed=$((failed + 1)); fi
+}
+# expect RC PATTERN CMD...: CMD exits RC and its stderr matches PATTERN
+expect() {
+	local rc=$1 pat=$2 got
+	shift 2
+	"$@" >"$work/out" 2>"$work/err"
+	got=$?
+	[ "$got" = "$rc" ] && grep -qE -- "$pat" "$work/err" && return 0
+	echo "#   exit $got (want $rc), stderr: $(head -c 300 "$work/err")"
+	return 1
+}
+echo "TAP version 13"
+echo "1..15"
+
+check "--help exits 0 and lists the modes" bash -c "'$dt' --help | grep -q replay"
+check "an unknown option is a usage error (2)" expect 2 "unknown|not expected|Extras" "$dt" --frobnicate
+check "--dev with an unknown value names it (2)" expect 2 "^daxtrace: error: --dev: 'nosuch' is neither" "$dt" --dev nosuch
+check "--ino that is not a number (2)" expect 2 "^daxtrace: error: --ino: 'abc' is not a number" "$dt" --ino abc
+check "-p of a process that does not exist (2)" expect 2 "^daxtrace: error: -p/--pid: no process 999999999" "$dt" -p 999999999
+check "--cgroup outside cgroup v2 (2)" expect 2 "^daxtrace: error: --cgroup: '/etc' is not in a cgroup v2" "$dt" --cgroup /etc
+check "--forbid with an unknown mechanism (2)" expect 2 "unknown mechanism 'uprobe'" "$dt" --forbid uprobe
+
+check "without privileges: names the missing capabilities (1)" \
+	expect 1 "^daxtrace: error: missing capability CAP_BPF and CAP_PERFMON \(or CAP_SYS_ADMIN\)" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all "$dt" --duration 1
+
+check "replay of a missing file: one error line naming it (1)" \
+	expect 1 "^daxtrace: error: $work/missing.dxt: " "$dt" replay "$work/missing.dxt"
+head -c 4096 /dev/urandom >"$work/garbage.dxt"
+check "replay of a file that is not a trace (1)" expect 1 "^daxtrace: error: $work/garbage.dxt: " "$dt" replay "$work/garbage.dxt"
+
+# A real recording on this host (its probes attach what this kernel has).
+"$dt" --json --duration 1 --record "$work/host.dxt" >"$work/rec.jsonl" 2>"$work/rec.err"
+check "a live run records a trace and ends with a JSON summary" \
+	bash -c "[ -s '$work/host.dxt' ] && tail -n 1 '$work/rec.jsonl' | grep -q '\"type\":\"summary\"'"
+head -c $(( $(stat -c %s "$work/host.dxt") - 5 )) "$work/host.dxt" >"$work/cut.dxt"
+check "replay of a truncated trace reports where (exit 3)" expect 3 "warning: .*cut.dxt: .* at byte [0-9]+" \
+	"$dt" replay "$work/cut.dxt"
+
+# Missing hooks: this host kernel has no DAX hooks of the series, so
+# doctor must say which are missing and why, per race class.
+"$dt" doctor --json >"$work/doctor.json"
+check "doctor: every hook that did not attach says why" python3 -c "
+import json, sys
+j = json.load(open('$work/doctor.json'))
+hooks = j['coverage']['hooks']
+bad = [h['name'] for h in hooks if not h['attached'] and not h.get('reason')]
+missing = [h['name'] for h in hooks if not h['attached']]
+print('#   not attached here:', ', '.join(missing))
+sys.exit(1 if bad or not missing else 0)"
+check "... and which race classes are not fully covered" python3 -c "
+import json, sys
+j = json.load(open('$work/doctor.json'))
+levels = {c['class']: c['coverage'] for c in j['coverage']['classes']}
+print('#   coverage:', levels)
+sys.exit(0 if set(levels) == set('ZWLT') and any(v != 'full' for v in levels.values()) else 1)"
+
+"$dt" --json >"$work/int.jsonl" 2>"$work/int.err" &
+pid=$!
+for _ in $(seq 100); do grep -q '"type":"start"' "$work/int.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid
+wait $pid
+rc=$?
+check "SIGINT: detaches, exits 0 and prints the summary" \
+	bash -c "[ $rc = 0 ] && tail -n 1 '$work/int.jsonl' | grep -q '\"type\":\"summary\"'"
+
+echo "# $failed of $n failed"
+exit $((failed > 0))
