@@ -77,6 +77,22 @@ struct {
 
 /* ---- helpers ------------------------------------------------------------- */
 
+/*
+ * RD(d, src, a, b, ...) reads src->a->b...: with d true as a direct load
+ * (BTF-typed programs: tp_btf, fentry/fexit; the verifier checks the
+ * access and no helper call is made), else with bpf_probe_read_kernel
+ * (raw_tp, kprobe).  d is a literal at every call site and the handlers
+ * are always_inline, so each program keeps only one of the two paths.
+ */
+#define DT_D1(s, a) ((s)->a)
+#define DT_D2(s, a, b) ((s)->a->b)
+#define DT_D3(s, a, b, c) ((s)->a->b->c)
+#define DT_D4(s, a, b, c, e) ((s)->a->b->c->e)
+#define DT_DIRECT(s, ...) ___apply(DT_D, ___narg(__VA_ARGS__))(s, __VA_ARGS__)
+#define RD(d, s, ...)							\
+	((d) ? (__typeof__(BPF_CORE_READ(s, __VA_ARGS__)))DT_DIRECT(s, __VA_ARGS__) \
+	     : BPF_CORE_READ(s, __VA_ARGS__))
+
 #define DT_PAGE_SHIFT 12
 #define DT_S_DAX (1u << 13)		/* include/linux/fs.h, 4.9 .. 6.18 */
 #define DT_ATTR_SIZE (1u << 3)
@@ -111,15 +127,18 @@ static __always_inline void ev_init(struct dt_event *e, __u16 type, __u16 hook)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-static __always_inline void ev_inode(struct dt_event *e, struct inode *inode)
+static __always_inline void ev_inode_rd(struct dt_event *e, struct inode *inode,
+					bool d)
 {
 	if (!inode) {
 		e->flags |= DT_F_NOINODE;
 		return;
 	}
-	e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->dev = RD(d, inode, i_sb, s_dev);
+	e->ino = RD(d, inode, i_ino);
 }
+
+#define ev_inode(e, inode) ev_inode_rd(e, inode, false)
 
 static __always_inline bool inode_is_dax(struct inode *inode)
 {
@@ -269,14 +288,14 @@ static __always_inline struct page *pfn_to_page_ptr(__u64 pfn)
 
 static __always_inline void tp_fault(struct inode *inode, struct vm_fault *vmf,
 				     int result, __u16 type, __u16 hook,
-				     __u32 pmd)
+				     __u32 pmd, bool d)
 {
 	struct dt_event e;
-	__u32 fl = BPF_CORE_READ(vmf, flags);
+	__u32 fl = RD(d, vmf, flags);
 
 	ev_init(&e, type, hook);
-	ev_inode(&e, inode);
-	e.pgoff = BPF_CORE_READ(vmf, pgoff);
+	ev_inode_rd(&e, inode, d);
+	e.pgoff = RD(d, vmf, pgoff);
 	e.nr_pages = pmd ? 512 : 1;
 	e.flags = pmd;
 	if (fl & fault_flag_write())
@@ -286,22 +305,25 @@ static __always_inline void tp_fault(struct inode *inode, struct vm_fault *vmf,
 	ev_emit(&e);
 }
 
+/* `call` may use DIRECT: true in the tp_btf program, false in raw_tp. */
 #define TP_PAIR(name, proto, call)					\
-SEC("tp_btf/" #name) int BPF_PROG(btf_##name, proto) { call; return 0; } \
-SEC("raw_tp/" #name) int BPF_PROG(raw_##name, proto) { call; return 0; }
+SEC("tp_btf/" #name) int BPF_PROG(btf_##name, proto)			\
+{ const bool DIRECT __attribute__((unused)) = true; call; return 0; }				\
+SEC("raw_tp/" #name) int BPF_PROG(raw_##name, proto)			\
+{ const bool DIRECT __attribute__((unused)) = false; call; return 0; }
 
 #define COMMA ,
 
 TP_PAIR(dax_pte_fault, struct inode *inode COMMA struct vm_fault *vmf COMMA int result,
-	tp_fault(inode, vmf, result, DT_FAULT_ENTER, DT_HOOK_TP_PTE_FAULT, 0))
+	tp_fault(inode, vmf, result, DT_FAULT_ENTER, DT_HOOK_TP_PTE_FAULT, 0, DIRECT))
 TP_PAIR(dax_pte_fault_done, struct inode *inode COMMA struct vm_fault *vmf COMMA int result,
-	tp_fault(inode, vmf, result, DT_FAULT_EXIT, DT_HOOK_TP_PTE_FAULT_DONE, 0))
+	tp_fault(inode, vmf, result, DT_FAULT_EXIT, DT_HOOK_TP_PTE_FAULT_DONE, 0, DIRECT))
 TP_PAIR(dax_pmd_fault, struct inode *inode COMMA struct vm_fault *vmf COMMA
 	unsigned long max_pgoff COMMA int result,
-	tp_fault(inode, vmf, result, DT_FAULT_ENTER, DT_HOOK_TP_PMD_FAULT, DT_F_PMD))
+	tp_fault(inode, vmf, result, DT_FAULT_ENTER, DT_HOOK_TP_PMD_FAULT, DT_F_PMD, DIRECT))
 TP_PAIR(dax_pmd_fault_done, struct inode *inode COMMA struct vm_fault *vmf COMMA
 	unsigned long max_pgoff COMMA int result,
-	tp_fault(inode, vmf, result, DT_FAULT_EXIT, DT_HOOK_TP_PMD_FAULT_DONE, DT_F_PMD))
+	tp_fault(inode, vmf, result, DT_FAULT_EXIT, DT_HOOK_TP_PMD_FAULT_DONE, DT_F_PMD, DIRECT))
 
 /*
  * dax_iomap_fault(vmf, pe_size | order, ...): 6.1 passes enum
@@ -358,32 +380,34 @@ int BPF_KRETPROBE(kr_dax_iomap_fault, unsigned int ret)
 
 /* ---- Z/T: the mapping callback's answer (iomap) ------------------------- */
 
-static __always_inline void emit_iomap(struct inode *inode, struct iomap *map,
-				       __u16 hook)
+static __always_inline void emit_iomap_rd(struct inode *inode, struct iomap *map,
+					  __u16 hook, bool d)
 {
 	struct dt_event e;
 	__u64 addr, off, len;
 
 	/* Only DAX mappings: their iomap carries the dax_device. */
-	if (!BPF_CORE_READ(map, dax_dev))
+	if (!RD(d, map, dax_dev))
 		return;
 	ev_init(&e, DT_IOMAP, hook);
-	ev_inode(&e, inode);
-	addr = BPF_CORE_READ(map, addr);
-	off = BPF_CORE_READ(map, offset);
-	len = BPF_CORE_READ(map, length);
+	ev_inode_rd(&e, inode, d);
+	addr = RD(d, map, addr);
+	off = RD(d, map, offset);
+	len = RD(d, map, length);
 	e.pgoff = off >> DT_PAGE_SHIFT;
 	e.nr_pages = (len + (1 << DT_PAGE_SHIFT) - 1) >> DT_PAGE_SHIFT;
 	e.len = len;
 	e.block = addr == (__u64)-1 ? (__u64)-1 : addr >> 9;
-	e.iomap_type = BPF_CORE_READ(map, type);
-	e.iomap_flags = BPF_CORE_READ(map, flags);
+	e.iomap_type = RD(d, map, type);
+	e.iomap_flags = RD(d, map, flags);
 	ev_emit(&e);
 }
 
+#define emit_iomap(inode, map, hook) emit_iomap_rd(inode, map, hook, false)
+
 /* iomap:iomap_iter_dstmap fires right after ->iomap_begin filled the map. */
 TP_PAIR(iomap_iter_dstmap, struct inode *inode COMMA struct iomap *iomap,
-	emit_iomap(inode, iomap, DT_HOOK_TP_IOMAP_DSTMAP))
+	emit_iomap_rd(inode, iomap, DT_HOOK_TP_IOMAP_DSTMAP, DIRECT))
 
 SEC("fexit/iomap_iter")
 int BPF_PROG(fx_iomap_iter, struct iomap_iter *iter, void *ops, int ret)
@@ -450,14 +474,14 @@ IOMAP_BEGIN_PROGS(xfs_direct_write_iomap_begin, DT_HOOK_FN_XFS_IOMAP_BEGIN)
 /* ---- Z: zeroing ---------------------------------------------------------- */
 
 static __always_inline void zero_blkdev(struct block_device *bdev, __u64 sector,
-					__u64 nr_sects)
+					__u64 nr_sects, bool d)
 {
 	struct dt_event e;
 
 	ev_init(&e, DT_ZERO, DT_HOOK_FN_BLKDEV_ZEROOUT);
 	e.op = DT_ZOP_BLKDEV;
 	e.flags = DT_F_NOINODE;
-	e.dev = BPF_CORE_READ(bdev, bd_dev);
+	e.dev = RD(d, bdev, bd_dev);
 	e.block = sector;
 	e.len = nr_sects << 9;
 	ev_emit(&e);
@@ -467,7 +491,7 @@ SEC("fentry/blkdev_issue_zeroout")
 int BPF_PROG(fe_blkdev_issue_zeroout, struct block_device *bdev, __u64 sector,
 	     __u64 nr_sects)
 {
-	zero_blkdev(bdev, sector, nr_sects);
+	zero_blkdev(bdev, sector, nr_sects, true);
 	return 0;
 }
 
@@ -475,7 +499,7 @@ SEC("kprobe/blkdev_issue_zeroout")
 int BPF_KPROBE(kp_blkdev_issue_zeroout, struct block_device *bdev, __u64 sector,
 	       __u64 nr_sects)
 {
-	zero_blkdev(bdev, sector, nr_sects);
+	zero_blkdev(bdev, sector, nr_sects, false);
 	return 0;
 }
 
@@ -483,13 +507,13 @@ int BPF_KPROBE(kp_blkdev_issue_zeroout, struct block_device *bdev, __u64 sector,
  * and bytes. */
 static __always_inline void zero_fsblocks(struct inode *inode, __u64 lblk,
 					  __u64 pblk, __u64 len, __u16 op,
-					  __u16 hook)
+					  __u16 hook, bool d)
 {
 	struct dt_event e;
-	__u32 bits = BPF_CORE_READ(inode, i_blkbits);
+	__u32 bits = RD(d, inode, i_blkbits);
 
 	ev_init(&e, DT_ZERO, hook);
-	ev_inode(&e, inode);
+	ev_inode_rd(&e, inode, d);
 	e.op = op;
 	e.pgoff = (lblk << bits) >> DT_PAGE_SHIFT;
 	e.nr_pages = ((len << bits) + (1 << DT_PAGE_SHIFT) - 1) >> DT_PAGE_SHIFT;
@@ -503,7 +527,7 @@ int BPF_PROG(fe_ext4_issue_zeroout, struct inode *inode, __u32 lblk, __u64 pblk,
 	     __u32 len)
 {
 	zero_fsblocks(inode, lblk, pblk, len, DT_ZOP_EXT4,
-		      DT_HOOK_FN_EXT4_ZEROOUT);
+		      DT_HOOK_FN_EXT4_ZEROOUT, true);
 	return 0;
 }
 
@@ -512,7 +536,7 @@ int BPF_KPROBE(kp_ext4_issue_zeroout, struct inode *inode, __u32 lblk,
 	       __u64 pblk, __u32 len)
 {
 	zero_fsblocks(inode, lblk, pblk, len, DT_ZOP_EXT4,
-		      DT_HOOK_FN_EXT4_ZEROOUT);
+		      DT_HOOK_FN_EXT4_ZEROOUT, false);
 	return 0;
 }
 
@@ -596,7 +620,7 @@ int BPF_KPROBE(kp_dax_zero_range, struct inode *inode, __s64 pos, __s64 len)
 /* New tracepoints (patches/): zeroing inside the allocator. */
 TP_PAIR(ext4_alloc_zeroout, struct inode *inode COMMA __u32 lblk COMMA
 	__u64 pblk COMMA unsigned int len,
-	zero_fsblocks(inode, lblk, pblk, len, DT_ZOP_ALLOC, DT_HOOK_TP_ALLOC_ZERO))
+	zero_fsblocks(inode, lblk, pblk, len, DT_ZOP_ALLOC, DT_HOOK_TP_ALLOC_ZERO, DIRECT))
 TP_PAIR(xfs_alloc_zero_extent, struct xfs_inode___dt *ip COMMA __u64 lblk COMMA
 	__u64 pblk COMMA __u32 len,
 	zero_xfs(ip, lblk, pblk, len, DT_ZOP_ALLOC, DT_HOOK_TP_ALLOC_ZERO))
@@ -606,16 +630,16 @@ TP_PAIR(xfs_alloc_zero_extent, struct xfs_inode___dt *ip COMMA __u64 lblk COMMA
 /* ext4's pfn_mkwrite is ext4_dax_fault(), which is also its ->fault and
  * ->page_mkwrite: only the calls flagged FAULT_FLAG_MKWRITE count. */
 static __always_inline void mkwrite_enter(struct vm_fault *vmf, __u16 hook,
-					  bool need_flag)
+					  bool need_flag, bool d)
 {
 	struct dt_event e;
-	__u32 fl = BPF_CORE_READ(vmf, flags);
+	__u32 fl = RD(d, vmf, flags);
 
 	if (need_flag && !(fl & fault_flag_mkwrite()))
 		return;
 	ev_init(&e, DT_MKWRITE_ENTER, hook);
-	ev_inode(&e, vmf_inode(vmf));
-	e.pgoff = BPF_CORE_READ(vmf, pgoff);
+	ev_inode_rd(&e, RD(d, vmf, vma, vm_file, f_mapping, host), d);
+	e.pgoff = RD(d, vmf, pgoff);
 	e.nr_pages = 1;
 	e.flags = DT_F_WRITE;
 	ev_enter(&e);
@@ -625,13 +649,13 @@ static __always_inline void mkwrite_enter(struct vm_fault *vmf, __u16 hook,
 SEC("fentry/" #fn)							\
 int BPF_PROG(fe_##fn, struct vm_fault *vmf)				\
 {									\
-	mkwrite_enter(vmf, hook, need_flag);				\
+	mkwrite_enter(vmf, hook, need_flag, true);			\
 	return 0;							\
 }									\
 SEC("fexit/" #fn)							\
 int BPF_PROG(fx_##fn, struct vm_fault *vmf, unsigned int ret)		\
 {									\
-	if (need_flag && !(BPF_CORE_READ(vmf, flags) & fault_flag_mkwrite())) \
+	if (need_flag && !(RD(true, vmf, flags) & fault_flag_mkwrite())) \
 		return 0;						\
 	ev_exit(hook, DT_MKWRITE_EXIT, ret);				\
 	return 0;							\
@@ -639,7 +663,7 @@ int BPF_PROG(fx_##fn, struct vm_fault *vmf, unsigned int ret)		\
 SEC("kprobe/" #fn)							\
 int BPF_KPROBE(kp_##fn, struct vm_fault *vmf)				\
 {									\
-	mkwrite_enter(vmf, hook, need_flag);				\
+	mkwrite_enter(vmf, hook, need_flag, false);			\
 	return 0;							\
 }									\
 SEC("kretprobe/" #fn)							\
@@ -696,12 +720,12 @@ TP_PAIR(dax_entry_mkclean, struct inode *inode COMMA unsigned long index COMMA
 /* ---- W: writeback -------------------------------------------------------- */
 
 static __always_inline void tp_wb(struct inode *inode, __u64 start, __u64 end,
-				  __u16 type, __u16 hook)
+				  __u16 type, __u16 hook, bool d)
 {
 	struct dt_event e;
 
 	ev_init(&e, type, hook);
-	ev_inode(&e, inode);
+	ev_inode_rd(&e, inode, d);
 	e.pgoff = start;
 	/* range tracepoints give [start, end]; writeback_one gives a length */
 	if (type == DT_WB_ENTRY)
@@ -715,13 +739,13 @@ static __always_inline void tp_wb(struct inode *inode, __u64 start, __u64 end,
 
 TP_PAIR(dax_writeback_range, struct inode *inode COMMA unsigned long start COMMA
 	unsigned long end,
-	tp_wb(inode, start, end, DT_WB_RANGE_ENTER, DT_HOOK_TP_WRITEBACK_RANGE))
+	tp_wb(inode, start, end, DT_WB_RANGE_ENTER, DT_HOOK_TP_WRITEBACK_RANGE, DIRECT))
 TP_PAIR(dax_writeback_range_done, struct inode *inode COMMA unsigned long start COMMA
 	unsigned long end,
-	tp_wb(inode, start, end, DT_WB_RANGE_EXIT, DT_HOOK_TP_WRITEBACK_RANGE_DONE))
+	tp_wb(inode, start, end, DT_WB_RANGE_EXIT, DT_HOOK_TP_WRITEBACK_RANGE_DONE, DIRECT))
 TP_PAIR(dax_writeback_one, struct inode *inode COMMA unsigned long pgoff COMMA
 	unsigned long pglen,
-	tp_wb(inode, pgoff, pglen, DT_WB_ENTRY, DT_HOOK_TP_WRITEBACK_ONE))
+	tp_wb(inode, pgoff, pglen, DT_WB_ENTRY, DT_HOOK_TP_WRITEBACK_ONE, DIRECT))
 
 static __always_inline void wb_fn_enter(struct address_space *mapping,
 					struct writeback_control *wbc)
@@ -1173,12 +1197,12 @@ REMOVE_EXIT_PROGS(xfs_swap_extents, DT_HOOK_FN_XFS_SWAP_EXTENTS,
 
 /* dax_delete_mapping_entry(mapping, index) */
 static __always_inline void entry_delete(struct address_space *mapping,
-					 __u64 index)
+					 __u64 index, bool d)
 {
 	struct dt_event e;
 
 	ev_init(&e, DT_ENTRY_DELETE, DT_HOOK_FN_DELETE_MAPPING_ENTRY);
-	ev_inode(&e, BPF_CORE_READ(mapping, host));
+	ev_inode_rd(&e, RD(d, mapping, host), d);
 	e.pgoff = index;
 	e.nr_pages = 1;
 	ev_emit(&e);
@@ -1188,7 +1212,7 @@ SEC("fentry/dax_delete_mapping_entry")
 int BPF_PROG(fe_dax_delete_mapping_entry, struct address_space *mapping,
 	     unsigned long index)
 {
-	entry_delete(mapping, index);
+	entry_delete(mapping, index, true);
 	return 0;
 }
 
@@ -1196,7 +1220,7 @@ SEC("kprobe/dax_delete_mapping_entry")
 int BPF_KPROBE(kp_dax_delete_mapping_entry, struct address_space *mapping,
 	       unsigned long index)
 {
-	entry_delete(mapping, index);
+	entry_delete(mapping, index, false);
 	return 0;
 }
 

@@ -472,6 +472,10 @@ int ProbeSet::poll(int timeout_ms, const EventFn &fn)
 	impl_->cur_fn = &fn;
 	impl_->delivered = 0;
 	int err = ring_buffer__poll(impl_->rb, timeout_ms);
+	// Wake-ups are batched (Options::wakeup_bytes): whatever arrived
+	// without one is taken now.
+	if (err >= 0 || err == -EINTR)
+		err = ring_buffer__consume(impl_->rb);
 	impl_->cur_fn = nullptr;
 	if (err < 0 && err != -EINTR)
 		return err;

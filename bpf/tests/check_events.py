@@ -96,6 +96,7 @@ def main():
     ap.add_argument("--events", required=True)
     ap.add_argument("--coverage", required=True)
     ap.add_argument("--manifest", required=True)
+    ap.add_argument("--stats", help="dtprobe --stats output")
     a = ap.parse_args()
 
     t = Ktap()
@@ -149,6 +150,13 @@ def main():
              f"coverage: new tracepoint hook {name} attached iff the kernel has "
              f"{tps[0]} (kernel has it: {present})")
     t.ok(evs is not None, f"{len(evs)} events recorded")
+    if a.stats:
+        st = json.load(open(a.stats))
+        t.ok(st["delivered"] == st["emitted"] + st["lost_reported"] and
+             st["dropped"] == st["lost_reported"] and len(evs) == st["delivered"],
+             "every event the kernel side emitted reached user space",
+             f"emitted {st['emitted']}, dropped {st['dropped']}, delivered "
+             f"{st['delivered']}, in file {len(evs)}")
     lost = [e for e in evs if e["type"] == "lost"]
     t.ok(not lost, "no events lost", f"{sum(e['ret'] for e in lost)} lost" if lost else "")
 

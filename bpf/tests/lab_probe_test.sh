@@ -49,5 +49,6 @@ tail -1 "$OUT/dtprobe.log"
 # manifest lines carry the hold time only for the pin scenarios
 awk '{ if ($1 ~ /^pin-/) print $1, $2, $3; else print $1, $2 }' "$OUT/manifest" > "$OUT/manifest.2"
 python3 "$HERE/check_events.py" --events "$OUT/events.jsonl" \
-	--coverage "$OUT/coverage.json" --manifest "$OUT/manifest.2" | tee "$OUT/ktap.txt"
+	--coverage "$OUT/coverage.json" --manifest "$OUT/manifest.2" \
+	--stats "$OUT/probe-stats.json" | tee "$OUT/ktap.txt"
 exit $(grep -c '^not ok' "$OUT/ktap.txt" | awk '{print ($1 > 0)}')
