@@ -7,13 +7,7 @@ set -uo pipefail
 dt=$(realpath "${1:?usage: cli_test.sh DAXTRACE}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-n=0 failed=0
-check() {	# check DESCRIPTION COMMAND...: the command must succeed
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; failed=$((failed + 1)); fi
-}
+. "$(dirname "$0")/../../tests/ktap.sh"
 # expect RC PATTERN CMD...: CMD exits RC and its stderr matches PATTERN
 expect() {
 	local rc=$1 pat=$2 got
@@ -24,8 +18,7 @@ expect() {
 	echo "#   exit $got (want $rc), stderr: $(head -c 300 "$work/err")"
 	return 1
 }
-echo "TAP version 13"
-echo "1..15"
+ktap_plan 15
 
 check "--help exits 0 and lists the modes" bash -c "'$dt' --help | grep -q replay"
 check "an unknown option is a usage error (2)" expect 2 "unknown|not expected|Extras" "$dt" --frobnicate
@@ -79,5 +72,4 @@ rc=$?
 check "SIGINT: detaches, exits 0 and prints the summary" \
 	bash -c "[ $rc = 0 ] && tail -n 1 '$work/int.jsonl' | grep -q '\"type\":\"summary\"'"
 
-echo "# $failed of $n failed"
-exit $((failed > 0))
+ktap_finish

@@ -7,13 +7,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 lab=$repo/ci/lab
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-n=0 failed=0
-check() {	# check DESCRIPTION COMMAND...: the command must succeed
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; failed=$((failed + 1)); fi
-}
+. "$(dirname "$0")/../ktap.sh"
 no_qemu_left() {	# DIR: no QEMU process whose command line names DIR
 	local p
 	for p in $(pgrep -x qemu-system-x86); do
@@ -25,8 +19,7 @@ one_error_line() {	# FILE PATTERN: exactly one "error:" line, matching PATTERN
 	[ "$(grep -c 'error:' "$1")" = 1 ] && grep 'error:' "$1" | grep -q "$2" ||
 		{ sed 's/^/#   /' "$1"; return 1; }
 }
-echo "TAP version 13"
-echo "1..10"
+ktap_plan 10
 
 "$lab" run --kernel stock --fs none --quiet --out "$work/fail" -- sh -c 'exit 7' 2>"$work/fail.err"
 check "a failing guest command's status (7) is the runner's status" test $? = 7
@@ -88,5 +81,4 @@ rc=$?
 check "a dropped kconfig option fails the configuration (exit $rc) and is named" \
 	bash -c "[ $rc -ne 0 ] && grep 'error: kconfig:' '$work/drop.err' | grep -q 'CONFIG_BPF_JIT=y'"
 
-echo "# $failed of $n failed"
-exit $((failed > 0))
+ktap_finish

@@ -4,6 +4,7 @@
 #define DAXTRACE_DAX_FILE_H
 
 #include <fcntl.h>
+#include <getopt.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,30 @@ static inline int dax_file_create(const char *dir, const char *name, char *path,
 	ktap_require(statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0, "statx %s", path);
 	ktap_result(stx.stx_attributes & STATX_ATTR_DAX, "%s is a DAX file (STATX_ATTR_DAX)", path);
 	return fd;
+}
+
+/* Options of the stress workloads: [DIR] [-t threads] [-p pages]
+ * [-s seconds]; the caller sets the defaults.  Returns the directory. */
+struct workload_opts {
+	int threads, pages;
+	double seconds;
+};
+
+static inline const char *workload_parse(int argc, char **argv, struct workload_opts *o)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "t:p:s:")) != -1) {
+		switch (opt) {
+		case 't': o->threads = atoi(optarg); break;
+		case 'p': o->pages = atoi(optarg); break;
+		case 's': o->seconds = atof(optarg); break;
+		default:
+			fprintf(stderr, "usage: %s [DIR] [-t threads] [-p pages] [-s seconds]\n", argv[0]);
+			exit(2);
+		}
+	}
+	return workload_dir(argc - optind + 1, argv + optind - 1);
 }
 
 #endif /* DAXTRACE_DAX_FILE_H */

@@ -93,25 +93,16 @@ static void *truncator(void *arg)
 int main(int argc, char **argv)
 {
 	static struct shared s;
-	int pages = 64, opt;
-	double seconds = 10;
+	struct workload_opts o = { .pages = 64, .seconds = 10 };
 	char path[4096];
+	const char *dir = workload_parse(argc, argv, &o);
+	int pages = o.pages;
+	double seconds = o.seconds;
 
-	while ((opt = getopt(argc, argv, "p:s:")) != -1) {
-		switch (opt) {
-		case 'p': pages = atoi(optarg); break;
-		case 's': seconds = atof(optarg); break;
-		default:
-			fprintf(stderr, "usage: %s [DIR] [-p pages] [-s seconds]\n", argv[0]);
-			return 2;
-		}
-	}
 	if (pages < 2) {
 		fprintf(stderr, "%s: need at least 2 pages\n", argv[0]);
 		return 2;
 	}
-	const char *dir = workload_dir(argc - optind + 1, argv + optind - 1);
-
 	ktap_plan(3);
 	s.fd = dax_file_create(dir, "fault_truncate_race", path, sizeof(path));
 	s.pages = pages;

@@ -53,26 +53,16 @@ static void *worker_main(void *arg)
 
 int main(int argc, char **argv)
 {
-	int threads = 4, pages = 128, opt;
-	double seconds = 10;
-	const char *dir;
+	struct workload_opts o = { .threads = 4, .pages = 128, .seconds = 10 };
+	const char *dir = workload_parse(argc, argv, &o);
+	int threads = o.threads, pages = o.pages;
+	double seconds = o.seconds;
 	char path[4096];
 
-	while ((opt = getopt(argc, argv, "t:p:s:")) != -1) {
-		switch (opt) {
-		case 't': threads = atoi(optarg); break;
-		case 'p': pages = atoi(optarg); break;
-		case 's': seconds = atof(optarg); break;
-		default:
-			fprintf(stderr, "usage: %s [DIR] [-t threads] [-p pages] [-s seconds]\n", argv[0]);
-			return 2;
-		}
-	}
 	if (threads < 2 || threads > 64 || pages < 1) {
 		fprintf(stderr, "%s: need 2..64 threads and at least one page\n", argv[0]);
 		return 2;
 	}
-	dir = workload_dir(argc - optind + 1, argv + optind - 1);
 	ktap_plan(2);
 	int fd = dax_file_create(dir, "zero_fault_race", path, sizeof(path));
 
