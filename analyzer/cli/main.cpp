@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 
 #include "daxtrace/trace.h"
+#include "export_options.h"
 #include "filters.h"
 #include "output.h"
 #include "privileges.h"
@@ -58,6 +59,7 @@ struct Common {
 	bool json = false;
 	FilterArgs filters;
 	double interval = 0;    // s between stats lines / view refreshes
+	ClickHouseOptions clickhouse;
 };
 
 void add_common(CLI::App *app, Common &c)
@@ -68,13 +70,39 @@ void add_common(CLI::App *app, Common &c)
 	app->add_option("--dev", c.filters.dev,
 			"only this filesystem: MAJ:MIN, its block device, or a path on it");
 	app->add_option("--ino", c.filters.ino, "only this inode number");
+	app->add_option("--clickhouse", c.clickhouse.url,
+			"also export to ClickHouse over HTTP (e.g. http://127.0.0.1:8123/); credentials from "
+			"DAXTRACE_CLICKHOUSE_USER/_PASSWORD or --clickhouse-credentials");
+	app->add_option("--clickhouse-db", c.clickhouse.database, "ClickHouse database (default daxtrace)");
+	app->add_option("--clickhouse-credentials", c.clickhouse.credentials_file,
+			"file holding user:password for ClickHouse");
+	app->add_option("--clickhouse-spill", c.clickhouse.spill_dir,
+			"directory for batches ClickHouse could not take yet (delivered later)");
+	app->add_option("--clickhouse-sample", c.clickhouse.event_sample,
+			"export every Nth event to the events table (1 = all, 0 = none)");
 }
 
 std::unique_ptr<Output> make_output(const Common &c, bool live)
 {
+	std::unique_ptr<Output> local;
 	if (c.json)
-		return std::make_unique<JsonOutput>();
-	return std::make_unique<TextOutput>(live && isatty(STDOUT_FILENO));
+		local = std::make_unique<JsonOutput>();
+	else
+		local = std::make_unique<TextOutput>(live && isatty(STDOUT_FILENO));
+	if (c.clickhouse.url.empty())
+		return local;
+	auto tee = std::make_unique<TeeOutput>();
+	tee->add(std::move(local));
+#ifdef DAXTRACE_HAVE_CLICKHOUSE
+	try {
+		tee->add(make_clickhouse_output(c.clickhouse));
+	} catch (const std::exception &e) {
+		die(std::string("--clickhouse: ") + e.what());
+	}
+#else
+	die("--clickhouse: this daxtrace was built without the ClickHouse exporter");
+#endif
+	return tee;
 }
 
 void install_signals()

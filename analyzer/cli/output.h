@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +20,8 @@ class Output {
 public:
 	virtual ~Output() = default;
 	virtual void start(const nlohmann::json &meta) = 0;   // kernel, coverage
+	// Every event the session analyses (exporters); most outputs ignore it.
+	virtual void event(const dt_event &) {}
 	virtual void finding(const daxtrace::Finding &f) = 0;
 	virtual void tick(const Session &s, double elapsed_s) = 0;
 	virtual void summary(const Session &s, double elapsed_s) = 0;
@@ -54,6 +58,21 @@ private:
 	bool live_;
 	FILE *out_;
 	std::string kernel_, coverage_line_;
+};
+
+// Sends everything to several outputs (e.g. the terminal and an exporter).
+class TeeOutput : public Output {
+public:
+	void add(std::unique_ptr<Output> o) { outs_.push_back(std::move(o)); }
+	void start(const nlohmann::json &meta) override { for (auto &o : outs_) o->start(meta); }
+	void event(const dt_event &e) override { for (auto &o : outs_) o->event(e); }
+	void finding(const daxtrace::Finding &f) override { for (auto &o : outs_) o->finding(f); }
+	void tick(const Session &s, double t) override { for (auto &o : outs_) o->tick(s, t); }
+	void summary(const Session &s, double t) override { for (auto &o : outs_) o->summary(s, t); }
+	void warning(const std::string &m) override { for (auto &o : outs_) o->warning(m); }
+
+private:
+	std::vector<std::unique_ptr<Output>> outs_;
 };
 
 std::string human_ns(uint64_t ns);                 // "1.50ms"

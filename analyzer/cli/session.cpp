@@ -67,6 +67,7 @@ void Session::on_event(const dt_event &e)
 		a.last_comm.assign(e.comm, strnlen(e.comm, sizeof(e.comm)));
 	}
 	engine_.push(e);
+	out_.event(e);
 }
 
 void Session::finish()
