@@ -61,6 +61,62 @@ uint16_t hook_from_name(std::string_view n) {
 	return DT_HOOK_MAX;
 }
 
+namespace {
+struct Group {
+	std::string_view name;
+	std::initializer_list<uint16_t> hooks;
+};
+// bpf/hook_table.cpp's groups -> the dt_hooks their programs emit.
+const Group kGroups[] = {
+	{"dax_fault", {DT_HOOK_TP_PTE_FAULT, DT_HOOK_TP_PTE_FAULT_DONE, DT_HOOK_TP_PMD_FAULT,
+		       DT_HOOK_TP_PMD_FAULT_DONE, DT_HOOK_FN_DAX_FAULT}},
+	{"iomap", {DT_HOOK_FN_IOMAP_ITER, DT_HOOK_FN_EXT4_IOMAP_BEGIN, DT_HOOK_FN_XFS_IOMAP_BEGIN}},
+	{"zero_blkdev", {DT_HOOK_FN_BLKDEV_ZEROOUT}},
+	{"zero_ext4", {DT_HOOK_FN_EXT4_ZEROOUT}},
+	{"zero_xfs", {DT_HOOK_FN_XFS_ZERO_EXTENT}},
+	{"zero_dax_range", {DT_HOOK_FN_DAX_ZERO_RANGE}},
+	{"alloc_zero", {DT_HOOK_TP_ALLOC_ZERO}},
+	{"pfn_mkwrite_ext4", {DT_HOOK_FN_EXT4_PFN_MKWRITE}},
+	{"pfn_mkwrite_xfs", {DT_HOOK_FN_XFS_PFN_MKWRITE}},
+	{"insert_pfn_mkwrite", {DT_HOOK_TP_INSERT_PFN_MKWRITE}},
+	{"entry_mkdirty", {DT_HOOK_TP_MKWRITE_DIRTY}},
+	{"writeback_range", {DT_HOOK_TP_WRITEBACK_RANGE, DT_HOOK_TP_WRITEBACK_RANGE_DONE,
+			     DT_HOOK_FN_DAX_WRITEBACK_RANGE}},
+	{"writeback_one", {DT_HOOK_TP_WRITEBACK_ONE}},
+	{"entry_mkclean", {DT_HOOK_TP_ENTRY_MKCLEAN}},
+	{"fsync", {DT_HOOK_FN_VFS_FSYNC_RANGE}},
+	{"break_ext4", {DT_HOOK_FN_EXT4_BREAK_LAYOUTS}},
+	{"break_xfs", {DT_HOOK_FN_XFS_BREAK_LAYOUTS, DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS}},
+	{"busy_scan", {DT_HOOK_FN_BUSY_PAGE_RANGE}},
+	{"layout_break", {DT_HOOK_TP_BREAK_BEGIN, DT_HOOK_TP_BREAK_END}},
+	{"busy_page", {DT_HOOK_TP_BREAK_BUSY}},
+	{"layout_wait", {DT_HOOK_TP_BREAK_WAIT}},
+	{"remove_ext4", {DT_HOOK_FN_EXT4_PUNCH_HOLE, DT_HOOK_FN_EXT4_SETATTR, DT_HOOK_FN_EXT4_IOCTL,
+			 DT_HOOK_FN_EXT4_FALLOCATE}},
+	{"remove_xfs", {DT_HOOK_FN_XFS_FREE_FILE_SPACE, DT_HOOK_FN_XFS_SWAP_EXTENTS,
+			DT_HOOK_FN_XFS_FALLOCATE}},
+	{"entry_delete", {DT_HOOK_FN_DELETE_MAPPING_ENTRY, DT_HOOK_FN_TRUNCATE_PAGES_RANGE}},
+	{"disassociate", {DT_HOOK_FN_DISASSOCIATE_ENTRY, DT_HOOK_TP_DISASSOCIATE}},
+};
+} // namespace
+
+std::bitset<DT_HOOK_MAX> hooks_from_names(const std::vector<std::string> &names) {
+	std::bitset<DT_HOOK_MAX> b;
+	for (const auto &full : names) {
+		if (uint16_t h = hook_from_name(full); h < DT_HOOK_MAX) {
+			b.set(h);
+			continue;
+		}
+		std::string_view n = full;
+		n = n.substr(0, n.find(':'));
+		for (const auto &g : kGroups)
+			if (g.name == n)
+				for (uint16_t h : g.hooks)
+					b.set(h);
+	}
+	return b;
+}
+
 bool fault_mapped(int64_t ret) {
 	// VM_FAULT_OOM 0x1, SIGBUS 0x2, HWPOISON 0x10, HWPOISON_LARGE 0x20,
 	// SIGSEGV 0x40, RETRY 0x400, FALLBACK 0x800, NEEDDSYNC 0x2000.

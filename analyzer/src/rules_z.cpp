@@ -4,9 +4,11 @@
 // know the inode (DT_F_NOINODE).  It is matched to file pages through the
 // zeroing task's own latest DT_IOMAP that handed out a new or unwritten
 // extent (the allocation being zeroed) and overlaps the zeroed sectors:
-// pgoff = iomap.pgoff + (sector - iomap.block) / 8.  Failing that, a
-// DT_ZERO that carries its inode and a page range is used as is; anything
-// else is counted in stats.unmatched_zeroing.  The last 64 zeroings are
+// pgoff = iomap.pgoff + (sector - iomap.block) / 8 (an iomap from before
+// the task's current fault, or outside faults one older than 1 ms, does
+// not count).  Anything else is counted in
+// stats.unmatched_zeroing: DT_ZERO's own pgoff is not a file page (the
+// zeroing hooks see disk blocks), and trusting it gave false Z1s on xfs.  The last 64 zeroings are
 // kept in a ring for the checks made at mapping time (Z2 looks at all of
 // those since FAULT_ENTER, Z1 near misses at the 16 newest).
 //
@@ -176,17 +178,12 @@ void Engine::Impl::on_zero(TaskState &t, const dt_event &ev) {
 	const dt_event &io = t.iomap;
 	uint64_t is = io.block, ie = io.block + iomap_pages(io) * kSectorsPerPage;
 	bool fresh_iomap = t.has_iomap && is_block(io) && is_fresh(io) &&
-			   (!t.in_fault || io.ts >= t.fault_enter.ts);
+			   (t.in_fault ? io.ts >= t.fault_enter.ts : ev.ts - io.ts <= 1'000'000);
 	if (fresh_iomap && zs < ie && ze > is) {
 		dev = io.dev;
 		ino = io.ino;
 		lo = io.pgoff + (std::max<uint64_t>(zs, is) - is) / kSectorsPerPage;
 		hi = io.pgoff + (std::min<uint64_t>(ze, ie) - 1 - is) / kSectorsPerPage;
-	} else if (!(ev.flags & DT_F_NOINODE) && ev.ino && ev.nr_pages) {
-		dev = ev.dev;
-		ino = ev.ino;
-		lo = ev.pgoff;
-		hi = ev.pgoff + ev.nr_pages - 1;
 	} else {
 		++st.unmatched_zeroing;
 		return;

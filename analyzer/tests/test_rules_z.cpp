@@ -202,3 +202,40 @@ TEST(RuleZ2, ZeroHooksNotAttachedMakesZ2Uncertain) {
 	EXPECT_TRUE(r.findings[0].uncertain);
 	EXPECT_NE(r.findings[0].uncertain_reason.find("zeroing hook"), std::string::npos);
 }
+
+TEST(RuleZ1, ZeroingOfTheNextAllocationIsNotMatchedToTheOldPage) {
+	// Seen on stock xfs: A mapped page 0 (sector 96), B mapped it too, then
+	// A faults page 1 and xfs_zero_extent zeroes page 1's new block (sector
+	// 104) inside the allocator, before A's next DT_IOMAP.  The zeroing
+	// carries the inode and pgoff 0, which is not a file page: no Z1.
+	Stream s = {
+		Ev(DT_FAULT_ENTER, 1000, kA, 0).fl(DT_F_WRITE),
+		Ev(DT_ZERO, 1050, kA, 0).nr(1).op_(DT_ZOP_XFS).sector(96, 4096),
+		Ev(DT_IOMAP, 1100, kA, 0).nr(1).sector(96, 4096).iomap(DT_IOMAP_MAPPED, DT_IOMAP_F_NEW),
+		Ev(DT_FAULT_EXIT, 1150, kA, 0).ret_(kFaultNoPage),
+		Ev(DT_FAULT_ENTER, 1200, kB, 0).fl(DT_F_WRITE),
+		Ev(DT_IOMAP, 1300, kB, 0).nr(1).sector(96, 4096).iomap(DT_IOMAP_MAPPED, 0),
+		Ev(DT_FAULT_EXIT, 1400, kB, 0).ret_(kFaultNoPage),
+		Ev(DT_FAULT_ENTER, 1500, kA, 1).fl(DT_F_WRITE),
+		Ev(DT_ZERO, 1600, kA, 0).nr(1).op_(DT_ZOP_XFS).sector(104, 4096),
+		Ev(DT_IOMAP, 1700, kA, 1).nr(1).sector(104, 4096).iomap(DT_IOMAP_MAPPED, DT_IOMAP_F_NEW),
+		Ev(DT_FAULT_EXIT, 1800, kA, 1).ret_(kFaultNoPage),
+	};
+	Result r = run(s);
+	EXPECT_TRUE(r.findings.empty()) << (r.json.empty() ? "" : r.json[0]);
+	EXPECT_GE(r.stats.unmatched_zeroing, 1u);
+}
+
+TEST(Hooks, TraceHeaderNamesMapToHooks) {
+	auto b = daxtrace::hooks_from_names({"zero_xfs:fentry", "break_ext4:kprobe", "tp:dax_pte_fault", "bogus"});
+	EXPECT_TRUE(b.test(DT_HOOK_FN_XFS_ZERO_EXTENT));
+	EXPECT_TRUE(b.test(DT_HOOK_FN_EXT4_BREAK_LAYOUTS));
+	EXPECT_TRUE(b.test(DT_HOOK_TP_PTE_FAULT));
+	EXPECT_EQ(b.count(), 3u);
+	// A recording without any zeroing hook: Z2 becomes uncertain on replay.
+	daxtrace::EngineConfig cfg;
+	cfg.hooks_attached = daxtrace::hooks_from_names({"dax_fault:tp_btf", "iomap:tp_btf"});
+	Result r = run(z2_race(), cfg);
+	ASSERT_EQ(r.findings.size(), 1u);
+	EXPECT_TRUE(r.findings[0].uncertain);
+}
