@@ -143,6 +143,9 @@ void Engine::Impl::process(const dt_event &ev) {
 		losses.push_back(li);
 		if (losses.size() > 1024)
 			losses.pop_front();
+		for (const auto &w : published_windows)
+			if (li.from < w.second && li.to >= w.first)
+				++st.findings_before_late_loss;
 		for (auto &p : pending)
 			if (p.gap_sensitive && !p.f.uncertain && li.from < p.f.window_end_ns &&
 			    li.to >= p.dep_start) {
@@ -230,6 +233,11 @@ void Engine::Impl::maybe_publish() {
 		if (due < p.f.window_end_ns)
 			due = UINT64_MAX;
 		if (!p.gap_sensitive || due <= released_ts) {
+			if (p.gap_sensitive && !p.f.uncertain) {
+				published_windows.emplace_back(p.dep_start, p.f.window_end_ns);
+				if (published_windows.size() > 1024)
+					published_windows.pop_front();
+			}
 			++st.findings;
 			if (p.f.uncertain)
 				++st.uncertain_findings;
@@ -514,6 +522,7 @@ uint64_t Engine::Impl::memory_bytes() const {
 	b += mk_inflight.capacity() * 4;
 	b += zeros.capacity() * sizeof(ZeroRecord);
 	b += losses.size() * sizeof(LossInterval) + lost_prev.size() * 32;
+	b += published_windows.size() * 16;
 	for (const auto &p : pending)
 		b += sizeof(Pending) + p.f.evidence.capacity() * sizeof(dt_event);
 	b += nm.memory_bytes();
@@ -564,6 +573,7 @@ nlohmann::json to_json(const EngineStats &s) {
 		{"invalid", s.invalid},
 		{"findings", s.findings},
 		{"uncertain_findings", s.uncertain_findings},
+		{"findings_before_late_loss", s.findings_before_late_loss},
 		{"near_misses", s.near_misses},
 		{"unmatched_zeroing", s.unmatched_zeroing},
 		{"teardown_outside_removal", s.teardown_outside_removal},

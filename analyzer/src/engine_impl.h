@@ -271,6 +271,8 @@ struct Engine::Impl {
 		bool gap_sensitive;
 	};
 	std::vector<Pending> pending;
+	// Windows of the last published gap-sensitive findings (dep start, end).
+	std::deque<std::pair<uint64_t, uint64_t>> published_windows;
 	uint64_t next_publish_ts = UINT64_MAX;
 };
 

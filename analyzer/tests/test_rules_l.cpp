@@ -360,3 +360,16 @@ TEST(RuleL, OpenRemovalAtFlushStillReportsL1) {
 	ASSERT_EQ(l1.size(), 1u);
 	EXPECT_NE(l1[0]->summary.find("still open"), std::string::npos);
 }
+
+TEST(RuleL, LossReportedTooLateIsCountedAgainstPublishedFindings) {
+	// As in a lab xfs trace: DT_LOST only at the end, 10 s after L1 was
+	// published.  L1 cannot be changed any more; the stats say so.
+	Stream s = swap_boot_race();
+	s.push_back(Ev(DT_FSYNC_ENTER, 5'000'000'000ULL, 999).ino_(77));
+	s.push_back(daxtrace::make_lost_event(kT0 + 10'000'000'000ULL, 0, 100));
+	Result r = run(s);
+	auto l1 = with_rule(r, Rule::L1_REMOVE_WITHOUT_BREAK);
+	ASSERT_EQ(l1.size(), 1u);
+	EXPECT_FALSE(l1[0]->uncertain);
+	EXPECT_EQ(r.stats.findings_before_late_loss, 1u); // L1 (L2 is not gap sensitive)
+}

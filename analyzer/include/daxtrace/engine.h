@@ -60,6 +60,10 @@ struct EngineStats {
 	uint64_t invalid = 0;          // unknown type: counted, ignored
 	uint64_t findings = 0;
 	uint64_t uncertain_findings = 0;
+	// Published findings (gap sensitive) that a DT_LOST reported after
+	// their publication may cover: they could not be marked any more.
+	// Non-zero means DT_LOST markers arrive later than loss_grace_ns.
+	uint64_t findings_before_late_loss = 0;
 	uint64_t near_misses = 0;
 	uint64_t unmatched_zeroing = 0; // DT_ZERO we could not map to pages
 	uint64_t teardown_outside_removal = 0;
