@@ -47,6 +47,16 @@ if [ $QUICK -eq 0 ]; then
 	run_case stock-ext4-kprobe-only stock ext4 "tp_btf raw_tp fentry" ""
 	run_case stock-ext4-no-busy-scan stock ext4 "" "busy_scan"
 fi
+# drops are counted and reported (one-page ring buffer)
+rm -rf "${OUT:?}/drops"
+"$REPO/ci/lab" run --kernel stock --fs ext4 --timeout 600 --out "$OUT/drops" \
+	-- "$REPO/bpf/tests/lab_drop_test.sh" > "$OUT/drops.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && fails=$((fails + 1))
+line="drops (kernel=stock fs=ext4): rc=$rc $(grep -c '^ok' "$OUT/drops.log") ok, $(grep -c '^not ok' "$OUT/drops.log") not ok"
+echo "$line"
+summary="$summary$line
+"
 printf '%s' "$summary" > "$OUT/summary.txt"
 echo "failed cases: $fails"
 exit $fails
