@@ -12,11 +12,17 @@ using namespace dtt;
 
 namespace {
 
-std::string tmp_path(const std::string &name) {
-	auto dir = std::filesystem::temp_directory_path() / "daxtrace-tests";
-	std::filesystem::create_directories(dir);
-	return (dir / (name + "-" + std::to_string(::getpid()) + ".dxt")).string();
-}
+// A temporary trace path, removed when the test ends.
+struct TmpPath {
+	std::string path;
+	explicit TmpPath(const std::string &name) {
+		auto dir = std::filesystem::temp_directory_path() / "daxtrace-tests";
+		std::filesystem::create_directories(dir);
+		path = (dir / (name + "-" + std::to_string(::getpid()) + ".dxt")).string();
+	}
+	~TmpPath() { std::filesystem::remove(path); }
+	operator const std::string &() const { return path; }
+};
 
 daxtrace::TraceHeader header() {
 	daxtrace::TraceHeader h;
@@ -82,7 +88,8 @@ void spit(const std::string &p, const std::vector<char> &d) {
 } // namespace
 
 TEST(TraceFile, RoundTripKeepsHeaderAndEvents) {
-	std::string p = tmp_path("roundtrip");
+	TmpPath tp("roundtrip");
+	const std::string &p = tp;
 	Stream s = mixed(3000);
 	{
 		daxtrace::TraceWriter w(p, header(), 512);
@@ -105,11 +112,11 @@ TEST(TraceFile, RoundTripKeepsHeaderAndEvents) {
 	EXPECT_EQ(ev.back().type, DT_LOST);
 	EXPECT_EQ(ev.back().ret, 42);
 	EXPECT_GT(r.blocks_read(), 5u);
-	std::filesystem::remove(p);
 }
 
 TEST(TraceFile, ReplayGivesExactlyTheSameFindings) {
-	std::string p = tmp_path("replay");
+	TmpPath tp("replay");
+	const std::string &p = tp;
 	Stream s = mixed(2000);
 	auto live = findings_of(s);
 	ASSERT_GT(live.size(), 100u);
@@ -121,11 +128,11 @@ TEST(TraceFile, ReplayGivesExactlyTheSameFindings) {
 	auto replay = findings_of(r.read_all());
 	EXPECT_TRUE(r.clean_end());
 	EXPECT_EQ(live, replay);
-	std::filesystem::remove(p);
 }
 
 TEST(TraceFile, TruncatedFileKeepsEverythingBeforeTheDamage) {
-	std::string p = tmp_path("trunc");
+	TmpPath tp("trunc");
+	const std::string &p = tp;
 	Stream s = mixed(2000);
 	{
 		daxtrace::TraceWriter w(p, header(), 256);
@@ -146,11 +153,11 @@ TEST(TraceFile, TruncatedFileKeepsEverythingBeforeTheDamage) {
 	std::string msg = r.error()->what();
 	EXPECT_NE(msg.find("byte offset"), std::string::npos) << msg;
 	EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
-	std::filesystem::remove(p);
 }
 
 TEST(TraceFile, MissingEndMarkerIsReported) {
-	std::string p = tmp_path("noend");
+	TmpPath tp("noend");
+	const std::string &p = tp;
 	Stream s = mixed(100);
 	{
 		daxtrace::TraceWriter w(p, header(), 64);
@@ -167,7 +174,8 @@ TEST(TraceFile, MissingEndMarkerIsReported) {
 }
 
 TEST(TraceFile, CorruptedPayloadNamesTheBlock) {
-	std::string p = tmp_path("corrupt");
+	TmpPath tp("corrupt");
+	const std::string &p = tp;
 	Stream s = mixed(2000);
 	{
 		daxtrace::TraceWriter w(p, header(), 256);
@@ -205,7 +213,8 @@ TEST(TraceFile, CorruptedPayloadNamesTheBlock) {
 }
 
 TEST(TraceFile, DamagedHeaderIsAClearError) {
-	std::string p = tmp_path("badhdr");
+	TmpPath tp("badhdr");
+	const std::string &p = tp;
 	{
 		daxtrace::TraceWriter w(p, header());
 		w.append(Ev(DT_FAULT_ENTER, 1, 1));
@@ -231,7 +240,8 @@ TEST(TraceFile, DamagedHeaderIsAClearError) {
 }
 
 TEST(TraceFile, FromMemoryMatchesFile) {
-	std::string p = tmp_path("mem");
+	TmpPath tp("mem");
+	const std::string &p = tp;
 	Stream s = mixed(50);
 	{
 		daxtrace::TraceWriter w(p, header());
