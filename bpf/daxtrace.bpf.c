@@ -554,6 +554,8 @@ static __always_inline __u64 xfs_fsb_to_sector(struct xfs_inode___dt *ip,
 	return (agno * agblocks + agbno) << (blocklog - 9);
 }
 
+/* lblk == (__u64)-1: the file offset is not known (xfs_zero_extent) and
+ * pgoff/nr_pages stay 0. */
 static __always_inline void zero_xfs(struct xfs_inode___dt *ip, __u64 lblk,
 				     __u64 fsb, __u64 count, __u16 op,
 				     __u16 hook)
@@ -565,20 +567,24 @@ static __always_inline void zero_xfs(struct xfs_inode___dt *ip, __u64 lblk,
 	ev_init(&e, DT_ZERO, hook);
 	ev_inode(&e, inode);
 	e.op = op;
-	e.pgoff = (lblk << bits) >> DT_PAGE_SHIFT;
-	e.nr_pages = ((count << bits) + (1 << DT_PAGE_SHIFT) - 1) >> DT_PAGE_SHIFT;
+	if (lblk != (__u64)-1) {
+		e.pgoff = (lblk << bits) >> DT_PAGE_SHIFT;
+		e.nr_pages = ((count << bits) + (1 << DT_PAGE_SHIFT) - 1) >>
+			DT_PAGE_SHIFT;
+	}
 	e.block = xfs_fsb_to_sector(ip, fsb);
 	e.len = count << bits;
 	ev_emit(&e);
 }
 
-/* xfs_zero_extent() does not know the file offset: pgoff stays 0 and the
- * analyzer matches the zeroing by sector. */
+/* xfs_zero_extent() does not know the file offset: pgoff/nr_pages stay 0
+ * and the analyzer matches the zeroing by sector. */
 SEC("fentry/xfs_zero_extent")
 int BPF_PROG(fe_xfs_zero_extent, struct xfs_inode___dt *ip, __u64 fsb,
 	     __u64 count)
 {
-	zero_xfs(ip, 0, fsb, count, DT_ZOP_XFS, DT_HOOK_FN_XFS_ZERO_EXTENT);
+	zero_xfs(ip, (__u64)-1, fsb, count, DT_ZOP_XFS,
+		 DT_HOOK_FN_XFS_ZERO_EXTENT);
 	return 0;
 }
 
@@ -586,7 +592,8 @@ SEC("kprobe/xfs_zero_extent")
 int BPF_KPROBE(kp_xfs_zero_extent, struct xfs_inode___dt *ip, __u64 fsb,
 	       __u64 count)
 {
-	zero_xfs(ip, 0, fsb, count, DT_ZOP_XFS, DT_HOOK_FN_XFS_ZERO_EXTENT);
+	zero_xfs(ip, (__u64)-1, fsb, count, DT_ZOP_XFS,
+		 DT_HOOK_FN_XFS_ZERO_EXTENT);
 	return 0;
 }
 

@@ -38,18 +38,23 @@ enum dt_type {
 
 	/* Zeroing of freshly allocated blocks (Z). block = sector, len = bytes,
 	 * op = DT_ZOP_*.  ino is 0 when the zeroing path cannot see the inode
-	 * (blkdev_issue_zeroout); the analyzer matches it by sector. */
+	 * (blkdev_issue_zeroout); the analyzer matches it by sector.
+	 * pgoff/nr_pages are the file pages when the hook knows them
+	 * (ext4_issue_zeroout, dax_zero_range, the alloc tracepoints), else
+	 * 0/0 (blkdev_issue_zeroout, xfs_zero_extent). */
 	DT_ZERO = 4,
 
 	/* First write to a read-mapped DAX page (W). */
 	DT_MKWRITE_ENTER = 5,		/* fs ->pfn_mkwrite entered */
-	DT_MKWRITE_DIRTY = 6,		/* mapping entry tagged dirty */
+	DT_MKWRITE_DIRTY = 6,		/* mapping entry tagged dirty (hook
+					 * TP_MKWRITE_DIRTY: block = pfn) */
 	DT_MKWRITE_EXIT = 7,		/* ret = vm_fault_t */
 
 	/* Writeback of a DAX mapping (W). */
 	DT_WB_RANGE_ENTER = 8,		/* pgoff..pgoff+nr_pages */
 	DT_WB_ENTRY = 9,		/* one entry flushed and cleaned (PTEs
-					 * write-protected, dirty tag cleared) */
+					 * write-protected, dirty tag cleared);
+					 * hook TP_ENTRY_MKCLEAN: block = pfn */
 	DT_WB_RANGE_EXIT = 10,
 	DT_FSYNC_ENTER = 11,		/* vfs_fsync_range / msync: pgoff range */
 	DT_FSYNC_EXIT = 12,
@@ -61,14 +66,18 @@ enum dt_type {
 	DT_BREAK_WAIT = 15,		/* sleeping until the busy page is idle */
 	DT_BREAK_EXIT = 16,		/* ret = 0 or -errno */
 	DT_BUSY_SCAN = 17,		/* dax_layout_busy_page_range() answer:
-					 * flags DT_F_BUSY if a page was returned */
+					 * flags DT_F_BUSY if a page was returned,
+					 * then refcount = its refcount and ret =
+					 * its pgoff; pgoff/nr_pages = scanned
+					 * range (nr_pages 0 = to EOF) */
 
 	/* Removal of blocks from an inode's map (L, T). op = DT_ROP_*. */
 	DT_REMOVE_ENTER = 18,
 	DT_REMOVE_EXIT = 19,
 	DT_ENTRY_DELETE = 20,		/* dax_delete_mapping_entry: pgoff */
 	DT_ENTRY_DISASSOC = 21,		/* dax_disassociate_entry: pgoff,
-					 * refcount, flags DT_F_TRUNC */
+					 * refcount, flags DT_F_TRUNC; block =
+					 * pfn (function hook) */
 
 	/* Synthesised in user space from the per-CPU drop counters: ret =
 	 * number of events lost on cpu since the previous DT_LOST. */
