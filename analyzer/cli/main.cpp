@@ -80,6 +80,10 @@ void add_common(CLI::App *app, Common &c)
 			"directory for batches ClickHouse could not take yet (delivered later)");
 	app->add_option("--clickhouse-sample", c.clickhouse.event_sample,
 			"export every Nth event to the events table (1 = all, 0 = none)");
+	app->add_option("--clickhouse-batch-rows", c.clickhouse.batch_rows,
+			"rows per INSERT batch (default 10000)")->check(CLI::PositiveNumber);
+	app->add_option("--clickhouse-batch-seconds", c.clickhouse.batch_seconds,
+			"send a partial batch after this many seconds (default 2)")->check(CLI::PositiveNumber);
 }
 
 std::unique_ptr<Output> make_output(const Common &c, bool live)
@@ -180,7 +184,9 @@ int run_live(LiveArgs &a)
 	out->start({{"kernel", hdr.kernel_release},
 		    {"host", hdr.hostname},
 		    {"coverage", probes.coverage_json()},
-		    {"record", a.record}});
+		    {"record", a.record},
+		    {"start_wallclock_ns", hdr.start_wallclock_ns},
+		    {"start_monotonic_ns", hdr.start_monotonic_ns}});
 
 	install_signals();
 	double tick = a.common.interval > 0 ? a.common.interval : (a.common.json ? 5.0 : 1.0);
@@ -240,7 +246,9 @@ int run_replay(const std::string &path, Common &c)
 		    {"host", hdr.hostname},
 		    {"trace", path},
 		    {"abi_version", hdr.abi_version},
-		    {"hooks", hdr.hooks}});
+		    {"hooks", hdr.hooks},
+		    {"start_wallclock_ns", hdr.start_wallclock_ns},
+		    {"start_monotonic_ns", hdr.start_monotonic_ns}});
 	dt_event e;
 	while (reader->next(e))
 		session.on_event(e);
