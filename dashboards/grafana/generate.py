@@ -122,7 +122,7 @@ def overview():
         panel("barchart", "Findings by filesystem",
               "SELECT concat(if(fs = '', 'unknown', fs), ' ', dev_name) AS filesystem, count() AS findings "
               f"FROM daxtrace.findings ANY LEFT JOIN (SELECT host, dev, any(fs) AS fs FROM daxtrace.devices "
-              f"GROUP BY host, dev) USING (host, dev) WHERE {f} GROUP BY filesystem ORDER BY findings DESC",
+              f"GROUP BY host, dev) AS d USING (host, dev) WHERE {f} GROUP BY filesystem ORDER BY findings DESC",
               ["filesystem", "findings"], 0, 12, 8, 8, options={"xField": "filesystem"}),
         panel("barchart", "Findings by rule",
               f"SELECT concat(rule, ' ', rule_name) AS rule, count() AS findings FROM daxtrace.findings "
@@ -188,10 +188,10 @@ def near_misses():
         P.append(panel("barchart", f"{cls}: {what} — how close (log2 ns buckets)",
                        "SELECT concat('>=', toString(if(b = 1, 0, bitShiftLeft(toUInt64(1), b - 1))), 'ns') AS distance, "
                        "sum(buckets[b]) AS near_misses FROM daxtrace.near_misses ARRAY JOIN arrayEnumerate(buckets) AS b "
-                       f"WHERE {HOST} AND scope = 'total' AND class = '{cls}' AND {NM_LATEST} "
-                       "GROUP BY b HAVING near_misses > 0 ORDER BY b",
+                       f"WHERE {HOST} AND scope = 'total' AND class = '{cls}' AND b <= 31 AND {NM_LATEST} "
+                       "GROUP BY b ORDER BY b",
                        ["distance", "near_misses"], (i % 2) * 12, (i // 2) * 8, 12, 8,
-                       "Correctly serialised operations, by how far apart they were; the left bars came closest.",
+                       "Correctly serialised operations, by how far apart they were (up to the 1 s horizon); the left bars came closest.",
                        options={"xField": "distance"}))
     P.append(panel("table", "Near misses per class and filesystem",
                    "SELECT host, class, dev_name, sum(n) AS near_misses, min(min_ns) AS closest_ns, "
@@ -239,24 +239,26 @@ def health():
     _pid[0] = 0
     P = [
         panel("timeseries", "Events dropped /s (ring buffer full)",
-              f"SELECT {bucket('event_time')} AS time, host, sum(ret) / $__interval_s AS dropped_per_s "
-              f"FROM daxtrace.events WHERE $__timeFilter(event_time) AND {HOST} AND type = 'DT_LOST' "
+              f"SELECT {bucket('event_time')} AS time, host, sumIf(ret, type = 'DT_LOST') / $__interval_s AS dropped_per_s "
+              f"FROM daxtrace.events WHERE $__timeFilter(event_time) AND {HOST} "
               "GROUP BY time, host ORDER BY time",
               ["time", "host", "dropped_per_s"], 0, 0, 12, 8,
               "Findings near drops are marked uncertain; a larger --ringbuf-mb helps."),
         panel("table", "Runs: events, drops, export",
-              "SELECT host, run_id, max(snapshot_time) AS last_report, max(elapsed_s) AS elapsed_s, "
-              "max(events) AS events, max(lost) AS lost, max(late) AS late, max(filtered) AS filtered, "
-              "max(findings) AS findings, max(exported_events) AS exported_events, "
-              "max(export_failures) AS export_failures, "
+              "SELECT host, run_id, max(snapshot_time) AS last_report, max(elapsed_s) AS run_seconds, "
+              "max(events) AS events_seen, max(lost) AS events_lost, max(late) AS late_events, "
+              "max(filtered) AS filtered_events, max(findings) AS findings_total, "
+              "max(exported_events) AS events_exported, max(export_failures) AS failed_deliveries, "
               "round(100 * max(lost) / greatest(max(events) + max(lost), 1), 3) AS lost_pct "
               f"FROM daxtrace.stats WHERE $__timeFilter(snapshot_time) AND {HOST} "
               "GROUP BY host, run_id ORDER BY last_report DESC LIMIT 100",
-              ["host", "run_id", "last_report", "events", "lost", ("lost_pct", {"unit": "percent"}),
-               "late", "findings", "export_failures"], 12, 0, 12, 8),
+              ["host", "run_id", "last_report", ("events_seen", {"title": "events"}),
+               ("events_lost", {"title": "lost"}), ("lost_pct", {"unit": "percent"}),
+               ("late_events", {"title": "late"}), ("findings_total", {"title": "findings"}),
+               ("failed_deliveries", {"title": "export failures"})], 12, 0, 12, 8),
         panel("table", "Race-class coverage per host (latest run)",
               "SELECT host, kernel, name AS class, detail AS coverage FROM daxtrace.coverage "
-              "ANY LEFT JOIN (SELECT run_id, kernel FROM daxtrace.runs) USING (run_id) "
+              "ANY LEFT JOIN (SELECT run_id, kernel FROM daxtrace.runs) AS r USING (run_id) "
               f"WHERE kind = 'class' AND {HOST} AND (host, start_time) IN (SELECT host, max(start_time) "
               f"FROM daxtrace.runs WHERE $__timeFilter(start_time) AND {HOST} GROUP BY host) "
               "ORDER BY host, class",

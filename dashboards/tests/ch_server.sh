@@ -83,6 +83,7 @@ ch_start() {
 ch_kill() {
 	[ -n "$CH_PID" ] && kill -9 "$CH_PID" 2>/dev/null && wait "$CH_PID" 2>/dev/null
 	CH_PID=
+	return 0
 }
 
 ch_stop() {
@@ -93,4 +94,5 @@ ch_stop() {
 		wait "$CH_PID" 2>/dev/null
 	fi
 	CH_PID=
+	return 0
 }

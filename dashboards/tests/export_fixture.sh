@@ -1,0 +1,22 @@
+#!/bin/bash
+# Export a recorded trace with daxtrace --clickhouse into a private
+# clickhouse-server (18.16) and dump every table in Native format:
+#   export_fixture.sh DAXTRACE OUTDIR [TRACE]
+# OUTDIR/<table>.native, loadable into any later ClickHouse (panels_test.mjs).
+set -eu
+DT=$1 OUT=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+TRACE=${3:-$HERE/data/stock-ext4.dxt}
+. "$HERE/ch_server.sh"
+WORK=$(mktemp -d /tmp/dt-ch-fixture.XXXXXX)
+trap 'set +e; ch_stop; rm -rf "$WORK"' EXIT
+port=$((20000 + RANDOM % 20000))
+ch_setup "$WORK/ch" "$port" "$((port + 1))"
+ch_start >&2
+DAXTRACE_CLICKHOUSE_USER=dtwriter DAXTRACE_CLICKHOUSE_PASSWORD=s3cret-pw \
+	"$DT" replay --clickhouse "http://127.0.0.1:$port/" --clickhouse-spill "$WORK/spill" \
+	"$TRACE" > /dev/null 2> "$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
+mkdir -p "$OUT"
+for t in $(ch_query "SELECT name FROM system.tables WHERE database = 'daxtrace' FORMAT TabSeparated"); do
+	ch_query "SELECT * FROM daxtrace.$t FORMAT Native" > "$OUT/$t.native"
+done
