@@ -143,9 +143,14 @@ void Engine::Impl::process(const dt_event &ev) {
 		losses.push_back(li);
 		if (losses.size() > 1024)
 			losses.pop_front();
-		for (const auto &w : published_windows)
-			if (li.from < w.second && li.to >= w.first)
-				++st.findings_before_late_loss;
+		for (auto it = published_windows.begin(); it != published_windows.end();) {
+			if (li.from < it->second && li.to >= it->first) {
+				++st.findings_before_late_loss; // each finding counted once
+				it = published_windows.erase(it);
+			} else {
+				++it;
+			}
+		}
 		for (auto &p : pending)
 			if (p.gap_sensitive && !p.f.uncertain && li.from < p.f.window_end_ns &&
 			    li.to >= p.dep_start) {

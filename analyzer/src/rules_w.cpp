@@ -20,7 +20,10 @@
 //     Window: [A's dirtying, A's completion].  Gap sensitive.
 //  Near miss (class W): the gap between a writeback of P and the nearest
 //     mkwrite dirtying of P on either side (and writebacks inside the
-//     slack, distance = completion - writeback).
+//     slack, distance = completion - writeback).  Without a dirtying event
+//     (stock kernels have no such tracepoint) the mkwrite's successful
+//     completion stands in for it in near misses; W1 itself then cannot
+//     fire, since the moment the entry was dirtied is unknown.
 #include <algorithm>
 #include <string>
 
@@ -90,6 +93,16 @@ void Engine::Impl::on_mkwrite_done(TaskState &t, const dt_event &ev) {
 			*it = mk_inflight.back();
 			mk_inflight.pop_back();
 		}
+	} else if (t.mk_active && t.mk_enter.type == DT_MKWRITE_ENTER && fault_mapped(ev.ret)) {
+		// No dirtying event (stock kernels lack the tracepoint): the
+		// completion of the first-write fault stands in for it, for near
+		// misses only; W1 needs the dirtying moment and cannot fire.
+		const dt_event &m = t.mk_enter;
+		PageState &ps = page(m.dev, m.ino, m.pgoff);
+		uint64_t w = ps.w_ts(epoch);
+		if (w && !(w & 1) && ev.ts >= w)
+			near_miss(RaceClass::W, m.dev, m.ino, ev.ts - w);
+		ps.set_w(ev.ts | 1, epoch);
 	}
 	t.mk_active = t.mk_dirty = t.w1_cand = false;
 }

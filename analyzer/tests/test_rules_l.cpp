@@ -367,6 +367,7 @@ TEST(RuleL, LossReportedTooLateIsCountedAgainstPublishedFindings) {
 	Stream s = swap_boot_race();
 	s.push_back(Ev(DT_FSYNC_ENTER, 5'000'000'000ULL, 999).ino_(77));
 	s.push_back(daxtrace::make_lost_event(kT0 + 10'000'000'000ULL, 0, 100));
+	s.push_back(daxtrace::make_lost_event(kT0 + 10'000'000'100ULL, 1, 5));
 	Result r = run(s);
 	auto l1 = with_rule(r, Rule::L1_REMOVE_WITHOUT_BREAK);
 	ASSERT_EQ(l1.size(), 1u);

@@ -135,3 +135,17 @@ TEST(RuleW1, LostEventsMakeW1Uncertain) {
 	ASSERT_EQ(r.findings.size(), 1u);
 	EXPECT_TRUE(r.findings[0].uncertain);
 }
+
+TEST(RuleW1, WithoutDirtyEventNearMissesStillCount) {
+	// Stock 6.1: no DT_MKWRITE_DIRTY.  No W1 can be claimed, but the gap
+	// between the mkwrite completion and the writeback is a near miss.
+	Stream s = {
+		Ev(DT_MKWRITE_ENTER, 1000, kA, 2),
+		Ev(DT_MKWRITE_EXIT, 1300, kA, 2).ret_(kFaultNoPage),
+		Ev(DT_WB_ENTRY, 2300, kB, 2),
+	};
+	Result r = run(s);
+	EXPECT_TRUE(r.findings.empty());
+	EXPECT_EQ(r.nm_count[int(daxtrace::RaceClass::W)], 1u);
+	EXPECT_EQ(r.nm_min[int(daxtrace::RaceClass::W)], 1000u);
+}
