@@ -1,0 +1,101 @@
+#!/bin/bash
+# daxtrace --clickhouse with bad input: each a clear message, and detection
+# goes on while the export fails (the replay's findings are unchanged).
+#   bad_input_test.sh DAXTRACE [TRACE]            (KTAP output)
+set -u
+DT=${1:?usage: bad_input_test.sh DAXTRACE [TRACE]}
+HERE=$(cd "$(dirname "$0")" && pwd)
+TRACE=${2:-$HERE/data/stock-ext4.dxt}
+. "$HERE/ch_server.sh"
+command -v "$CH_BIN" >/dev/null 2>&1 || [ -x "$CH_BIN" ] || {
+	echo "1..0 # SKIP clickhouse-server not installed (ci/packages.txt)"; exit 0; }
+
+WORK=$(mktemp -d /tmp/dt-ch-bad.XXXXXX)
+HTTPD_PID=
+cleanup() { ch_stop; [ -n "$HTTPD_PID" ] && kill "$HTTPD_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+port=$((20000 + RANDOM % 20000))
+ch_setup "$WORK/ch" "$port" "$((port + 1))"
+ch_start || { echo "1..0 # SKIP clickhouse-server does not start here"; exit 0; }
+URL="http://127.0.0.1:$port/"
+export DAXTRACE_CLICKHOUSE_FLUSH_TIMEOUT=2
+unset DAXTRACE_CLICKHOUSE_USER DAXTRACE_CLICKHOUSE_PASSWORD
+
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+echo "KTAP version 1"
+echo "1..10"
+
+"$DT" replay --json "$TRACE" 2>/dev/null | grep -v '"type":"start"' > "$WORK/plain.jsonl"
+same_findings() { cmp -s "$WORK/plain.jsonl" <(grep -v '"type":"start"' "$1"); }
+
+# expect_run NAME RC PATTERN [env...] -- args: run, check status, stderr
+# pattern, and (when RC is 0) that detection's output is unchanged.
+expect_run() {
+	local name=$1 want_rc=$2 pat=$3
+	shift 3
+	local envs=()
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	env "${envs[@]}" "$DT" replay --json "$@" "$TRACE" > "$WORK/out" 2> "$WORK/err"
+	local rc=$? why=()
+	[ $rc -eq "$want_rc" ] || why+=("exit status $rc, want $want_rc")
+	grep -qE "$pat" "$WORK/err" || why+=("stderr lacks /$pat/")
+	if [ "$want_rc" -eq 0 ] && ! same_findings "$WORK/out"; then why+=("findings/summary differ from a plain replay"); fi
+	if grep -q "s3cret-pw\|wrong-pw" "$WORK/err"; then why+=("a password shows in the messages"); fi
+	local warns
+	warns=$(grep -c "warning: clickhouse" "$WORK/err")
+	[ "$warns" -le 6 ] || why+=("$warns warnings: not rate-limited")
+	if [ ${#why[@]} -eq 0 ]; then
+		ok "$name: $(grep -m1 -E "$pat" "$WORK/err" | cut -c1-230)"
+	else
+		mapfile -t e < "$WORK/err"
+		not_ok "$name" "${why[@]}" "${e[@]:0:8}"
+	fi
+}
+
+expect_run "URL without http://" 1 "error: --clickhouse: 'localhost:8123' is not an http" -- \
+	--clickhouse localhost:8123
+expect_run "credentials in the URL are refused" 1 "credentials do not belong in the URL" -- \
+	--clickhouse "http://dtwriter:s3cret-pw@127.0.0.1:$port/"
+expect_run "nothing listens at the URL: detection goes on, batches spill" 0 \
+	"cannot reach ClickHouse at http://127.0.0.1:1/: Couldn't connect" -- \
+	--clickhouse http://127.0.0.1:1/ --clickhouse-spill "$WORK/s1"
+
+python3 -m http.server --bind 127.0.0.1 $((port + 2)) --directory "$WORK" > /dev/null 2>&1 &
+HTTPD_PID=$!
+sleep 1
+expect_run "the URL is some other HTTP server" 0 "is not ClickHouse's HTTP interface \(GET /ping answered HTTP 404" -- \
+	--clickhouse "http://127.0.0.1:$((port + 2))/" --clickhouse-spill "$WORK/s2"
+
+expect_run "wrong password (environment)" 0 "refused the credentials .*(Code: 193|assword)" \
+	DAXTRACE_CLICKHOUSE_USER=dtwriter DAXTRACE_CLICKHOUSE_PASSWORD=wrong-pw -- \
+	--clickhouse "$URL" --clickhouse-spill "$WORK/s3"
+
+expect_run "credentials file missing" 1 "error: --clickhouse: --clickhouse-credentials $WORK/nofile: No such file" -- \
+	--clickhouse "$URL" --clickhouse-credentials "$WORK/nofile"
+
+printf 'dtwriter:s3cret-pw\n' > "$WORK/creds"
+chmod 600 "$WORK/creds"
+expect_run "good credentials from a file" 0 "delivered [0-9]+ rows" -- \
+	--clickhouse "$URL" --clickhouse-credentials "$WORK/creds" --clickhouse-spill "$WORK/s4"
+
+expect_run "readonly user: the server refuses to create the schema" 0 \
+	"refused daxtrace's schema \(database fresh\): .*Code: 164" \
+	DAXTRACE_CLICKHOUSE_USER=ro DAXTRACE_CLICKHOUSE_PASSWORD=ro-pw -- \
+	--clickhouse "$URL" --clickhouse-db fresh --clickhouse-spill "$WORK/s5"
+
+ch_query "CREATE DATABASE clash" && ch_query "CREATE TABLE clash.events (x UInt8) ENGINE = Log"
+expect_run "a table of another shape is in the way" 0 \
+	"do not fit daxtrace's schema \(.*events lacks wall_ns" \
+	DAXTRACE_CLICKHOUSE_USER=dtwriter DAXTRACE_CLICKHOUSE_PASSWORD=s3cret-pw -- \
+	--clickhouse "$URL" --clickhouse-db clash --clickhouse-spill "$WORK/s6"
+
+# The schema problem fixed: the waiting batches go in.
+ch_query "DROP TABLE clash.events"
+expect_run "schema fixed: the batches that waited are delivered" 0 "delivered [0-9]+ rows in [0-9]+ batches.*database clash" \
+	DAXTRACE_CLICKHOUSE_USER=dtwriter DAXTRACE_CLICKHOUSE_PASSWORD=s3cret-pw -- \
+	--clickhouse "$URL" --clickhouse-db clash --clickhouse-spill "$WORK/s6"
+[ $failed -eq 0 ]
