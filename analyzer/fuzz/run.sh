@@ -23,6 +23,7 @@ cmake --build "$build" -j2 --target trace_decoder_fuzz trace_fuzz_seeds >"$build
 corpus="$build/corpus"
 mkdir -p "$corpus"
 "$build/analyzer/trace_fuzz_seeds" "$corpus"
+cp "$here"/../tests/data/*.dxt "$corpus"/ 2>/dev/null || true # real lab traces
 
 log="$build/fuzz.log"
 set +e
