@@ -545,6 +545,13 @@ void Engine::push(const dt_event *ev, size_t n) {
 		impl_->push(ev[i]);
 }
 void Engine::flush() { impl_->flush(); }
+void Engine::advance_to(uint64_t now_ns) {
+	Impl &m = *impl_;
+	if (now_ns > m.max_seen_ts)
+		m.max_seen_ts = now_ns;
+	if (m.max_seen_ts >= m.cfg.reorder_window_ns)
+		m.release(m.max_seen_ts - m.cfg.reorder_window_ns);
+}
 void Engine::set_callback(std::function<void(const Finding &)> cb) { impl_->cb = std::move(cb); }
 std::vector<Finding> Engine::take_findings() {
 	std::vector<Finding> v;

@@ -175,3 +175,21 @@ TEST(Engine, FindingsWaitForLossGraceThenPublish) {
 	eng.push(Ev(DT_WB_ENTRY, 2'000'000, 6, 1)); // past the grace
 	EXPECT_EQ(eng.take_findings().size(), 1u);
 }
+
+TEST(Engine, AdvanceToPublishesOnAQuietStream) {
+	daxtrace::Engine eng; // 10 ms window, 1 s loss grace
+	eng.push(Ev(DT_ENTRY_DISASSOC, 1000, 1, 0).fl(DT_F_TRUNC).ref(2)); // L2, not gap sensitive
+	eng.push(Ev(DT_FAULT_ENTER, 2000, 5, 7).fl(DT_F_WRITE));
+	eng.push(Ev(DT_IOMAP, 2100, 5, 7).nr(1).sector(100, 4096).iomap(DT_IOMAP_UNWRITTEN, 0));
+	eng.push(Ev(DT_FAULT_EXIT, 2200, 5, 7).ret_(0)); // Z2, held for the loss grace
+	EXPECT_TRUE(eng.take_findings().empty()); // still inside the reorder window
+	eng.advance_to(kT0 + 20'000'000);         // 20 ms later, no events
+	auto f = eng.take_findings();
+	ASSERT_EQ(f.size(), 1u);
+	EXPECT_EQ(f[0].rule, daxtrace::Rule::L2_DISASSOCIATE_PINNED);
+	eng.advance_to(kT0 + 1'100'000'000);      // past the loss grace
+	f = eng.take_findings();
+	ASSERT_EQ(f.size(), 1u);
+	EXPECT_EQ(f[0].rule, daxtrace::Rule::Z2_FAULT_MAPS_UNZEROED);
+	EXPECT_EQ(eng.stats().reorder_depth, 0u);
+}

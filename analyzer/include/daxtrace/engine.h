@@ -89,6 +89,11 @@ public:
 
 	void push(const dt_event &ev);
 	void push(const dt_event *ev, size_t n);
+	// Live use: trace time (CLOCK_MONOTONIC ns, the clock of dt_event.ts)
+	// has reached now_ns even if no event came.  Releases what the window
+	// no longer needs to hold and publishes findings that are due, so a
+	// quiet stream does not delay them.  Call it e.g. on every poll timeout.
+	void advance_to(uint64_t now_ns);
 	// Analyse everything still in the reorder window, close the analysis
 	// of open operations, publish all held findings.  push() may continue
 	// afterwards (events older than the flushed ones are then late).
