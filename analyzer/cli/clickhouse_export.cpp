@@ -504,10 +504,12 @@ void ClickHouseOutput::event(const dt_event &e)
 				fs = "xfs";
 		}
 	}
-	if (opt_.event_sample && seq % opt_.event_sample == 0) {
+	// Drop markers are always exported (the drops dashboard needs them all).
+	bool lost = e.type == DT_LOST;
+	if (lost || (opt_.event_sample && seq % opt_.event_sample == 0)) {
 		begin_row(events_);
 		Row(events_.body).num(wall(e.ts)).num(e.ts).str(host_).str(run_id_).num(seq)
-			.str(events_.id).num(opt_.event_sample).str(daxtrace::type_name(e.type)).str(hook)
+			.str(events_.id).num(lost ? 1u : opt_.event_sample).str(daxtrace::type_name(e.type)).str(hook)
 			.num(e.cpu).str(op_of(e)).num(e.pid).num(e.tid).str(comm_of(e)).num(e.dev)
 			.str(e.dev ? dev_string(e.dev) : "").num(e.ino).num(e.pgoff).num(e.nr_pages)
 			.num(e.block).num(e.len).num(e.ret).num(e.flags).num(e.refcount).num(e.iomap_type)
@@ -732,9 +734,12 @@ bool ClickHouseOutput::ensure_schema()
 				continue;
 			}
 			std::string lacks;
+			int nlack = 0;
 			for (auto &c : split(t->columns, ','))
-				if (!it->second.count(c))
+				if (!it->second.count(c) && nlack++ < 4)
 					lacks += (lacks.empty() ? "" : ", ") + c;
+			if (nlack > 4)
+				lacks += " and " + std::to_string(nlack - 4) + " more";
 			if (!lacks.empty())
 				m += std::string(m.empty() ? "" : "; ") + t->name + " lacks " + lacks;
 		}

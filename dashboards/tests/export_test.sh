@@ -31,7 +31,7 @@ n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 echo "KTAP version 1"
-echo "1..6"
+echo "1..7"
 
 "$DT" replay --json "$TRACE" > "$WORK/replay.jsonl" 2>/dev/null
 "$HERE/expected_counts.py" < "$WORK/replay.jsonl" > "$WORK/expected"
@@ -161,6 +161,20 @@ if [ "$total" = "$want" ] && [ "$uniq" = "$total" ]; then
 	ok "database holds $runs runs x the trace's events ($total rows), none twice"
 else
 	not_ok "database holds runs x the trace's events, none twice" "runs $runs total $total uniq $uniq want $want"
+fi
+
+# 7. sampled events: every 10th event, each row standing for 10
+"$DT" replay --json --clickhouse "$URL" --clickhouse-spill "$SPILL" --clickhouse-sample 10 "$TRACE" \
+	> /dev/null 2> "$WORK/r7.err"
+rid7=$(run_id_of "$WORK/r7.err")
+all=$(awk '$1 == "events" { print $2 }' "$WORK/expected")
+want=$(( (all + 9) / 10 ))
+got=$(ch_query "SELECT count(), sum(sample), any(sample) FROM daxtrace.events WHERE run_id = '$rid7'" | tr '\t' ' ')
+fnd=$(ch_query "SELECT count() FROM daxtrace.findings WHERE run_id = '$rid7'")
+if [ "$got" = "$want $((want * 10)) 10" ] && [ "$fnd" = "$(awk '$1 == "findings" { print $2 }' "$WORK/expected")" ]; then
+	ok "--clickhouse-sample 10: $want of $all events exported, findings complete"
+else
+	not_ok "--clickhouse-sample 10" "got '$got' want '$want $((want * 10)) 10', findings $fnd"
 fi
 
 [ $failed -eq 0 ]
