@@ -20,6 +20,18 @@ if (!daxtrace) {
 }
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-panels-'));
 let session;
+let old = null; // the 18.16 server export_fixture.sh left running: {CH_HTTP, CH_PID, CH_WORK}
+
+// The same SQL on Debian's 18.16 (the dashboards must work on both).
+function q18(sql) {
+	const r = execFileSync('curl', ['-sS', '-m', '30', '--data-binary', '@-',
+		`http://127.0.0.1:${old.CH_HTTP}/?default_format=JSON`], { input: sql, encoding: 'utf8' });
+	try {
+		return JSON.parse(r);
+	} catch {
+		throw new Error(r.split('\n')[0]);
+	}
+}
 let n = 0, failed = 0;
 const lines = [];
 const ok = (good, what, detail = []) => {
@@ -83,7 +95,13 @@ function expandVars(sql, vals) {
 
 try {
 	const fixture = path.join(work, 'fixture');
-	execFileSync(path.join(here, 'export_fixture.sh'), [daxtrace, fixture], { stdio: ['ignore', 'inherit', 'inherit'] });
+	execFileSync(path.join(here, 'export_fixture.sh'), [daxtrace, fixture],
+		{ stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, KEEP_SERVER: '1' } });
+	const envFile = path.join(fixture, 'server.env');
+	if (fs.existsSync(envFile)) {
+		old = Object.fromEntries(fs.readFileSync(envFile, 'utf8').trim().split('\n').map((l) => l.split('=')));
+		fs.rmSync(envFile);
+	}
 	session = new Session(path.join(work, 'chdb'));
 	const version = q('SELECT version() AS v').data[0].v;
 	session.query('CREATE DATABASE IF NOT EXISTS daxtrace');
@@ -146,6 +164,19 @@ try {
 					ok(false, `${what} runs`, [String(e.message || e).split('\n')[0], sql]);
 					continue;
 				}
+				let old18 = '';
+				if (old) {
+					try {
+						const r18 = q18(sql);
+						const n18 = r18.meta.map((m) => m.name);
+						old18 = `; 18.16: ${r18.rows} rows`;
+						if (n18.join() !== r.meta.map((m) => m.name).join())
+							old18 += ` (columns differ: ${n18.join(', ')})`;
+						if (r18.rows !== r.rows) old18 += ' MISMATCH';
+					} catch (e) {
+						old18 = `; 18.16 FAILS: ${String(e.message || e).slice(0, 200)}`;
+					}
+				}
 				const names = r.meta.map((m) => m.name);
 				const types = Object.fromEntries(r.meta.map((m) => [m.name, m.type]));
 				const problems = [];
@@ -162,7 +193,8 @@ try {
 					problems.push(`no x column ${p.options.xField}`);
 				if (r.rows === 0 && !LIVE_ONLY.has(p.title)) problems.push('no rows');
 				const note = r.rows === 0 && LIVE_ONLY.has(p.title) ? ' (no rows: only live runs export class coverage)' : '';
-				ok(problems.length === 0, `${what}: ${r.rows} rows, columns ${names.join(', ')}${note}`,
+				if (/FAILS|MISMATCH|differ/.test(old18)) problems.push(`on 18.16: ${old18}`);
+				ok(problems.length === 0, `${what}: ${r.rows} rows, columns ${names.join(', ')}${note}${old18}`,
 					problems.length ? [...problems, sql] : []);
 			}
 		}
@@ -171,6 +203,10 @@ try {
 	ok(false, 'panel test setup', [String(e.stack || e)]);
 } finally {
 	try { session?.cleanup?.(); } catch {}
+	if (old) {
+		try { process.kill(Number(old.CH_PID), 'SIGKILL'); } catch {}
+		fs.rmSync(old.CH_WORK, { recursive: true, force: true });
+	}
 	fs.rmSync(work, { recursive: true, force: true });
 }
 console.log('KTAP version 1');
