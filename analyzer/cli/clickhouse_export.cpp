@@ -347,6 +347,8 @@ private:
 	unsigned pace_ms_ = 0;
 	double flush_timeout_s_ = 15;
 	bool in_failure_ = false;
+	uint64_t spill_max_bytes_ = 1024ULL << 20;
+	uint64_t events_dropped_rows_ = 0;
 };
 
 ClickHouseOutput::ClickHouseOutput(const ClickHouseOptions &opt)
@@ -363,6 +365,8 @@ ClickHouseOutput::ClickHouseOutput(const ClickHouseOptions &opt)
 		pace_ms_ = unsigned(atoi(p));
 	if (const char *p = getenv("DAXTRACE_CLICKHOUSE_FLUSH_TIMEOUT"))
 		flush_timeout_s_ = atof(p);
+	if (const char *p = getenv("DAXTRACE_CLICKHOUSE_SPILL_MAX_MB"))
+		spill_max_bytes_ = strtoull(p, nullptr, 10) << 20;   // 0 = unbounded
 	created_ns_ = realtime_ns();
 	std::random_device rd;
 	char id[32];
@@ -412,6 +416,19 @@ void ClickHouseOutput::seal(Batch &b)
 	char name[128];
 	snprintf(name, sizeof(name), "%s%06lu-%s", name_prefix_.c_str(), (unsigned long)b.seq,
 		 b.table->name);
+	// A server down for long: the spill directory is bounded; events give
+	// way first (findings, evidence, histograms and counters are small and
+	// always kept).
+	if (b.table == &kEvents && spill_max_bytes_ && spill_.bytes() + content.size() > spill_max_bytes_) {
+		if (!events_dropped_rows_)
+			warn("spill directory %s is full (%lu MiB, DAXTRACE_CLICKHOUSE_SPILL_MAX_MB): event rows "
+			     "are dropped until ClickHouse takes the waiting batches; findings are kept",
+			     spill_.dir().c_str(), (unsigned long)(spill_max_bytes_ >> 20));
+		events_dropped_rows_ += b.rows;
+		b.body.clear();
+		b.rows = 0;
+		return;
+	}
 	try {
 		spill_.put(name, content);
 		sealed_batches_++;
@@ -665,6 +682,9 @@ void ClickHouseOutput::summary(const Session &s, double elapsed_s)
 		     ours + others, ours, spill_.dir().c_str(),
 		     spill_.locked() ? (last_error_.empty() ? "not delivered in time" : last_error_.c_str())
 				     : "another daxtrace holds the directory and delivers them");
+	if (events_dropped_rows_)
+		warn("%lu event rows were not exported: the spill directory was full",
+		     (unsigned long)events_dropped_rows_);
 	if (rejected_)
 		warn("%lu batches were refused by the server and set aside in %s/rejected",
 		     (unsigned long)rejected_.load(), spill_.dir().c_str());

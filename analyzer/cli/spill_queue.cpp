@@ -98,6 +98,16 @@ std::vector<std::string> SpillQueue::list() const
 	return v;
 }
 
+uint64_t SpillQueue::bytes() const
+{
+	uint64_t total = 0;
+	struct stat st;
+	for (auto &n : list())
+		if (stat((dir_ + "/" + n + kSuffix).c_str(), &st) == 0)
+			total += uint64_t(st.st_size);
+	return total;
+}
+
 bool SpillQueue::read(const std::string &name, std::string *content) const
 {
 	std::string path = dir_ + "/" + name + kSuffix;

@@ -23,6 +23,7 @@ public:
 	// name: unique, sorts in delivery order, no '/'.  Throws on I/O errors.
 	void put(const std::string &name, const std::string &content);
 	std::vector<std::string> list() const;          // pending batch names, sorted
+	uint64_t bytes() const;                         // size of the pending batches
 	bool read(const std::string &name, std::string *content) const;
 	void remove(const std::string &name);
 	// Move aside a batch the server refuses (bad data): DIR/rejected/.

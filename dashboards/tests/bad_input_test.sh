@@ -26,7 +26,7 @@ n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 echo "KTAP version 1"
-echo "1..10"
+echo "1..11"
 
 "$DT" replay --json "$TRACE" 2>/dev/null | grep -v '"type":"start"' > "$WORK/plain.jsonl"
 same_findings() { cmp -s "$WORK/plain.jsonl" <(grep -v '"type":"start"' "$1"); }
@@ -98,4 +98,7 @@ ch_query "DROP TABLE clash.events"
 expect_run "schema fixed: the batches that waited are delivered" 0 "delivered [0-9]+ rows in [0-9]+ batches.*database clash" \
 	DAXTRACE_CLICKHOUSE_USER=dtwriter DAXTRACE_CLICKHOUSE_PASSWORD=s3cret-pw -- \
 	--clickhouse "$URL" --clickhouse-db clash --clickhouse-spill "$WORK/s6"
+expect_run "server down and the spill directory full: events give way, findings kept" 0 \
+	"spill directory .* is full \(2 MiB" DAXTRACE_CLICKHOUSE_SPILL_MAX_MB=2 -- \
+	--clickhouse http://127.0.0.1:1/ --clickhouse-spill "$WORK/s7"
 [ $failed -eq 0 ]
