@@ -31,7 +31,7 @@ n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 echo "KTAP version 1"
-echo "1..7"
+echo "1..8"
 
 "$DT" replay --json "$TRACE" > "$WORK/replay.jsonl" 2>/dev/null
 "$HERE/expected_counts.py" < "$WORK/replay.jsonl" > "$WORK/expected"
@@ -175,6 +175,24 @@ if [ "$got" = "$want $((want * 10)) 10" ] && [ "$fnd" = "$(awk '$1 == "findings"
 	ok "--clickhouse-sample 10: $want of $all events exported, findings complete"
 else
 	not_ok "--clickhouse-sample 10" "got '$got' want '$want $((want * 10)) 10', findings $fnd"
+fi
+
+# 8. strings TabSeparated must escape (tab, newline, backslash, quote,
+# control and non-UTF-8 bytes) arrive byte for byte
+if command -v zstd >/dev/null && "$HERE/make_odd_trace.py" "$WORK/odd.dxt" > "$WORK/odd.want"; then
+	"$DT" replay --json --clickhouse "$URL" --clickhouse-spill "$SPILL" "$WORK/odd.dxt" > /dev/null 2> "$WORK/r8.err"
+	rid8=$(run_id_of "$WORK/r8.err")
+	ch_query "SELECT hex(comm) FROM daxtrace.events WHERE run_id = '$rid8' ORDER BY seq" > "$WORK/odd.got"
+	meta=$(ch_query "SELECT hex(host), hex(arrayStringConcat(hooks, '|')) FROM daxtrace.runs WHERE run_id = '$rid8'")
+	want_meta="$(printf 'odd\thost'"'"'\\' | od -An -tx1 | tr -d ' \n' | tr a-f A-F)	$(printf "it's:fentry|back\\\\slash\\ttab:kprobe" | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+	if cmp -s "$WORK/odd.want" "$WORK/odd.got" && [ "$meta" = "$want_meta" ]; then
+		ok "odd bytes in comm, hostname and hook names arrive unchanged"
+	else
+		not_ok "odd bytes in comm, hostname and hook names arrive unchanged" "$(paste "$WORK/odd.want" "$WORK/odd.got")" \
+			"meta '$meta'" "want '$want_meta'" "$(cat "$WORK/r8.err")"
+	fi
+else
+	ok "odd bytes # SKIP zstd command not installed"
 fi
 
 [ $failed -eq 0 ]
