@@ -199,6 +199,8 @@ int run_live(LiveArgs &a)
 		int rc = probes.poll(100, deliver);
 		if (rc < 0 && rc != -EINTR)
 			die(std::string("reading the ring buffer: ") + strerror(-rc));
+		// Events are stamped with bpf_ktime_get_ns(), i.e. CLOCK_MONOTONIC.
+		session.advance_to(clock_ns(CLOCK_MONOTONIC));
 		if (Clock::now() >= next_tick) {
 			out->tick(session, elapsed());
 			next_tick += period;

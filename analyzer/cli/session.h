@@ -34,6 +34,9 @@ public:
 		std::unique_ptr<daxtrace::TraceWriter> recorder = nullptr);
 
 	void on_event(const dt_event &e);
+	// Live mode: trace time has reached now_ns (CLOCK_MONOTONIC) even if
+	// no event came, so findings that are due get published.
+	void advance_to(uint64_t now_ns) { engine_.advance_to(now_ns); }
 	// Drain the engine, publish what it holds, close the recording.
 	void finish();
 
