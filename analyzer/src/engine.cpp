@@ -164,6 +164,15 @@ void Engine::Impl::process(const dt_event &ev) {
 		++st.invalid;
 		return;
 	}
+	switch (ev.type) {
+	case DT_WB_RANGE_ENTER:
+	case DT_WB_RANGE_EXIT:
+	case DT_FSYNC_ENTER:
+	case DT_FSYNC_EXIT:
+		return; // context only: no rule needs them
+	default:
+		break;
+	}
 	TaskState &t = task(ev);
 	switch (ev.type) {
 	case DT_FAULT_ENTER:
