@@ -10,6 +10,9 @@ for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing+=("$p")
 done
+# Node.js: these machines ship their own node and npm (which conflict with
+# Debian's npm package); fall back to Debian's where there is none.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
 	log "all ${#pkgs[@]} packages present"
 	exit 0
