@@ -299,6 +299,13 @@ struct ProbeSet::Impl {
 			throw ProbeError(m);
 		kinfo.scan();
 		const auto &defs = hook_table();
+		for (const auto &name : opt.disable) {
+			bool known = false;
+			for (const auto &d : defs)
+				known |= name == d.name;
+			if (!known)
+				throw ProbeError("unknown hook '" + name + "' in the disable list");
+		}
 		status.clear();
 		for (const auto &d : defs) {
 			HookStatus s;
