@@ -47,6 +47,7 @@ L.append("Event mix (bench_engine.cpp): 45% DAX faults (enter/iomap/exit), 25% f
          "128 inodes x 2048 pages plus appends, 64 tasks on 16 CPUs, ~6% of events "
          "delivered out of order. 4 M events per pass.\n")
 L.append("## Throughput\n")
+L.append("Figures vary by about +-10%% between runs when the machine is shared (the load average above). Re-run on an idle machine for stable numbers.\n" % ())
 L.append("| benchmark | events/s/core, mean of 3 | best | worst | goal |")
 L.append("|---|---|---|---|---|")
 for name, label in (("BM_EngineSteadyState", "long-lived engine (production case)"),
