@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "daxtrace/events.h"
 #include "daxtrace/trace.h"
 #include "export_options.h"
 #include "filters.h"
@@ -180,7 +181,11 @@ int run_live(LiveArgs &a)
 	}
 
 	auto out = make_output(a.common, true);
-	Session session(daxtrace::EngineConfig{}, *out, {}, std::move(recorder));
+	// Rules that infer from a missing event must know which hooks could
+	// have seen it; replay reads the same list from the trace header.
+	daxtrace::EngineConfig cfg;
+	cfg.hooks_attached = daxtrace::hooks_from_names(hdr.hooks);
+	Session session(cfg, *out, {}, std::move(recorder));
 	out->start({{"kernel", hdr.kernel_release},
 		    {"host", hdr.hostname},
 		    {"coverage", probes.coverage_json()},
@@ -243,7 +248,9 @@ int run_replay(const std::string &path, Common &c)
 	}
 	auto &hdr = reader->header();
 	auto out = make_output(c, false);
-	Session session(daxtrace::EngineConfig{}, *out, filters);
+	daxtrace::EngineConfig cfg;
+	cfg.hooks_attached = daxtrace::hooks_from_names(hdr.hooks);
+	Session session(cfg, *out, filters);
 	out->start({{"kernel", hdr.kernel_release},
 		    {"host", hdr.hostname},
 		    {"trace", path},

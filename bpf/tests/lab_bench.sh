@@ -9,7 +9,7 @@
 # Results: $LAB_OUT/bench.json (+ raw files).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=${DT_BIN:-/work/main/build-bpf/bpfonly/tests}
+BIN=${DT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build-bpf/bpfonly/tests}
 OUT=${LAB_OUT:?}
 MNT=${LAB_MNT:?}
 PAGES=${DT_BENCH_PAGES:-256}

@@ -5,7 +5,7 @@
 # drops and that user space delivered DT_LOST events adding up to exactly
 # that count, and that nothing else went missing.
 set -u
-BIN=${DT_BIN:-/work/main/build-bpf/bpfonly/tests}
+BIN=${DT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build-bpf/bpfonly/tests}
 OUT=${LAB_OUT:?}
 MNT=${LAB_MNT:?}
 rm -f "$OUT/drop.ready"

@@ -6,7 +6,7 @@
 # bpf/tests directory (default: the standalone bpf build).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=${DT_BIN:-/work/main/build-bpf/bpfonly/tests}
+BIN=${DT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build-bpf/bpfonly/tests}
 OUT=${LAB_OUT:?}
 MNT=${LAB_MNT:?}
 HOLD_MS=${DT_HOLD_MS:-1000}
