@@ -1,0 +1,37 @@
+#!/bin/bash
+# Runs inside the lab (bench/live.sh): the fault-heavy workload
+# zero_fault_race without daxtrace, then with daxtrace attached, same
+# duration; then all stress workloads at once under daxtrace to see the
+# sustained event rate and drops.  Prints "key=value" lines.
+set -euo pipefail
+dt=$1 bindir=$2 secs=${3:-10}
+stores() { sed -n 's/.* \([0-9]*\) concurrent first-write stores.*/\1/p'; }
+
+base=$("$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" | stores)
+"$dt" --json --duration $((secs + 30)) >"$LAB_OUT/bench-fault.jsonl" 2>/dev/null &
+pid=$!
+until grep -q '"type":"start"' "$LAB_OUT/bench-fault.jsonl" 2>/dev/null; do sleep 0.2; done
+traced=$("$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" | stores)
+kill -INT $pid; wait $pid
+echo "fault_stores_untraced=$base"
+echo "fault_stores_traced=$traced"
+
+"$dt" --json --duration $((secs + 30)) >"$LAB_OUT/bench-rate.jsonl" 2>/dev/null &
+pid=$!
+until grep -q '"type":"start"' "$LAB_OUT/bench-rate.jsonl" 2>/dev/null; do sleep 0.2; done
+t0=$(date +%s.%N)
+"$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" >/dev/null &
+"$bindir/wb_mkwrite_race" "$LAB_MNT" -s "$secs" >/dev/null &
+"$bindir/fault_truncate_race" "$LAB_MNT" -s "$secs" >/dev/null &
+wait %2 %3 %4
+t1=$(date +%s.%N)
+kill -INT $pid; wait $pid
+python3 - "$LAB_OUT/bench-rate.jsonl" "$t0" "$t1" <<'PY'
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l][-1]
+secs = float(sys.argv[3]) - float(sys.argv[2])
+print(f"rate_events={s['events']}")
+print(f"rate_lost={s['lost']}")
+print(f"rate_seconds={secs:.1f}")
+print(f"rate_events_per_s={s['events'] / secs:.0f}")
+PY
