@@ -12,7 +12,6 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <memory>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -120,14 +119,13 @@ void install_signals()
 	sigaction(SIGHUP, &sa, nullptr);
 }
 
-dtprobe::ProbeSet &attach_or_die(dtprobe::ProbeSet &probes)
+void attach_or_die(dtprobe::ProbeSet &probes)
 {
 	try {
 		probes.attach();
 	} catch (const dtprobe::ProbeError &e) {
 		die(e.what());
 	}
-	return probes;
 }
 
 // --- live -------------------------------------------------------------------
@@ -200,10 +198,15 @@ int run_live(LiveArgs &a)
 	auto next_tick = t0 + period;
 	auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
 	auto deliver = [&](const dt_event &e) { session.on_event(e); };
+	int status = 0;
 	while (!g_stop && (a.duration <= 0 || elapsed() < a.duration)) {
 		int rc = probes.poll(100, deliver);
-		if (rc < 0 && rc != -EINTR)
-			die(std::string("reading the ring buffer: ") + strerror(-rc));
+		if (rc < 0 && rc != -EINTR) {
+			// Stop, but still drain, summarise and close the recording.
+			fprintf(stderr, "daxtrace: error: reading the ring buffer: %s\n", strerror(-rc));
+			status = 1;
+			break;
+		}
 		// Events are stamped with bpf_ktime_get_ns(), i.e. CLOCK_MONOTONIC.
 		session.advance_to(clock_ns(CLOCK_MONOTONIC));
 		if (Clock::now() >= next_tick) {
@@ -225,7 +228,7 @@ int run_live(LiveArgs &a)
 	if (session.recorder())
 		fprintf(stderr, "daxtrace: recorded %lu events to %s\n",
 			(unsigned long)session.recorder()->events_written(), a.record.c_str());
-	return 0;
+	return status;
 }
 
 // --- replay -----------------------------------------------------------------
