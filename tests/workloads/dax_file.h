@@ -31,24 +31,29 @@ static inline int dax_file_create(const char *dir, const char *name, char *path,
 	return fd;
 }
 
-/* Options of the stress workloads: [DIR] [-t threads] [-p pages]
- * [-s seconds]; the caller sets the defaults.  Returns the directory. */
+/* Options of the workloads: [DIR] [-t threads] [-p pages] [-s seconds]
+ * [-h hold_ms] [-n count]; each uses the ones it needs, and the caller sets
+ * the defaults.  Returns the directory. */
 struct workload_opts {
-	int threads, pages;
+	int threads, pages, count;
 	double seconds;
+	unsigned int hold_ms;
 };
 
 static inline const char *workload_parse(int argc, char **argv, struct workload_opts *o)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:p:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:p:s:h:n:")) != -1) {
 		switch (opt) {
 		case 't': o->threads = atoi(optarg); break;
 		case 'p': o->pages = atoi(optarg); break;
 		case 's': o->seconds = atof(optarg); break;
+		case 'h': o->hold_ms = (unsigned int)atoi(optarg); break;
+		case 'n': o->count = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: %s [DIR] [-t threads] [-p pages] [-s seconds]\n", argv[0]);
+			fprintf(stderr, "usage: %s [DIR] [-t threads] [-p pages] [-s seconds] [-h hold_ms] [-n count]\n",
+				argv[0]);
 			exit(2);
 		}
 	}

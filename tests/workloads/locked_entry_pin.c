@@ -28,7 +28,6 @@
  *
  * usage: locked_entry_pin [DIR] [-s seconds] [-h hold_ms] [-n mappings]
  */
-#include <getopt.h>
 #include <sys/mman.h>
 
 #include "dax_file.h"
@@ -64,20 +63,14 @@ int main(int argc, char **argv)
 	char path[4096];
 	double deadline, t1;
 	char **maps;
-	int opt, fd;
+	int fd;
 
-	while ((opt = getopt(argc, argv, "s:h:n:")) != -1) {
-		if (opt == 'h')
-			hold_ms = atoi(optarg);
-		else if (opt == 's')
-			seconds = atoi(optarg);
-		else if (opt == 'n')
-			nvmas = atoi(optarg);
-	}
-	if (optind < argc)
-		dir = argv[optind];
-	if (!dir)
-		dir = workload_dir(1, argv);
+	struct workload_opts o = { .hold_ms = hold_ms, .seconds = seconds, .count = (int)nvmas };
+
+	dir = workload_parse(argc, argv, &o);
+	hold_ms = o.hold_ms;
+	seconds = (unsigned int)o.seconds;
+	nvmas = (unsigned int)o.count;
 
 	dax_watchdog(seconds + 60);
 	ktap_plan(3);

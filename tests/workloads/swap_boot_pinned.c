@@ -22,7 +22,6 @@
  *
  * usage: swap_boot_pinned [DIR] [-s seconds] [-h hold_ms]
  */
-#include <getopt.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -54,17 +53,12 @@ int main(int argc, char **argv)
 	struct statfs sfs;
 	double t0, t1;
 	char *map;
-	int opt, fd, pfd, ret;
+	int fd, pfd, ret;
 
-	while ((opt = getopt(argc, argv, "s:h:")) != -1) {
-		if (opt == 'h')
-			hold_ms = atoi(optarg);
-		/* -s: the run is one swap, bounded by the hold time. */
-	}
-	if (optind < argc)
-		dir = argv[optind];
-	if (!dir)
-		dir = workload_dir(1, argv);
+	struct workload_opts o = { .hold_ms = hold_ms };
+
+	dir = workload_parse(argc, argv, &o);
+	hold_ms = o.hold_ms;
 
 	dax_watchdog(60);
 	ktap_plan(4);

@@ -21,7 +21,6 @@
  *
  * usage: swapext_pinned [DIR] [-s seconds] [-h hold_ms]
  */
-#include <getopt.h>
 #include <linux/magic.h>
 #include <linux/types.h>
 #include <sys/ioctl.h>
@@ -159,16 +158,12 @@ int main(int argc, char **argv)
 	unsigned int hold_ms = 500;
 	char path[4096];
 	struct statfs sfs;
-	int opt, fd;
+	int fd;
 
-	while ((opt = getopt(argc, argv, "s:h:")) != -1) {
-		if (opt == 'h')
-			hold_ms = atoi(optarg);
-	}
-	if (optind < argc)
-		dir = argv[optind];
-	if (!dir)
-		dir = workload_dir(1, argv);
+	struct workload_opts o = { .hold_ms = hold_ms };
+
+	dir = workload_parse(argc, argv, &o);
+	hold_ms = o.hold_ms;
 
 	dax_watchdog(60);
 	ktap_plan(5);

@@ -18,7 +18,6 @@
  *
  * usage: unmapped_pin_truncate [DIR] [-s seconds] [-h hold_ms]
  */
-#include <getopt.h>
 #include <sys/mman.h>
 
 #include "dax_file.h"
@@ -73,16 +72,12 @@ int main(int argc, char **argv)
 	const char *dir = NULL;
 	unsigned int hold_ms = 300;
 	char path[4096];
-	int opt, fd;
+	int fd;
 
-	while ((opt = getopt(argc, argv, "s:h:")) != -1) {
-		if (opt == 'h')
-			hold_ms = atoi(optarg);
-	}
-	if (optind < argc)
-		dir = argv[optind];
-	if (!dir)
-		dir = workload_dir(1, argv);
+	struct workload_opts o = { .hold_ms = hold_ms };
+
+	dir = workload_parse(argc, argv, &o);
+	hold_ms = o.hold_ms;
 
 	dax_watchdog(60);
 	ktap_plan(5);
