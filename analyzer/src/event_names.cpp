@@ -8,7 +8,7 @@ namespace daxtrace {
 
 namespace {
 
-constexpr std::array<std::string_view, DT_TYPE_MAX> kTypes = {
+constexpr std::string_view kTypes[] = {
 	"DT_NONE", "DT_FAULT_ENTER", "DT_FAULT_EXIT", "DT_IOMAP", "DT_ZERO",
 	"DT_MKWRITE_ENTER", "DT_MKWRITE_DIRTY", "DT_MKWRITE_EXIT", "DT_WB_RANGE_ENTER",
 	"DT_WB_ENTRY", "DT_WB_RANGE_EXIT", "DT_FSYNC_ENTER", "DT_FSYNC_EXIT",
@@ -17,7 +17,7 @@ constexpr std::array<std::string_view, DT_TYPE_MAX> kTypes = {
 	"DT_ENTRY_DISASSOC", "DT_LOST",
 };
 
-constexpr std::array<std::string_view, DT_HOOK_MAX> kHooks = {
+constexpr std::string_view kHooks[] = {
 	"none",
 	"tp:dax_pte_fault", "tp:dax_pte_fault_done", "tp:dax_pmd_fault", "tp:dax_pmd_fault_done",
 	"tp:dax_insert_pfn_mkwrite", "tp:dax_writeback_range", "tp:dax_writeback_range_done",
@@ -33,8 +33,13 @@ constexpr std::array<std::string_view, DT_HOOK_MAX> kHooks = {
 	"fn:xfs_swap_extents", "fn:ext4_fallocate", "fn:xfs_file_fallocate",
 	"tp:dax_alloc_zero", "tp:dax_mkwrite_dirty", "tp:dax_entry_mkclean",
 	"tp:dax_break_begin", "tp:dax_break_end", "tp:dax_break_busy", "tp:dax_break_wait",
-	"tp:dax_disassociate", "user",
+	"tp:dax_disassociate", "user", "tp:iomap_iter_dstmap", "fn:xfs_vn_setattr",
 };
+
+// A name for every value: appending to the ABI's enums without naming the
+// new value here must not compile.
+static_assert(std::size(kTypes) == DT_TYPE_MAX, "name every enum dt_type value");
+static_assert(std::size(kHooks) == DT_HOOK_MAX, "name every enum dt_hook value");
 
 constexpr std::string_view kRemoveOps[] = {
 	"unknown", "truncate", "punch", "zero_range", "collapse", "insert",
@@ -46,8 +51,8 @@ constexpr std::string_view kZeroOps[] = {
 
 } // namespace
 
-std::string_view type_name(uint16_t t) { return t < kTypes.size() ? kTypes[t] : "DT_UNKNOWN"; }
-std::string_view hook_name(uint16_t h) { return h < kHooks.size() ? kHooks[h] : "unknown"; }
+std::string_view type_name(uint16_t t) { return t < std::size(kTypes) ? kTypes[t] : "DT_UNKNOWN"; }
+std::string_view hook_name(uint16_t h) { return h < std::size(kHooks) ? kHooks[h] : "unknown"; }
 std::string_view remove_op_name(uint16_t op) {
 	return op < std::size(kRemoveOps) ? kRemoveOps[op] : "unknown";
 }
@@ -55,7 +60,7 @@ std::string_view zero_op_name(uint16_t op) {
 	return op < std::size(kZeroOps) ? kZeroOps[op] : "unknown";
 }
 uint16_t hook_from_name(std::string_view n) {
-	for (size_t i = 0; i < kHooks.size(); ++i)
+	for (size_t i = 0; i < std::size(kHooks); ++i)
 		if (kHooks[i] == n)
 			return uint16_t(i);
 	return DT_HOOK_MAX;
@@ -70,7 +75,7 @@ struct Group {
 const Group kGroups[] = {
 	{"dax_fault", {DT_HOOK_TP_PTE_FAULT, DT_HOOK_TP_PTE_FAULT_DONE, DT_HOOK_TP_PMD_FAULT,
 		       DT_HOOK_TP_PMD_FAULT_DONE, DT_HOOK_FN_DAX_FAULT}},
-	{"iomap", {DT_HOOK_FN_IOMAP_ITER, DT_HOOK_FN_EXT4_IOMAP_BEGIN, DT_HOOK_FN_XFS_IOMAP_BEGIN}},
+	{"iomap", {DT_HOOK_TP_IOMAP_DSTMAP, DT_HOOK_FN_IOMAP_ITER, DT_HOOK_FN_EXT4_IOMAP_BEGIN, DT_HOOK_FN_XFS_IOMAP_BEGIN}},
 	{"zero_blkdev", {DT_HOOK_FN_BLKDEV_ZEROOUT}},
 	{"zero_ext4", {DT_HOOK_FN_EXT4_ZEROOUT}},
 	{"zero_xfs", {DT_HOOK_FN_XFS_ZERO_EXTENT}},
@@ -93,7 +98,7 @@ const Group kGroups[] = {
 	{"layout_wait", {DT_HOOK_TP_BREAK_WAIT}},
 	{"remove_ext4", {DT_HOOK_FN_EXT4_PUNCH_HOLE, DT_HOOK_FN_EXT4_SETATTR, DT_HOOK_FN_EXT4_IOCTL,
 			 DT_HOOK_FN_EXT4_FALLOCATE}},
-	{"remove_xfs", {DT_HOOK_FN_XFS_FREE_FILE_SPACE, DT_HOOK_FN_XFS_SWAP_EXTENTS,
+	{"remove_xfs", {DT_HOOK_FN_XFS_FREE_FILE_SPACE, DT_HOOK_FN_XFS_SWAP_EXTENTS, DT_HOOK_FN_XFS_SETATTR,
 			DT_HOOK_FN_XFS_FALLOCATE}},
 	{"entry_delete", {DT_HOOK_FN_DELETE_MAPPING_ENTRY, DT_HOOK_FN_TRUNCATE_PAGES_RANGE}},
 	{"disassociate", {DT_HOOK_FN_DISASSOCIATE_ENTRY, DT_HOOK_TP_DISASSOCIATE}},
