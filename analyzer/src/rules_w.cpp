@@ -18,6 +18,15 @@
 //     counted as a near miss, not a finding.  A racing writeback that
 //     lands within the slack of the exit is therefore missed.
 //     Window: [A's dirtying, A's completion].  Gap sensitive.
+//     Only a dirtying seen *before* the PTE became writable opens the
+//     window.  The hooks real kernels have report it after: 6.1's own
+//     fs_dax:dax_insert_pfn_mkwrite fires after dax_unlock_entry(), and
+//     the series' fs_dax:dax_entry_mkdirty fires under the entry lock once
+//     the PTE is installed.  A writeback after either is serialised by the
+//     entry lock and write-protects the PTE again, so it is a near miss
+//     (distance = writeback - dirtying), never W1.  Found in the lab: the
+//     patched kernel's wb_mkwrite_race produced a writeback 145 us after
+//     dax_entry_mkdirty and 26 us before the fault's exit.
 //  Near miss (class W): the gap between a writeback of P and the nearest
 //     mkwrite dirtying of P on either side (and writebacks inside the
 //     slack, distance = completion - writeback).  Without a dirtying event
@@ -107,6 +116,11 @@ void Engine::Impl::on_mkwrite_done(TaskState &t, const dt_event &ev) {
 	t.mk_active = t.mk_dirty = t.w1_cand = false;
 }
 
+// See W1 above: these hooks report a dirtying whose PTE is already writable.
+static bool dirtied_after_pte_install(uint16_t hook) {
+	return hook == DT_HOOK_TP_MKWRITE_DIRTY || hook == DT_HOOK_TP_INSERT_PFN_MKWRITE;
+}
+
 void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
 	bool cand = false;
 	for (uint32_t tid : mk_inflight) {
@@ -116,7 +130,8 @@ void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
 		if (!a || !a->mk_dirty)
 			continue;
 		const dt_event &d = a->mk_dirty_ev;
-		if (d.dev != ev.dev || d.ino != ev.ino || d.pgoff != ev.pgoff || d.ts > ev.ts)
+		if (d.dev != ev.dev || d.ino != ev.ino || d.pgoff != ev.pgoff || d.ts > ev.ts ||
+		    dirtied_after_pte_install(d.hook))
 			continue;
 		if (!a->w1_cand) {
 			a->w1_cand = true;

@@ -76,6 +76,20 @@ TEST(RuleW1, WritebackInUnlockToExitSlackIsNearMiss) {
 	EXPECT_EQ(r.nm_min[int(daxtrace::RaceClass::W)], 100u);
 }
 
+TEST(RuleW1, DirtyingReportedAfterThePteInstallCannotOpenTheWindow) {
+	// The lab's patched kernel: dax_entry_mkdirty fires under the entry
+	// lock after the PTE install, so the same order is a near miss.  So is
+	// 6.1's own dax_insert_pfn_mkwrite tracepoint (fires after unlocking).
+	for (uint16_t hook : {uint16_t(DT_HOOK_TP_MKWRITE_DIRTY), uint16_t(DT_HOOK_TP_INSERT_PFN_MKWRITE)}) {
+		Stream s = w1_race();
+		s[1].hook = hook;
+		Result r = run(s);
+		EXPECT_TRUE(r.findings.empty()) << "hook " << hook;
+		EXPECT_EQ(r.nm_count[int(daxtrace::RaceClass::W)], 1u);
+		EXPECT_EQ(r.nm_min[int(daxtrace::RaceClass::W)], 100u);  // writeback - dirtying
+	}
+}
+
 TEST(RuleW1, WritebackBeforeDirtyIsNearMissToo) {
 	Stream s = {
 		Ev(DT_WB_ENTRY, 1000, kB, 2),
