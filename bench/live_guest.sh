@@ -16,6 +16,29 @@ kill -INT $pid; wait $pid
 echo "fault_stores_untraced=$base"
 echo "fault_stores_traced=$traced"
 
+# Sustained: the stress workloads one after another (one at a time keeps
+# a CPU for daxtrace's consumer).
+"$dt" --json --duration $((3 * secs + 30)) >"$LAB_OUT/bench-seq.jsonl" 2>/dev/null &
+pid=$!
+until grep -q '"type":"start"' "$LAB_OUT/bench-seq.jsonl" 2>/dev/null; do sleep 0.2; done
+t0=$(date +%s.%N)
+for w in zero_fault_race wb_mkwrite_race fault_truncate_race; do
+	"$bindir/$w" "$LAB_MNT" -s "$secs" >/dev/null
+done
+t1=$(date +%s.%N)
+kill -INT $pid; wait $pid
+python3 - "$LAB_OUT/bench-seq.jsonl" "$t0" "$t1" seq <<'PY'
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l][-1]
+secs = float(sys.argv[3]) - float(sys.argv[2])
+p = sys.argv[4]
+print(f"{p}_events={s['events']}")
+print(f"{p}_lost={s['lost']}")
+print(f"{p}_seconds={secs:.1f}")
+print(f"{p}_events_per_s={s['events'] / secs:.0f}")
+PY
+
+# Overload: all three at once (8 threads on 2 vCPUs starve the consumer).
 "$dt" --json --duration $((secs + 30)) >"$LAB_OUT/bench-rate.jsonl" 2>/dev/null &
 pid=$!
 until grep -q '"type":"start"' "$LAB_OUT/bench-rate.jsonl" 2>/dev/null; do sleep 0.2; done
@@ -26,12 +49,13 @@ t0=$(date +%s.%N)
 wait %2 %3 %4
 t1=$(date +%s.%N)
 kill -INT $pid; wait $pid
-python3 - "$LAB_OUT/bench-rate.jsonl" "$t0" "$t1" <<'PY'
+python3 - "$LAB_OUT/bench-rate.jsonl" "$t0" "$t1" rate <<'PY'
 import json, sys
 s = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l][-1]
 secs = float(sys.argv[3]) - float(sys.argv[2])
-print(f"rate_events={s['events']}")
-print(f"rate_lost={s['lost']}")
-print(f"rate_seconds={secs:.1f}")
-print(f"rate_events_per_s={s['events'] / secs:.0f}")
+p = sys.argv[4]
+print(f"{p}_events={s['events']}")
+print(f"{p}_lost={s['lost']}")
+print(f"{p}_seconds={secs:.1f}")
+print(f"{p}_events_per_s={s['events'] / secs:.0f}")
 PY
