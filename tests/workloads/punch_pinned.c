@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Race class L, the paths that are already serialised: hole punch and
- * truncate of a DAX file whose page is pinned.
+ * Race class L, the paths that are already serialised: hole punch,
+ * truncate, zero range and collapse/insert range of a DAX file whose page
+ * is pinned.
  *
  * ext4 (ext4_break_layouts(), since 4.19) and XFS (xfs_break_layouts(),
  * since 4.17) unmap the file and wait until no page is pinned before they
  * free blocks.  This is the control for the other L-class workloads: the
  * pin (vmsplice() into a pipe, released after HOLD ms by another thread)
- * must hold the operation off on every kernel.  ext2 cannot punch holes;
- * its truncate is checked too (it breaks layouts only with the
- * daxtrace series applied).  Checks per operation:
+ * must hold the operation off on every kernel.  ext2 has no fallocate
+ * modes; its truncate is checked too (it breaks layouts only with the
+ * daxtrace series applied).  An operation the filesystem does not support
+ * (EOPNOTSUPP) is reported as skipped.  Checks per operation:
  *   - the operation returns only after the pin was released;
  *   - the pinned page still held the file's data when released.
  *
@@ -22,9 +24,22 @@
 
 #define PAGES 4
 
-static void one_op(int fd, int punch, unsigned int hold_ms)
+/* Every way of taking blocks away from (or shifting them in) a file. */
+static const struct {
+	const char *what;
+	int mode;			/* fallocate mode; 0 = ftruncate */
+} ops[] = {
+	{ "hole punch", FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE },
+	{ "truncate", 0 },
+	{ "zero range", FALLOC_FL_ZERO_RANGE },
+	{ "collapse range", FALLOC_FL_COLLAPSE_RANGE },
+	{ "insert range", FALLOC_FL_INSERT_RANGE },
+};
+#define NOPS (sizeof(ops) / sizeof(ops[0]))
+
+static void one_op(int fd, int op, unsigned int hold_ms)
 {
-	const char *what = punch ? "hole punch" : "truncate";
+	const char *what = ops[op].what;
 	unsigned char buf[PAGES * PAGE];
 	struct dax_pin pin;
 	double t0, t1;
@@ -41,17 +56,16 @@ static void one_op(int fd, int punch, unsigned int hold_ms)
 	dax_pin_take(&pin, map + PAGE, PAGE);
 	dax_pin_release_after(&pin, hold_ms);
 	t0 = ktap_now();
-	if (punch)
-		ret = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				PAGE, PAGE);
+	if (ops[op].mode)
+		ret = fallocate(fd, ops[op].mode, PAGE, PAGE);
 	else
 		ret = ftruncate(fd, PAGE);
 	t1 = ktap_now();
-	if (ret && punch && errno == EOPNOTSUPP) {
+	if (ret && ops[op].mode && errno == EOPNOTSUPP) {
 		dax_pin_join(&pin);
 		dax_pin_free(&pin);
-		ktap_skip("hole punch not supported here");
-		ktap_skip("hole punch not supported here");
+		ktap_skip("%s not supported on this filesystem (EOPNOTSUPP)", what);
+		ktap_skip("%s not supported on this filesystem (EOPNOTSUPP)", what);
 		munmap(map, sizeof(buf));
 		return;
 	}
@@ -80,10 +94,10 @@ int main(int argc, char **argv)
 	hold_ms = o.hold_ms;
 
 	dax_watchdog(60);
-	ktap_plan(5);
+	ktap_plan(1 + 2 * NOPS);
 	fd = dax_file_create(dir, "punch_pinned", path, sizeof(path));
-	one_op(fd, 1, hold_ms);
-	one_op(fd, 0, hold_ms);
+	for (unsigned int op = 0; op < NOPS; op++)
+		one_op(fd, op, hold_ms);
 	close(fd);
 	unlink(path);
 	return ktap_finish();
