@@ -6,6 +6,19 @@
 set -euo pipefail
 dt=$1 bindir=$2 secs=${3:-10}
 stores() { sed -n 's/.* \([0-9]*\) concurrent first-write stores.*/\1/p'; }
+# summarise JSONL T0 T1 PREFIX: PREFIX_events/_lost/_seconds/_events_per_s
+summarise() {
+	python3 - "$@" <<'PY'
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l][-1]
+secs = float(sys.argv[3]) - float(sys.argv[2])
+p = sys.argv[4]
+print(f"{p}_events={s['events']}")
+print(f"{p}_lost={s['lost']}")
+print(f"{p}_seconds={secs:.1f}")
+print(f"{p}_events_per_s={s['events'] / secs:.0f}")
+PY
+}
 
 base=$("$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" | stores)
 "$dt" --json --duration $((secs + 30)) >"$LAB_OUT/bench-fault.jsonl" 2>/dev/null &
@@ -27,16 +40,7 @@ for w in zero_fault_race wb_mkwrite_race fault_truncate_race; do
 done
 t1=$(date +%s.%N)
 kill -INT $pid; wait $pid
-python3 - "$LAB_OUT/bench-seq.jsonl" "$t0" "$t1" seq <<'PY'
-import json, sys
-s = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l][-1]
-secs = float(sys.argv[3]) - float(sys.argv[2])
-p = sys.argv[4]
-print(f"{p}_events={s['events']}")
-print(f"{p}_lost={s['lost']}")
-print(f"{p}_seconds={secs:.1f}")
-print(f"{p}_events_per_s={s['events'] / secs:.0f}")
-PY
+summarise "$LAB_OUT/bench-seq.jsonl" "$t0" "$t1" seq
 
 # Overload: all three at once (8 threads on 2 vCPUs starve the consumer).
 "$dt" --json --duration $((secs + 30)) >"$LAB_OUT/bench-rate.jsonl" 2>/dev/null &
@@ -49,13 +53,4 @@ t0=$(date +%s.%N)
 wait %2 %3 %4
 t1=$(date +%s.%N)
 kill -INT $pid; wait $pid
-python3 - "$LAB_OUT/bench-rate.jsonl" "$t0" "$t1" rate <<'PY'
-import json, sys
-s = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l][-1]
-secs = float(sys.argv[3]) - float(sys.argv[2])
-p = sys.argv[4]
-print(f"{p}_events={s['events']}")
-print(f"{p}_lost={s['lost']}")
-print(f"{p}_seconds={secs:.1f}")
-print(f"{p}_events_per_s={s['events'] / secs:.0f}")
-PY
+summarise "$LAB_OUT/bench-rate.jsonl" "$t0" "$t1" rate
