@@ -320,6 +320,7 @@ private:
 	std::string run_id_, name_prefix_, host_ = "unknown";
 	uint64_t created_ns_ = 0;
 	int64_t wall_offset_ = 0;
+	bool replay_ = false;
 	uint64_t start_ns_ = 0;
 	uint64_t batch_seq_ = 0, event_seq_ = 0, finding_no_ = 0, snapshot_no_ = 0;
 	uint64_t exported_events_ = 0;
@@ -465,6 +466,7 @@ void ClickHouseOutput::start(const nlohmann::json &meta)
 		wall_offset_ = int64_t(wall0) - int64_t(mono0);
 	start_ns_ = wall0 ? wall0 : realtime_ns();
 	bool live = meta.contains("coverage");
+	replay_ = !live;
 	std::vector<std::string> hooks;
 	if (meta.contains("hooks") && meta["hooks"].is_array())
 		for (auto &h : meta["hooks"])
@@ -593,7 +595,10 @@ void ClickHouseOutput::add_devices(uint64_t now_ns)
 
 void ClickHouseOutput::snapshot(const Session &s, double elapsed_s, bool final)
 {
-	uint64_t now_ns = realtime_ns();
+	// A replay describes the trace's own period: stamp its snapshots with
+	// the trace's time, as its events and findings are, not with the time
+	// of the export (which left them outside every dashboard window).
+	uint64_t now_ns = replay_ && s.events() ? wall(s.last_ts()) : realtime_ns();
 	uint32_t no = uint32_t(snapshot_no_++);
 	auto st = s.engine().stats();
 	Batch stats{&kStats};
