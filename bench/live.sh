@@ -9,7 +9,7 @@ kernel=${1:-built} fs=${2:-ext4} secs=${3:-10}
 build=$repo/build
 out=$(mktemp -d /var/tmp/daxtrace-live.XXXXXX)
 "$repo/ci/lab" run --kernel "$kernel" --fs "$fs" --timeout 900 --out "$out" --quiet \
-	--script "$repo/bench/live_guest.sh" -- "$build/analyzer/cli/daxtrace" "$build/tests/workloads" "$secs"
+	--script "$repo/bench/live_guest.sh" -- "$build/analyzer/app/daxtrace" "$build/tests/workloads" "$secs"
 eval "$(grep -E '^[a-z_]+=[0-9.]+$' "$out/output.log")"
 ratio=$(python3 -c "print(round($fault_stores_traced / $fault_stores_untraced, 3))")
 {

@@ -3,8 +3,8 @@
 
 #include <random>
 
-#include "../src/flat_map.h"
-#include "../src/reorder_buffer.h"
+#include "../engine/flat_map.h"
+#include "../engine/reorder_buffer.h"
 #include "trace_builder.h"
 
 using namespace dtt;

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${4:-$build/lab/daxtrace.$kernel.$fs}
 
 "$here/../../ci/lab" run --kernel "$kernel" --fs "$fs" --timeout 900 --out "$out" \
-	--script "$here/daxtrace_races.sh" -- "$build/analyzer/cli/daxtrace" \
+	--script "$here/daxtrace_races.sh" -- "$build/analyzer/app/daxtrace" \
 	"$build/tests/workloads" 2
 
 case $kernel-$fs in
