@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# Check the patches/ series the way a kernel maintainer would, one patch at
-# a time on a fresh tree (bisectability):
+# Check a patches/<base>/ series the way a kernel maintainer would, one patch
+# at a time on a fresh tree (bisectability):
 #
-#   1. unpack the kernel source (Debian's linux-source-6.1 by default) into
-#      a throwaway git repository at commit "base";
-#   2. configure tinyconfig + kconfig/{dax,bpf,lab-vm}.config and build the
-#      objects the series touches with W=1 (the warnings baseline);
-#   3. for each patch in turn: `git am`, scripts/checkpatch.pl --strict,
-#      W=1 build of the same objects, and compare the warnings with the
-#      baseline (file + message, line numbers ignored: patches move lines).
+#   1. unpack the kernel source (Debian's linux-source-<base>) into a
+#      throwaway git repository at commit "base";
+#   2. configure tinyconfig + kconfig/{dax,bpf,lab-vm,tiny}.config (+ FUSE
+#      DAX, so that fs/fuse/dax.c is compiled too) and build every object
+#      directory the series touches with W=1: the warnings baseline;
+#   3. for each patch in turn: `git am`, scripts/checkpatch.pl --strict, a
+#      W=1 build of the objects this patch touches (a header outside the
+#      filesystem directories rebuilds all of the series' targets), and
+#      compare the warnings with those of the same targets before the
+#      patch (file + message, line numbers ignored: patches move lines).
 #
-# Output is KTAP: one result per patch and step.  Exit status 0 only if
-# every patch applies, is checkpatch --strict clean and adds no warning.
+# Output is KTAP, one result per patch and step, and a per-patch summary
+# table (markdown) at the end.  Exit status 0 only if every patch applies,
+# is checkpatch --strict clean and builds without new warnings.
 #
 # checkpatch runs with --ignore UNKNOWN_COMMIT_ID: the distribution tree has
-# no upstream history, so it cannot resolve the ids in Fixes: tags (in a
-# linux-stable clone they resolve).
+# no upstream history, so it cannot resolve the ids in Fixes: tags or in
+# "commit <sha> upstream." lines (in a linux-stable clone they resolve).
 set -uo pipefail
 
 CI_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -23,42 +27,46 @@ REPO_DIR=$(dirname "$CI_DIR")
 
 usage() {
 	cat <<EOF
-usage: ci/check-patches.sh [options]
+usage: ci/check-patches.sh [--base 6.1|6.12] [options]
 
-  --source PATH   kernel source .tar.xz or directory
-                  (default: /usr/src/linux-source-6.1.tar.xz)
-  --patches DIR   the series (default: patches/)
-  --work DIR      scratch directory (default: \$DAXTRACE_CACHE/check-patches,
-                  DAXTRACE_CACHE defaulting to /var/cache/daxtrace)
-  --targets LIST  make targets built with W=1
-                  (default: "fs/dax.o fs/ext4/ fs/xfs/ fs/ext2/")
+  --base B        kernel base: series patches/B/, source
+                  /usr/src/linux-source-B.tar.xz (default: 6.1)
+  --source PATH   kernel source .tar.xz or directory (overrides --base's)
+  --patches DIR   the series (overrides --base's)
+  --work DIR      scratch directory (default:
+                  \$DAXTRACE_CACHE/check-patches-B, DAXTRACE_CACHE
+                  defaulting to /var/cache/daxtrace)
   --jobs N        parallel make jobs (default: nproc)
   --no-build      only git am + checkpatch
   -h, --help      this text
 EOF
 }
 
-source_arg=/usr/src/linux-source-6.1.tar.xz
-patch_dir=$REPO_DIR/patches
-work=${DAXTRACE_CACHE:-/var/cache/daxtrace}/check-patches
-targets="fs/dax.o fs/ext4/ fs/xfs/ fs/ext2/"
+kbase=6.1
+source_arg=
+patch_dir=
+work=
 jobs=$(nproc)
 build=1
 fragments=("$REPO_DIR/kconfig/dax.config" "$REPO_DIR/kconfig/bpf.config"
 	   "$REPO_DIR/kconfig/lab-vm.config")
+[ -f "$REPO_DIR/kconfig/tiny.config" ] && fragments+=("$REPO_DIR/kconfig/tiny.config")
 
 while [ $# -gt 0 ]; do
 	case $1 in
+	--base) kbase=${2:?}; shift 2 ;;
 	--source) source_arg=${2:?}; shift 2 ;;
 	--patches) patch_dir=${2:?}; shift 2 ;;
 	--work) work=${2:?}; shift 2 ;;
-	--targets) targets=${2:?}; shift 2 ;;
 	--jobs) jobs=${2:?}; shift 2 ;;
 	--no-build) build=0; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
+[ -n "$source_arg" ] || source_arg=/usr/src/linux-source-$kbase.tar.xz
+[ -n "$patch_dir" ] || patch_dir=$REPO_DIR/patches/$kbase
+[ -n "$work" ] || work=${DAXTRACE_CACHE:-/var/cache/daxtrace}/check-patches-$kbase
 
 mapfile -t series < <(find "$patch_dir" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
 			! -name '0000-cover-letter.patch' | sort)
@@ -81,6 +89,33 @@ warnings() {
 
 mk() { make -C "$tree" O="$obj" ARCH=x86_64 "$@"; }
 
+# make targets for the files a patch touches: a .c file's object, a header
+# inside a filesystem directory that directory, anything else (include/)
+# all of $all_targets.
+targets_of() {		# targets_of PATCH
+	local f t
+	for f in $(grep -E '^\+\+\+ b/' "$1" | sed 's#^+++ b/##'); do
+		case $f in
+		fs/*/*) t=$(echo "$f" | cut -d/ -f1-2)/ ;;
+		*.c) t=${f%.c}.o ;;
+		*) echo "$all_targets"; continue ;;
+		esac
+		echo "$t"
+	done | tr ' ' '\n' | grep -v '^$' | sort -u | tr '\n' ' '
+}
+
+# Only directories the kernel configuration builds can be checked.
+configured() {		# configured TARGET...
+	local t out=
+	for t in "$@"; do
+		case $t in
+		fs/fuse/) grep -q '^CONFIG_FUSE_FS=y' "$obj/.config" || continue ;;
+		esac
+		out+="$t "
+	done
+	echo "$out"
+}
+
 # --- a fresh tree at "base" ---------------------------------------------
 if [ ! -f "$tree/.daxtrace-base" ]; then
 	rm -rf "$tree"
@@ -102,6 +137,11 @@ git_ am --abort >/dev/null 2>&1 || true
 git_ checkout -q -f -B check base || exit 2
 git_ clean -q -f -d -e .daxtrace-base
 
+# The union of the series' targets.
+all_targets="fs/dax.o fs/ext4/ fs/xfs/ fs/ext2/ fs/fuse/"
+series_targets=$(for p in "${series[@]}"; do targets_of "$p"; done | tr ' ' '\n' |
+		 grep -v '^$' | sort -u | tr '\n' ' ')
+
 steps=$(( ${#series[@]} * (build ? 3 : 2) + build ))
 echo "TAP version 13"
 echo "1..$steps"
@@ -116,22 +156,27 @@ result() {		# result OK|FAIL description
 		failed=$((failed + 1))
 	fi
 }
+declare -A row_am row_cp row_build row_targets
 
 # --- configuration and the warnings baseline ----------------------------
 if [ "$build" = 1 ]; then
-	rm -rf "$obj"
 	mkdir -p "$obj"
+	printf 'CONFIG_FUSE_FS=y\nCONFIG_VIRTIO_FS=y\nCONFIG_FUSE_DAX=y\n' >"$work/fuse-dax.config"
 	{ mk -s tinyconfig &&
-	  "$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "${fragments[@]}" &&
+	  "$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" \
+		"${fragments[@]}" "$work/fuse-dax.config" &&
 	  mk -s olddefconfig; } >"$work/config.log" 2>&1 || { note "configuration failed ($work/config.log)"; exit 2; }
-	note "baseline: W=1 build of $targets"
+	grep -q '^CONFIG_FUSE_DAX=y' "$obj/.config" ||
+		note "CONFIG_FUSE_DAX not available in this configuration: fs/fuse/ is not built"
+	base_targets=$(configured $series_targets)
+	note "baseline: W=1 build of $base_targets"
 	# shellcheck disable=SC2086
-	if mk W=1 -j"$jobs" $targets >"$work/build-base.log" 2>&1; then
+	if mk W=1 -j"$jobs" $base_targets >"$work/build-base.log" 2>&1; then
 		result OK "base tree builds with W=1 ($(warnings "$work/build-base.log" | wc -l) pre-existing warnings)"
 	else
 		result FAIL "base tree does not build ($work/build-base.log)"
 	fi
-	warnings "$work/build-base.log" >"$work/warnings-base"
+	warnings "$work/build-base.log" >"$work/warnings-prev"
 fi
 
 # --- one patch at a time --------------------------------------------------
@@ -139,9 +184,11 @@ for p in "${series[@]}"; do
 	name=$(basename "$p" .patch)
 	if git_ am -q "$p" >"$work/am-$name.log" 2>&1; then
 		result OK "$name: git am"
+		row_am[$name]=ok
 	else
 		sed 's/^/#   /' "$work/am-$name.log" | head -n 20
 		result FAIL "$name: git am"
+		row_am[$name]=FAIL
 		git_ am --abort >/dev/null 2>&1 || true
 		break
 	fi
@@ -149,28 +196,43 @@ for p in "${series[@]}"; do
 	if (cd "$tree" && ./scripts/checkpatch.pl --strict -q --ignore UNKNOWN_COMMIT_ID "$p") \
 		>"$work/checkpatch-$name.log" 2>&1; then
 		result OK "$name: checkpatch.pl --strict"
+		row_cp[$name]=clean
 	else
 		sed 's/^/#   /' "$work/checkpatch-$name.log" | head -n 30
 		result FAIL "$name: checkpatch.pl --strict"
+		row_cp[$name]="$(grep -cE '^(ERROR|WARNING|CHECK)' "$work/checkpatch-$name.log") findings"
 	fi
 
 	[ "$build" = 1 ] || continue
+	tg=$(configured $(targets_of "$p"))
+	row_targets[$name]=$tg
 	# shellcheck disable=SC2086
-	if ! mk W=1 -j"$jobs" $targets >"$work/build-$name.log" 2>&1; then
+	if ! mk W=1 -j"$jobs" $tg >"$work/build-$name.log" 2>&1; then
 		grep -E 'error' "$work/build-$name.log" | head -n 20 | sed 's/^/#   /'
-		result FAIL "$name: W=1 build of $targets"
+		result FAIL "$name: W=1 build of $tg"
+		row_build[$name]=FAIL
 		continue
 	fi
-	# Only files this patch made rebuild report warnings; anything not in
-	# the baseline (as a multiset) is new.
-	new=$(warnings "$work/build-$name.log" | comm -23 - "$work/warnings-base")
+	# Only files this patch made rebuild report warnings; anything not
+	# reported for the same file before (as a multiset) is new.
+	new=$(warnings "$work/build-$name.log" | comm -23 - "$work/warnings-prev")
+	warnings "$work/build-$name.log" | sort -u - "$work/warnings-prev" >"$work/warnings-next"
+	mv "$work/warnings-next" "$work/warnings-prev"
 	if [ -z "$new" ]; then
-		result OK "$name: W=1 build of $targets, no new warnings"
+		result OK "$name: W=1 build of $tg, no new warnings"
+		row_build[$name]="ok, no new warnings"
 	else
 		printf '%s\n' "$new" | sed 's/^/#   new: /'
-		result FAIL "$name: W=1 build of $targets adds warnings"
+		result FAIL "$name: W=1 build of $tg adds warnings"
+		row_build[$name]="$(printf '%s\n' "$new" | wc -l) new warnings"
 	fi
 done
 
 note "$failed of $n checks failed (logs in $work)"
+echo "# | patch | git am | checkpatch --strict | W=1 build (targets) |"
+echo "# |-------|--------|---------------------|---------------------|"
+for p in "${series[@]}"; do
+	name=$(basename "$p" .patch)
+	echo "# | $name | ${row_am[$name]:-not run} | ${row_cp[$name]:-not run} | ${row_build[$name]:-not run} (${row_targets[$name]:-}) |"
+done
 [ "$failed" = 0 ] && [ "$n" = "$steps" ]

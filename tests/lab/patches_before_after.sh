@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# Before/after proof for the layout-break fixes in patches/: run the L-class
-# race workloads (tests/workloads) in the emulated-pmem lab on Debian's
-# stock 6.1 kernel and on our build of it with patches/ applied, on ext4
-# and xfs, and assert
+# Before/after proof for the fixes in patches/6.1/: run the race workloads
+# (tests/workloads) in the emulated-pmem lab on Debian's stock 6.1 kernel
+# and on our build of it with patches/6.1/ applied, on ext4 and xfs, one
+# boot per kernel and filesystem, and assert
 #
 #   - stock:   every fixed race shows (the workload's own check fails: the
-#              operation returned while the page was pinned, or data went
-#              to the wrong file), and the guest log has the
-#              dax_disassociate_entry WARN;
+#              operation returned while the page was pinned, data went to
+#              the wrong file, or fsync() left a dirty page unflushed), and
+#              the guest log has the dax_disassociate_entry WARN;
 #   - patched: every workload passes all its checks, and the guest log has
 #              no WARN/BUG/oops at all;
 #   - control: punch_pinned (already serialised paths) passes on both.
+#
+# Workloads: punch_pinned, unmapped_pin_truncate, swap_boot_pinned,
+# swapext_pinned, locked_entry_pin (-s seconds), evict_pinned (pin,
+# munmap, close, unlink: eviction) and fsync_locked_skip (-n rounds: fsync
+# racing read faults; counts fs_dax:dax_writeback_one per fsync).
+# locked_entry_pin and fsync_locked_skip depend on timing: on the stock
+# kernel "not shown this time" is a SKIP, not a failure.
 #
 # With --ext2 it also builds the kernel without the series (CONFIG_EXT2_FS=y,
 # which Debian's stock kernel does not use for ext2) and checks the ext2
 # truncate fix the same way.
 #
 # usage: tests/lab/patches_before_after.sh [--fs "ext4 xfs"] [--ext2]
-#            [--bindir DIR] [--seconds N] [--out DIR]
+#            [--workloads "w1 w2 ..."] [--rounds N] [--bindir DIR]
+#            [--seconds N] [--out DIR] [--kernel PATH]
+#   --kernel: the patched bzImage (default: "built", ci/build-kernel.sh's)
 # Output: KTAP.  Exit status 0 when every assertion holds.
 set -uo pipefail
 
@@ -27,6 +36,10 @@ fs_list="ext4 xfs"
 ext2=0
 bindir=
 seconds=40
+rounds=30
+patched=built
+workloads=(punch_pinned unmapped_pin_truncate swap_boot_pinned swapext_pinned
+	   locked_entry_pin evict_pinned fsync_locked_skip)
 out=${TMPDIR:-/tmp}/daxtrace-before-after.$$
 
 while [ $# -gt 0 ]; do
@@ -35,6 +48,9 @@ while [ $# -gt 0 ]; do
 	--ext2) ext2=1; shift ;;
 	--bindir) bindir=${2:?}; shift 2 ;;
 	--seconds) seconds=${2:?}; shift 2 ;;
+	--rounds) rounds=${2:?}; shift 2 ;;
+	--workloads) read -ra workloads <<<"${2:?}"; shift 2 ;;
+	--kernel) patched=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	-h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
@@ -44,7 +60,6 @@ mkdir -p "$out"
 
 # The workloads run inside the guest by their host path: keep them out of
 # /tmp (the guest's /tmp is a fresh tmpfs).
-workloads=(punch_pinned unmapped_pin_truncate swap_boot_pinned swapext_pinned locked_entry_pin)
 if [ -z "$bindir" ]; then
 	bindir=$REPO/build-patches/workloads
 	mkdir -p "$bindir"
@@ -67,24 +82,42 @@ expect_race() {		# workload fs -> 0 if the stock kernel must show the race
 	unmapped_pin_truncate:ext4|unmapped_pin_truncate:xfs) return 0 ;;
 	swap_boot_pinned:ext4) return 0 ;;
 	swapext_pinned:xfs) return 0 ;;
+	evict_pinned:ext4|evict_pinned:xfs) return 0 ;;
 	punch_pinned:ext2) return 0 ;;
 	*) return 1 ;;
 	esac
 }
 # Races that depend on timing: not shown within the time is not a failure.
-probabilistic() { [ "$1" = locked_entry_pin ]; }
+probabilistic() { [ "$1" = locked_entry_pin ] || [ "$1" = fsync_locked_skip ]; }
+
+# The guest side: each workload with its own options; KTAP to
+# $LAB_OUT/<w>.tap, exit status to <w>.rc, the kernel log lines it caused
+# to <w>.dmesg.
+guest='bindir=$1; shift
+for w in "$@"; do
+	case $w in
+	fsync_locked_skip) args=(-n "$ROUNDS") ;;
+	evict_pinned) args=() ;;
+	*) args=(-s "$L_SECONDS") ;;
+	esac
+	echo "# ---- $w on $LAB_FS ($(uname -r))"
+	n0=$(dmesg 2>/dev/null | wc -l)
+	"$bindir/$w" "$LAB_MNT" "${args[@]}" | tee "$LAB_OUT/$w.tap"
+	echo "${PIPESTATUS[0]}" >"$LAB_OUT/$w.rc"
+	dmesg 2>/dev/null | tail -n +$((n0 + 1)) >"$LAB_OUT/$w.dmesg" || true
+done'
 
 # run KERNEL FS NAME [WORKLOAD...]: one boot, all workloads; results in $out/NAME
 run() {
 	local kernel=$1 fs=$2 name=$3
 	shift 3
 	echo "# ---- $name: kernel $kernel, fs $fs"
-	"$LAB" run --kernel "$kernel" --fs "$fs" --timeout 900 --quiet \
-		--env L_SECONDS="$seconds" --out "$out/$name" \
-		--script "$REPO/tests/lab/l_workloads_guest.sh" -- "$bindir" "$@" \
+	"$LAB" run --kernel "$kernel" --fs "$fs" --timeout 1800 --quiet \
+		--env L_SECONDS="$seconds" --env ROUNDS="$rounds" --out "$out/$name" \
+		-- bash -c "$guest" guest "$bindir" "$@" \
 		>"$out/$name.log" 2>&1
 	local rc=$?
-	grep -h -E '^(not ok|# .*(attempt|checks))' "$out/$name"/*.tap 2>/dev/null | sed 's/^/#   /'
+	grep -h -E '^(not ok|# .*(attempt|checks|fsync_locked_skip:))' "$out/$name"/*.tap 2>/dev/null | sed 's/^/#   /'
 	return $rc
 }
 
@@ -130,7 +163,7 @@ judge() {		# judge FS STOCK_NAME PATCHED_NAME WORKLOAD...
 
 for fs in $fs_list; do
 	run stock "$fs" "stock-$fs" "${workloads[@]}"
-	run built "$fs" "built-$fs" "${workloads[@]}"
+	run "$patched" "$fs" "built-$fs" "${workloads[@]}"
 	judge "$fs" "stock-$fs" "built-$fs" "${workloads[@]}"
 done
 
@@ -140,7 +173,7 @@ if [ "$ext2" = 1 ]; then
 		# Debian's stock kernel mounts ext2 with ext4.ko: compare our
 		# own build without and with the series instead.
 		run "$unpatched" ext2 unpatched-ext2 punch_pinned
-		run built ext2 built-ext2 punch_pinned
+		run "$patched" ext2 built-ext2 punch_pinned
 		judge ext2 unpatched-ext2 built-ext2 punch_pinned
 	fi
 fi
