@@ -167,9 +167,12 @@ void Engine::Impl::process(const dt_event &ev) {
 	switch (ev.type) {
 	case DT_WB_RANGE_ENTER:
 	case DT_WB_RANGE_EXIT:
+		w2_on_range(ev); // no task state: the walk is kept by tid
+		return;
 	case DT_FSYNC_ENTER:
 	case DT_FSYNC_EXIT:
-		return; // context only: no rule needs them
+		w2_on_fsync(ev);
+		return;
 	default:
 		break;
 	}
@@ -177,10 +180,14 @@ void Engine::Impl::process(const dt_event &ev) {
 	switch (ev.type) {
 	case DT_FAULT_ENTER:
 		on_fault_enter(t, ev);
+		w2_on_fault_enter(ev);
 		break;
-	case DT_FAULT_EXIT:
+	case DT_FAULT_EXIT: {
+		bool in = t.in_fault;
 		on_fault_exit(t, ev);
+		w2_on_fault_exit(t, ev, in);
 		break;
+	}
 	case DT_IOMAP:
 		on_iomap(t, ev);
 		break;
@@ -207,8 +214,10 @@ void Engine::Impl::process(const dt_event &ev) {
 	case DT_ENTRY_DELETE:
 	case DT_ENTRY_DISASSOC:
 		on_removal_event(t, ev);
+		if (ev.type == DT_ENTRY_DELETE || ev.type == DT_ENTRY_DISASSOC)
+			w2_on_teardown(ev);
 		break;
-	default: // writeback/fsync ranges: context only
+	default:
 		break;
 	}
 }
@@ -534,6 +543,10 @@ uint64_t Engine::Impl::memory_bytes() const {
 		b += r.deleted.capacity() * 16 + r.t1.capacity() * sizeof(Removal::T1Candidate) +
 		     r.evidence.capacity() * sizeof(dt_event);
 	b += mk_inflight.capacity() * 4;
+	b += wb_walks.capacity() * sizeof(WbWalk) + fsync_open.capacity() * 4 +
+	     dirty_ring.capacity() * sizeof(dt_event);
+	for (const auto &w : wb_walks)
+		b += w.cands.capacity() * sizeof(WbWalk::Cand);
 	b += zeros.capacity() * sizeof(ZeroRecord);
 	b += losses.size() * sizeof(LossInterval) + lost_prev.size() * 32;
 	b += published_windows.size() * 16;

@@ -151,6 +151,29 @@ struct ZeroRecord {
 	dt_event ev{};
 };
 
+// An open DAX writeback walk of one task (W2): DT_WB_RANGE_ENTER ..
+// EXIT, the function and the tracepoint brackets nested in each other.
+struct WbWalk {
+	uint32_t tid = 0;
+	uint64_t dev = 0, ino = 0;
+	uint64_t lo = 0, hi = UINT64_MAX; // pages [lo, hi]
+	uint8_t hooks = 0;                // kWalkFn | kWalkTp entered
+	uint8_t depth = 0;
+	bool error = false;      // the function returned < 0 (fsync saw it)
+	bool concurrent = false; // another walk of the inode overlapped
+	uint64_t start_ts = 0;
+	dt_event enter{};
+	// A fault of another task on a page (entry) that was dirty before the
+	// walk began, overlapping the walk; fault_exit.type == 0 while running.
+	struct Cand {
+		uint64_t lo, hi;
+		dt_event fault_enter, fault_exit;
+	};
+	std::vector<Cand> cands;
+	uint64_t cand_overflow = 0;
+	static constexpr uint8_t kWalkFn = 1, kWalkTp = 2;
+};
+
 struct LossInterval {
 	uint64_t from, to; // events lost with ts in (from, to]
 	bool late;         // a late event (beyond the window), not a DT_LOST
@@ -198,6 +221,13 @@ struct Engine::Impl {
 	void on_mkwrite(detail::TaskState &t, const dt_event &ev);      // rules_w.cpp
 	void on_mkwrite_done(detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	void on_wb_entry(detail::TaskState &t, const dt_event &ev);     // rules_w.cpp
+	void w2_on_range(const dt_event &ev);                           // rules_w.cpp
+	void w2_on_fsync(const dt_event &ev);                           // rules_w.cpp
+	void w2_on_fault_enter(const dt_event &ev);                     // rules_w.cpp
+	void w2_on_fault_exit(detail::TaskState &t, const dt_event &ev, bool in_fault); // rules_w.cpp
+	void w2_on_dirty(const dt_event &ev, uint64_t lo, uint64_t hi); // rules_w.cpp
+	void w2_on_teardown(const dt_event &ev);                        // rules_w.cpp
+	void w2_judge(detail::WbWalk &w, const dt_event &exit);         // rules_w.cpp
 	void on_removal_event(detail::TaskState &t, const dt_event &ev);// rules_l.cpp
 	void finish_removal(detail::TaskState &t, detail::Removal &r, const dt_event *exit, bool at_flush); // rules_l.cpp
 	void t1_on_remover_event(detail::Removal &r, const dt_event &ev); // rules_t.cpp
@@ -257,6 +287,14 @@ struct Engine::Impl {
 	std::vector<uint32_t> removal_free;
 	uint32_t open_removals = 0;
 	std::vector<uint32_t> mk_inflight; // tids with a dirtied, unfinished mkwrite
+	std::vector<detail::WbWalk> wb_walks; // open writeback walks (W2)
+	std::vector<uint32_t> fsync_open;     // tids inside vfs_fsync_range (W2)
+	// Recent dirtying events (write-fault / mkwrite completions), W2's
+	// evidence for the page it finds skipped; the page state itself only
+	// keeps the time.
+	static constexpr size_t kDirtyRing = 512;
+	std::vector<dt_event> dirty_ring;
+	size_t dirty_head = 0;
 
 	static constexpr size_t kZeroRing = 64;
 	std::vector<detail::ZeroRecord> zeros;

@@ -21,6 +21,7 @@ constexpr RuleInfo kRules[] = {
 	{"L2", "disassociate-pinned-entry", RaceClass::L},
 	{"L3", "busy-scan-missed-pin", RaceClass::L},
 	{"T1", "fault-maps-torn-down-page", RaceClass::T},
+	{"W2", "fsync-skipped-dirty-entry", RaceClass::W},
 };
 } // namespace
 

@@ -33,6 +33,46 @@
 //     (stock kernels have no such tracepoint) the mkwrite's successful
 //     completion stands in for it in near misses; W1 itself then cannot
 //     fire, since the moment the entry was dirtied is unknown.
+//
+//  W2 fsync-skipped-dirty-entry.  Task B's writeback walk (DT_WB_RANGE_ENTER
+//     .. EXIT, fsync/msync/sync) returns without writing back page P of its
+//     range although P was dirtied (a write fault or first-write fault
+//     completed, or DT_MKWRITE_DIRTY) before the walk began and was not
+//     written back (DT_WB_ENTRY by anyone) nor torn down since, while a
+//     fault of another task on P's entry overlapped the walk.
+//     Why: 6.1's dax_writeback_one() (and 6.12's, and upstream's) calls
+//     get_unlocked_entry() for a locked entry on the walking xa_state of
+//     dax_writeback_mapping_range(); xas_find_conflict() there returns
+//     NULL at once for an order-0 entry (and for a PMD entry seen from the
+//     order-0 walk), which reads as "entry got punched out": the entry is
+//     skipped instead of waited for.  Anyone holding the entry lock for a
+//     moment (a read fault through another mapping is enough) makes fsync
+//     return 0 with P's data not flushed.  Stock kernels show everything
+//     needed: fs_dax:dax_writeback_range/_done bracket the walk,
+//     dax_writeback_one reports each entry flushed (pgoff + pglen, so a
+//     PMD entry is one event for 512 pages), dax_pte/pmd_fault/_done
+//     bracket the fault that holds the lock.  The lab taught three things:
+//     the walk must be judged on the tracepoint bracket or inside a
+//     vfs_fsync_range bracket (the function bracket alone also covers
+//     WB_SYNC_NONE calls that return without walking); the fault events
+//     carry the faulting page, not the entry's index, so a PMD fault or
+//     writeback covers the aligned 512 pages; and a page skipped once
+//     stays dirty without any further fault (its PTE stays writable), so
+//     dirtiness is kept from the first dirtying, not the last.
+//     Not judged (conservative): walks that overlapped another walk of the
+//     same inode (it may have taken P's TOWRITE mark and be flushing P),
+//     walks whose function returned an error (fsync reported it), walks
+//     without a fault overlapping on a skipped page (a lock holder we
+//     cannot see, e.g. dax_lock_page(), is not claimed).
+//     Window: [walk start, walk end].  Gap sensitive from the dirtying: a
+//     lost DT_WB_ENTRY would look like a skip.
+//     Memory: dirtiness lives in the page's existing W slot (bit 0 = dirty,
+//     no extra bytes per page); an open walk keeps its overlapping faults
+//     on dirty pages (capped), and a ring of the last 512 dirtying events
+//     gives the evidence.
+//  Near miss (class W): a fault on a dirty page overlapped the walk and the
+//     page was written back all the same: distance = writeback - the
+//     fault's end (or its start, if it was still running).
 #include <algorithm>
 #include <string>
 
@@ -62,6 +102,7 @@ void Engine::Impl::on_mkwrite(TaskState &t, const dt_event &ev) {
 	}
 	t.mk_dirty = true;
 	t.mk_dirty_ev = ev;
+	w2_on_dirty(ev, ev.pgoff, ev.pgoff);
 	t.w1_cand = false;
 	if (std::find(mk_inflight.begin(), mk_inflight.end(), t.tid) == mk_inflight.end())
 		mk_inflight.push_back(t.tid);
@@ -111,7 +152,13 @@ void Engine::Impl::on_mkwrite_done(TaskState &t, const dt_event &ev) {
 		uint64_t w = ps.w_ts(epoch);
 		if (w && !(w & 1) && ev.ts >= w)
 			near_miss(RaceClass::W, m.dev, m.ino, ev.ts - w);
-		ps.set_w(ev.ts | 1, epoch);
+		if (!(w & 1))
+			ps.set_w(ev.ts | 1, epoch);
+		dt_event d = ev;
+		d.dev = m.dev;
+		d.ino = m.ino;
+		d.pgoff = m.pgoff;
+		w2_on_dirty(d, m.pgoff, m.pgoff);
 	}
 	t.mk_active = t.mk_dirty = t.w1_cand = false;
 }
@@ -144,6 +191,283 @@ void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
 	if (!cand && (w & 1) && ev.ts >= (w & ~1ULL))
 		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - (w & ~1ULL));
 	ps.set_w(ev.ts & ~1ULL, epoch);
+	// dax_writeback_one reports a PMD entry once (pglen 512): all of its
+	// pages are clean now.  Only pages already tracked can be dirty.
+	uint64_t n = std::min<uint64_t>(ev.nr_pages, 512);
+	for (uint64_t i = 1; i < n; ++i)
+		if (PageState *p = find_page(ev.dev, ev.ino, ev.pgoff + i))
+			p->set_w(ev.ts & ~1ULL, epoch);
+	uint64_t hi = ev.pgoff + (n ? n - 1 : 0);
+	for (WbWalk &wk : wb_walks) {
+		if (wk.dev != ev.dev || wk.ino != ev.ino)
+			continue;
+		size_t k = 0;
+		for (size_t i = 0; i < wk.cands.size(); ++i) {
+			WbWalk::Cand &c = wk.cands[i];
+			if (c.hi < ev.pgoff || c.lo > hi) {
+				if (k != i)
+					wk.cands[k] = c;
+				++k;
+				continue;
+			}
+			uint64_t end = c.fault_exit.type && c.fault_exit.ts <= ev.ts ? c.fault_exit.ts
+										   : c.fault_enter.ts;
+			if (ev.ts >= end)
+				near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - end);
+		}
+		wk.cands.resize(k);
+	}
+}
+
+// ---------------------------------------------------------------- W2
+
+namespace {
+
+// The entry an event touches: a PMD entry is the aligned 512 pages (the
+// fault events carry the faulting page).
+void entry_pages(const dt_event &ev, uint64_t &lo, uint64_t &hi) {
+	if (ev.flags & DT_F_PMD) {
+		lo = ev.pgoff & ~511ULL;
+		hi = lo + 511;
+	} else {
+		lo = hi = ev.pgoff;
+	}
+}
+
+bool dirty_before(const PageState &ps, uint64_t epoch, uint64_t ts) {
+	uint64_t w = ps.w_ts(epoch);
+	return (w & 1) && (w & ~1ULL) < ts;
+}
+
+bool tp_hook(uint16_t hook) {
+	return hook == DT_HOOK_TP_WRITEBACK_RANGE || hook == DT_HOOK_TP_WRITEBACK_RANGE_DONE;
+}
+
+constexpr size_t kMaxCands = 256, kMaxWalks = 64, kMaxFsync = 256;
+
+} // namespace
+
+// Dirtiness is kept from the first dirtying (see W2 above): a page that is
+// dirty already keeps its time.
+void Engine::Impl::w2_on_dirty(const dt_event &ev, uint64_t lo, uint64_t hi) {
+	for (uint64_t pg = lo; pg <= hi; ++pg) {
+		PageState &ps = page(ev.dev, ev.ino, pg);
+		uint64_t w = ps.w_ts(epoch);
+		if (!(w & 1))
+			ps.set_w(ev.ts | 1, epoch);
+	}
+	if (dirty_ring.empty())
+		dirty_ring.resize(kDirtyRing);
+	dirty_ring[dirty_head++ % kDirtyRing] = ev;
+}
+
+void Engine::Impl::w2_on_fault_exit(TaskState &t, const dt_event &ev, bool in_fault) {
+	dt_event m = ev;
+	if (in_fault) {
+		if (!m.ino && !m.dev) {
+			m.dev = t.fault_enter.dev;
+			m.ino = t.fault_enter.ino;
+		}
+		m.flags |= t.fault_enter.flags & (DT_F_WRITE | DT_F_PMD);
+	}
+	for (WbWalk &wk : wb_walks)
+		for (WbWalk::Cand &c : wk.cands)
+			if (c.fault_enter.tid == ev.tid && !c.fault_exit.type)
+				c.fault_exit = m;
+	if (!(m.flags & DT_F_WRITE) || !fault_mapped(m.ret))
+		return;
+	uint64_t lo, hi;
+	entry_pages(m, lo, hi);
+	w2_on_dirty(m, lo, hi);
+}
+
+// A fault of another task on a page dirty since before the walk began.
+template <class Impl>
+static void add_cand(WbWalk &wk, const dt_event &fe, Impl &m) {
+	if (fe.tid == wk.tid || fe.dev != wk.dev || fe.ino != wk.ino)
+		return;
+	uint64_t lo, hi;
+	entry_pages(fe, lo, hi);
+	uint64_t a = std::max(lo, wk.lo), b = std::min(hi, wk.hi);
+	if (a > b)
+		return;
+	for (const auto &c : wk.cands)
+		if (c.lo == lo && c.hi == hi)
+			return; // the first overlapping fault is evidence enough
+	bool dirty = false;
+	for (uint64_t pg = a; pg <= b && !dirty; ++pg) {
+		PageState *ps = m.find_page(fe.dev, fe.ino, pg);
+		dirty = ps && dirty_before(*ps, m.epoch, wk.start_ts);
+	}
+	if (!dirty)
+		return;
+	if (wk.cands.size() >= kMaxCands) {
+		++wk.cand_overflow;
+		return;
+	}
+	wk.cands.push_back(WbWalk::Cand{lo, hi, fe, dt_event{}});
+}
+
+void Engine::Impl::w2_on_fault_enter(const dt_event &ev) {
+	for (WbWalk &wk : wb_walks)
+		add_cand(wk, ev, *this);
+}
+
+void Engine::Impl::w2_on_fsync(const dt_event &ev) {
+	auto it = std::find(fsync_open.begin(), fsync_open.end(), ev.tid);
+	if (ev.type == DT_FSYNC_ENTER) {
+		if (it != fsync_open.end())
+			return;
+		if (fsync_open.size() >= kMaxFsync) // exits lost: forget the oldest
+			fsync_open.erase(fsync_open.begin());
+		fsync_open.push_back(ev.tid);
+	} else if (it != fsync_open.end()) {
+		fsync_open.erase(it);
+	}
+}
+
+void Engine::Impl::w2_on_teardown(const dt_event &ev) {
+	PageState *ps = find_page(ev.dev, ev.ino, ev.pgoff);
+	if (ps && (ps->w_ts(epoch) & 1))
+		ps->b &= ~kTsMask; // gone: neither dirty nor written back
+}
+
+void Engine::Impl::w2_on_range(const dt_event &ev) {
+	uint8_t bit = tp_hook(ev.hook) ? WbWalk::kWalkTp : WbWalk::kWalkFn;
+	auto it = std::find_if(wb_walks.begin(), wb_walks.end(),
+			       [&](const WbWalk &w) { return w.tid == ev.tid; });
+	if (ev.type == DT_WB_RANGE_EXIT) {
+		if (it == wb_walks.end())
+			return;
+		if (bit == WbWalk::kWalkFn && ev.ret < 0)
+			it->error = true;
+		if (it->depth && --it->depth)
+			return;
+		WbWalk w = std::move(*it);
+		wb_walks.erase(it);
+		w2_judge(w, ev);
+		return;
+	}
+	if (it != wb_walks.end() && (it->hooks & bit)) {
+		wb_walks.erase(it); // its exit was lost: not judged
+		it = wb_walks.end();
+	}
+	uint64_t lo = ev.pgoff, hi = ev.nr_pages ? ev.pgoff + ev.nr_pages - 1 : UINT64_MAX;
+	if (it != wb_walks.end()) {
+		it->hooks |= bit;
+		++it->depth;
+		if (bit == WbWalk::kWalkTp) { // the walk's own range
+			it->lo = lo;
+			it->hi = hi;
+		}
+		return;
+	}
+	if (wb_walks.size() >= kMaxWalks)
+		wb_walks.erase(wb_walks.begin());
+	WbWalk w;
+	w.tid = ev.tid;
+	w.dev = ev.dev;
+	w.ino = ev.ino;
+	w.lo = lo;
+	w.hi = hi;
+	w.hooks = bit;
+	w.depth = 1;
+	w.start_ts = ev.ts;
+	w.enter = ev;
+	for (WbWalk &o : wb_walks)
+		if (o.dev == w.dev && o.ino == w.ino)
+			o.concurrent = w.concurrent = true;
+	// Faults already running when the walk began overlap it too.
+	for (const TaskState &t : tasks)
+		if (t.used && t.in_fault && t.tid != ev.tid)
+			add_cand(w, t.fault_enter, *this);
+	wb_walks.push_back(std::move(w));
+}
+
+void Engine::Impl::w2_judge(WbWalk &w, const dt_event &exit) {
+	bool in_fsync = std::find(fsync_open.begin(), fsync_open.end(), w.tid) != fsync_open.end();
+	if (w.concurrent || w.error || w.cands.empty() || !((w.hooks & WbWalk::kWalkTp) || in_fsync))
+		return;
+	struct Skip {
+		uint64_t pg, dirty_ts;
+		size_t cand;
+	};
+	std::vector<Skip> skipped;
+	for (size_t i = 0; i < w.cands.size(); ++i) {
+		const WbWalk::Cand &c = w.cands[i];
+		uint64_t a = std::max(c.lo, w.lo), b = std::min(c.hi, w.hi);
+		for (uint64_t pg = a; pg <= b; ++pg) {
+			PageState *ps = find_page(w.dev, w.ino, pg);
+			if (ps && dirty_before(*ps, epoch, w.start_ts))
+				skipped.push_back(Skip{pg, ps->w_ts(epoch) & ~1ULL, i});
+		}
+	}
+	if (skipped.empty())
+		return;
+	std::sort(skipped.begin(), skipped.end(), [](const Skip &x, const Skip &y) { return x.pg < y.pg; });
+	skipped.erase(std::unique(skipped.begin(), skipped.end(),
+				  [](const Skip &x, const Skip &y) { return x.pg == y.pg; }),
+		      skipped.end());
+	uint64_t first_dirty = UINT64_MAX;
+	for (const Skip &k : skipped)
+		first_dirty = std::min(first_dirty, k.dirty_ts);
+	const Skip &s0 = skipped.front();
+
+	Finding f;
+	f.rule = Rule::W2_FSYNC_SKIPPED_DIRTY;
+	f.dev = w.dev;
+	f.ino = w.ino;
+	f.pgoff_first = s0.pg;
+	f.pgoff_last = skipped.back().pg;
+	f.tasks.push_back(task_ref(w.enter, "writeback"));
+	f.window_start_ns = w.start_ts;
+	f.window_end_ns = exit.ts;
+	// The dirtying of the first skipped page, if the ring still has it
+	// (page state keeps its time with bit 0 used for the kind).
+	for (size_t i = 0; i < dirty_ring.size(); ++i) {
+		const dt_event &d = dirty_ring[(dirty_head - 1 - i) % kDirtyRing];
+		if (!d.type || d.dev != w.dev || d.ino != w.ino)
+			continue;
+		uint64_t lo, hi;
+		entry_pages(d, lo, hi);
+		if (s0.pg >= lo && s0.pg <= hi && (d.ts | 1) == (s0.dirty_ts | 1)) {
+			f.evidence.push_back(d);
+			f.tasks.push_back(task_ref(d, "dirtier"));
+			break;
+		}
+	}
+	f.evidence.push_back(w.enter);
+	// The overlapping faults on the skipped pages (at most 4 entries).
+	std::vector<size_t> shown;
+	for (const Skip &k : skipped) {
+		if (shown.size() >= 4)
+			break;
+		if (std::find(shown.begin(), shown.end(), k.cand) != shown.end())
+			continue;
+		shown.push_back(k.cand);
+		const WbWalk::Cand &c = w.cands[k.cand];
+		f.evidence.push_back(c.fault_enter);
+		if (c.fault_exit.type && c.fault_exit.ts <= exit.ts)
+			f.evidence.push_back(c.fault_exit);
+		bool have = false;
+		for (const TaskRef &r : f.tasks)
+			have |= r.tid == c.fault_enter.tid && r.role == "faulter";
+		if (!have)
+			f.tasks.push_back(task_ref(c.fault_enter, "faulter"));
+	}
+	f.evidence.push_back(exit);
+	std::string pages;
+	for (size_t i = 0; i < skipped.size() && i < 8; ++i)
+		pages += (i ? "," : "") + std::to_string(skipped[i].pg);
+	if (skipped.size() > 8)
+		pages += ",...";
+	f.summary = "writeback of inode " + std::to_string(w.ino) + " returned without writing back " +
+		    std::to_string(skipped.size()) + " page(s) dirty since before it began (page " + pages +
+		    "; dirtied " + std::to_string(w.start_ts - s0.dirty_ts) +
+		    " ns before the walk) while a fault of another task held the entry: "
+		    "get_unlocked_entry() on the walk's xa_state skips a locked entry, so the "
+		    "fsync returned with that data not flushed";
+	emit(std::move(f), first_dirty, true);
 }
 
 } // namespace daxtrace

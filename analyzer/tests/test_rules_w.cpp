@@ -163,3 +163,240 @@ TEST(RuleW1, WithoutDirtyEventNearMissesStillCount) {
 	EXPECT_EQ(r.nm_count[int(daxtrace::RaceClass::W)], 1u);
 	EXPECT_EQ(r.nm_min[int(daxtrace::RaceClass::W)], 1000u);
 }
+
+// ---------------------------------------------------------------- W2
+
+namespace {
+
+constexpr uint32_t kWriter = 100, kSync = 300, kRacer = 400;
+
+Ev wb_range(uint16_t type, uint64_t ts, uint64_t pg, uint64_t nr, uint16_t hook) {
+	Ev e(type, ts, kSync, pg);
+	e.nr(nr);
+	e.hook = hook;
+	return e;
+}
+
+// What stock 6.1 showed in the lab (fsync_locked_skip): page 5 dirtied by
+// a write fault, fsync's walk (tracepoint bracket) writes back page 4 but
+// not page 5, while another thread's read fault on page 5 is running.
+Stream w2_race() {
+	return {
+		Ev(DT_FAULT_ENTER, 1000, kWriter, 5).fl(DT_F_WRITE),
+		Ev(DT_FAULT_EXIT, 1200, kWriter, 5).fl(DT_F_WRITE).ret_(kFaultNoPage),
+		Ev(DT_FAULT_ENTER, 1300, kWriter, 4).fl(DT_F_WRITE),
+		Ev(DT_FAULT_EXIT, 1400, kWriter, 4).fl(DT_F_WRITE).ret_(kFaultNoPage),
+		Ev(DT_FSYNC_ENTER, 2000, kSync, 0),
+		wb_range(DT_WB_RANGE_ENTER, 2100, 0, 16, DT_HOOK_TP_WRITEBACK_RANGE),
+		Ev(DT_FAULT_ENTER, 2150, kRacer, 5),
+		Ev(DT_WB_ENTRY, 2200, kSync, 4).nr(1),
+		Ev(DT_FAULT_EXIT, 2400, kRacer, 5).ret_(kFaultNoPage),
+		wb_range(DT_WB_RANGE_EXIT, 2500, 0, 16, DT_HOOK_TP_WRITEBACK_RANGE_DONE),
+		Ev(DT_FSYNC_EXIT, 2600, kSync, 0),
+	};
+}
+
+size_t count_w2(const Result &r) { return with_rule(r, Rule::W2_FSYNC_SKIPPED_DIRTY).size(); }
+
+} // namespace
+
+TEST(RuleW2, FsyncSkipsDirtyPageLockedByConcurrentFault) {
+	Result r = run(w2_race());
+	ASSERT_EQ(r.findings.size(), 1u);
+	const auto &f = r.findings[0];
+	EXPECT_EQ(f.id(), "W2");
+	EXPECT_EQ(f.name(), "fsync-skipped-dirty-entry");
+	EXPECT_EQ(f.race_class(), daxtrace::RaceClass::W);
+	EXPECT_EQ(f.pgoff_first, 5u);
+	EXPECT_EQ(f.pgoff_last, 5u);
+	EXPECT_EQ(f.window_start_ns, kT0 + 2100);
+	EXPECT_EQ(f.window_end_ns, kT0 + 2500);
+	EXPECT_FALSE(f.uncertain);
+	ASSERT_EQ(f.tasks.size(), 3u);
+	EXPECT_EQ(f.tasks[0].tid, kSync);
+	EXPECT_EQ(f.tasks[0].role, "writeback");
+	EXPECT_EQ(f.tasks[1].tid, kWriter);
+	EXPECT_EQ(f.tasks[1].role, "dirtier");
+	EXPECT_EQ(f.tasks[2].tid, kRacer);
+	EXPECT_EQ(f.tasks[2].role, "faulter");
+	// dirtying -> walk start -> the fault -> walk end, in time order
+	ASSERT_EQ(f.evidence.size(), 5u);
+	EXPECT_TRUE(has_evidence(f, DT_FAULT_EXIT, 1200));
+	EXPECT_EQ(f.evidence[0].tid, kWriter);
+	EXPECT_EQ(f.evidence[1].type, DT_WB_RANGE_ENTER);
+	EXPECT_EQ(f.evidence[2].type, DT_FAULT_ENTER);
+	EXPECT_EQ(f.evidence[2].tid, kRacer);
+	EXPECT_EQ(f.evidence[3].type, DT_FAULT_EXIT);
+	EXPECT_EQ(f.evidence[4].type, DT_WB_RANGE_EXIT);
+	EXPECT_NE(f.summary.find("page 5"), std::string::npos) << f.summary;
+}
+
+TEST(RuleW2, FaultThatFinishedBeforeTheWalkIsNotW2) {
+	// Serialised: the racer's fault ended before the walk began.  Page 5
+	// not written back is then not explained by a lock holder we saw.
+	Stream s = w2_race();
+	s[6].ts = kT0 + 1500;
+	s[8].ts = kT0 + 1800;
+	std::sort(s.begin(), s.end(), [](const dt_event &a, const dt_event &b) { return a.ts < b.ts; });
+	Result r = run(s);
+	EXPECT_EQ(count_w2(r), 0u);
+	// and written back as it should: no finding either
+	s.push_back(Ev(DT_WB_ENTRY, 2300, kSync, 5).nr(1));
+	std::sort(s.begin(), s.end(), [](const dt_event &a, const dt_event &b) { return a.ts < b.ts; });
+	EXPECT_TRUE(run(s).findings.empty());
+}
+
+TEST(RuleW2, PageWrittenBackDespiteTheFaultIsNearMiss) {
+	Stream s = w2_race();
+	s.insert(s.begin() + 9, Ev(DT_WB_ENTRY, 2450, kSync, 5).nr(1));
+	Result r = run(s);
+	EXPECT_TRUE(r.findings.empty());
+	// W: writeback of page 4 vs. its dirtying (800), of page 5 vs. its
+	// dirtying (1250), and the W2 near miss writeback - fault end (50)
+	EXPECT_EQ(r.nm_count[int(daxtrace::RaceClass::W)], 3u);
+	EXPECT_EQ(r.nm_min[int(daxtrace::RaceClass::W)], 50u);
+}
+
+TEST(RuleW2, CleanPageIsNotW2) {
+	// Page 5 only read-faulted, never dirtied.
+	Stream s = w2_race();
+	s[0].flags = 0;
+	s[1].flags = 0;
+	EXPECT_EQ(count_w2(run(s)), 0u);
+	// Dirtied, then written back by an earlier fsync: clean at the walk.
+	Stream t = w2_race();
+	t.insert(t.begin() + 4, Ev(DT_WB_ENTRY, 1500, kSync, 5).nr(1));
+	EXPECT_EQ(count_w2(run(t)), 0u);
+}
+
+TEST(RuleW2, DirtiedDuringTheWalkIsNotW2) {
+	Stream s = w2_race();
+	s[0].ts = kT0 + 2110;
+	s[1].ts = kT0 + 2120;
+	std::sort(s.begin(), s.end(), [](const dt_event &a, const dt_event &b) { return a.ts < b.ts; });
+	EXPECT_EQ(count_w2(run(s)), 0u);
+}
+
+TEST(RuleW2, PageOutsideTheRangeOrOwnFaultIsNotW2) {
+	Stream s = w2_race();
+	s[5].nr_pages = 5; // pages 0..4
+	s[9].nr_pages = 5;
+	EXPECT_EQ(count_w2(run(s)), 0u);
+	Stream o = w2_race();
+	o[6].tid = o[6].pid = kSync; // the walker's own fault: not concurrent
+	o[8].tid = o[8].pid = kSync;
+	EXPECT_EQ(count_w2(run(o)), 0u);
+}
+
+TEST(RuleW2, TornDownPageIsNotW2) {
+	Stream s = w2_race();
+	s.insert(s.begin() + 4, Ev(DT_ENTRY_DELETE, 1500, 500, 5));
+	EXPECT_EQ(count_w2(run(s)), 0u);
+}
+
+TEST(RuleW2, ConcurrentWalkOrFailedWalkIsNotJudged) {
+	// Another fsync of the inode may hold page 5's TOWRITE mark.
+	Stream s = w2_race();
+	Ev other = wb_range(DT_WB_RANGE_ENTER, 2120, 0, 0, DT_HOOK_TP_WRITEBACK_RANGE);
+	other.tid = other.pid = 301;
+	s.insert(s.begin() + 6, other);
+	EXPECT_EQ(count_w2(run(s)), 0u);
+	// dax_writeback_mapping_range returned an error: fsync reported it.
+	Stream e = w2_race();
+	e.insert(e.begin() + 5, wb_range(DT_WB_RANGE_ENTER, 2050, 0, 0, DT_HOOK_FN_DAX_WRITEBACK_RANGE));
+	e.insert(e.begin() + 11, wb_range(DT_WB_RANGE_EXIT, 2550, 0, 0, DT_HOOK_FN_DAX_WRITEBACK_RANGE).ret_(-5));
+	EXPECT_EQ(count_w2(run(e)), 0u);
+	// the same with success: judged at the outer exit, W2
+	e[11].ret = 0;
+	Result ok = run(e);
+	ASSERT_EQ(count_w2(ok), 1u);
+	EXPECT_EQ(ok.findings[0].window_start_ns, kT0 + 2050);
+	EXPECT_EQ(ok.findings[0].window_end_ns, kT0 + 2550);
+}
+
+TEST(RuleW2, FunctionBracketCountsOnlyInsideFsync) {
+	// Without the tracepoints only the function bracket is seen; it also
+	// covers WB_SYNC_NONE calls that return without walking.
+	Stream s = w2_race();
+	s[5].hook = DT_HOOK_FN_DAX_WRITEBACK_RANGE;
+	s[9].hook = DT_HOOK_FN_DAX_WRITEBACK_RANGE;
+	EXPECT_EQ(count_w2(run(s)), 1u);
+	Stream n = s;
+	n.erase(n.begin() + 10); // no FSYNC_EXIT ...
+	n.erase(n.begin() + 4);  // ... and no FSYNC_ENTER: background writeback
+	EXPECT_EQ(count_w2(run(n)), 0u);
+}
+
+TEST(RuleW2, FaultRunningWhenTheWalkBeganCounts) {
+	Stream s = w2_race();
+	s[6].ts = kT0 + 2050; // racer entered before the walk
+	std::sort(s.begin(), s.end(), [](const dt_event &a, const dt_event &b) { return a.ts < b.ts; });
+	EXPECT_EQ(count_w2(run(s)), 1u);
+}
+
+TEST(RuleW2, PmdEntrySkippedAsAWhole) {
+	// 2 MiB file: one PMD write fault (faulting page 700: entry 512..1023),
+	// a PMD read fault from another mapping during the walk, and no
+	// dax_writeback_one at all.
+	Stream s = {
+		Ev(DT_FAULT_ENTER, 1000, kWriter, 700).fl(DT_F_WRITE | DT_F_PMD).nr(512),
+		Ev(DT_FAULT_EXIT, 1200, kWriter, 700).fl(DT_F_WRITE | DT_F_PMD).nr(512).ret_(kFaultNoPage),
+		Ev(DT_FSYNC_ENTER, 2000, kSync, 0),
+		wb_range(DT_WB_RANGE_ENTER, 2100, 0, 0, DT_HOOK_TP_WRITEBACK_RANGE),
+		Ev(DT_FAULT_ENTER, 2150, kRacer, 530).fl(DT_F_PMD).nr(512),
+		Ev(DT_FAULT_EXIT, 2400, kRacer, 530).fl(DT_F_PMD).nr(512).ret_(kFaultNoPage),
+		wb_range(DT_WB_RANGE_EXIT, 2500, 0, 0, DT_HOOK_TP_WRITEBACK_RANGE_DONE),
+		Ev(DT_FSYNC_EXIT, 2600, kSync, 0),
+	};
+	Result r = run(s);
+	ASSERT_EQ(count_w2(r), 1u);
+	EXPECT_EQ(r.findings[0].pgoff_first, 512u);
+	EXPECT_EQ(r.findings[0].pgoff_last, 1023u);
+	EXPECT_TRUE(has_evidence(r.findings[0], DT_FAULT_EXIT, 1200));
+	EXPECT_NE(r.findings[0].summary.find("512 page(s)"), std::string::npos) << r.findings[0].summary;
+	// Twin: the walk wrote the PMD entry back (one event, pglen 512).
+	Stream t = s;
+	t.insert(t.begin() + 6, Ev(DT_WB_ENTRY, 2450, kSync, 512).nr(512));
+	Result q = run(t);
+	EXPECT_TRUE(q.findings.empty());
+	EXPECT_GE(q.nm_count[int(daxtrace::RaceClass::W)], 1u);
+	EXPECT_EQ(q.nm_min[int(daxtrace::RaceClass::W)], 50u);
+	// A second round after the write-back: clean, so no W2.
+	Stream u = t;
+	for (const dt_event &e : s) {
+		if (e.type == DT_FAULT_ENTER && e.tid == kWriter)
+			continue;
+		if (e.type == DT_FAULT_EXIT && e.tid == kWriter)
+			continue;
+		dt_event c = e;
+		c.ts += 10'000;
+		u.push_back(c);
+	}
+	EXPECT_EQ(count_w2(run(u)), 0u);
+}
+
+TEST(RuleW2, SkippedPageStaysDirtyAndIsJudgedAgain) {
+	// Round 2 has no new fault on page 5 (its PTE stayed writable): it is
+	// still dirty from round 1, skipped again -> a second W2.
+	Stream s = w2_race();
+	for (const dt_event &e : w2_race()) {
+		if (e.tid == kWriter)
+			continue;
+		dt_event c = e;
+		c.ts += 10'000;
+		s.push_back(c);
+	}
+	Result r = run(s);
+	ASSERT_EQ(count_w2(r), 2u);
+	EXPECT_EQ(r.findings[1].pgoff_first, 5u);
+}
+
+TEST(RuleW2, ReorderedAndLost) {
+	Result a = run(w2_race());
+	Result b = run(reorder(w2_race(), 3));
+	EXPECT_GT(b.stats.reordered, 0u);
+	EXPECT_EQ(a.json, b.json);
+	Result l = run(with_loss(w2_race(), 1800));
+	ASSERT_EQ(count_w2(l), 1u);
+	EXPECT_TRUE(l.findings[0].uncertain);
+}

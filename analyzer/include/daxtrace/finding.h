@@ -31,6 +31,7 @@ enum class Rule : uint8_t {
 	L2_DISASSOCIATE_PINNED,
 	L3_SCAN_MISSED_PIN,
 	T1_FAULT_MAPS_TORN_DOWN,
+	W2_FSYNC_SKIPPED_DIRTY, // appended: values stay stable
 };
 std::string_view rule_id(Rule r);   // "L2"
 std::string_view rule_name(Rule r); // "disassociate-pinned-entry"
