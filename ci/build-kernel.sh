@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Build a lab kernel: Debian's linux-source-6.1 (or another tree) + patches/
-# applied with `git am` + kconfig/ fragments merged onto tinyconfig (or a
-# distribution config), bzImage with BTF.  Prints the bzImage path on stdout.
+# Build a lab kernel: Debian's linux-source-<base> (6.1 or 6.12, or another
+# tree) + that base's series (patches/<base>/) applied with `git am` +
+# kconfig/ fragments merged onto tinyconfig (or a distribution config),
+# bzImage with BTF.  Prints the bzImage path on stdout.
 #
 # Results are cached by (source, patch series, config inputs): an unchanged
 # rebuild returns at once, and a changed series rebuilds incrementally in a
-# persistent object directory.
+# persistent object directory, one per source tree and configuration, so
+# the patched and the unpatched (--no-patches) kernel of a base share it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -13,13 +15,23 @@ usage() {
 	cat <<EOF
 usage: ci/build-kernel.sh [options]
 
-  --source PATH     kernel source: a .tar.xz or a directory
-                    (default: /usr/src/linux-source-6.1.tar.xz, package
-                    linux-source-6.1)
-  --patches DIR     git format-patch series to apply (default: patches/);
+  --base 6.1|6.12   kernel base (default 6.1): the source is
+                    /usr/src/linux-source-<base>.tar.xz (package
+                    linux-source-<base>), the series patches/<base>/
+                    (for 6.1, the flat patches/*.patch while patches/6.1/
+                    does not exist)
+  --source PATH     another kernel source: a .tar.xz or a directory
+  --patches DIR     git format-patch series to apply instead of the base's;
                     'none' builds the unpatched source
-  --base tiny|FILE  config base: tinyconfig (default) or a distribution
+  --no-patches      same as --patches none: the unpatched kernel with the
+                    same configuration, for fair before/after comparisons
+  --extra-series DIR
+                    a second series applied on top (e.g. one that reopens
+                    a race for a test kernel)
+  --config-base tiny|FILE
+                    config base: tinyconfig (default) or a distribution
                     config file such as /boot/config-\$(uname -r)
+                    (--base FILE and --base tiny are accepted too)
   --fragment FILE   extra kconfig fragment (repeatable), e.g.
                     kconfig/debug.config
   --debug           shorthand for --fragment kconfig/debug.config
@@ -31,8 +43,10 @@ Cache: \$DAXTRACE_CACHE (default /var/cache/daxtrace).
 EOF
 }
 
-source_arg=/usr/src/linux-source-6.1.tar.xz
-patch_dir=$REPO_DIR/patches
+kbase=6.1
+source_arg=
+patch_dir=
+extra_series=
 base=tiny
 fragments=("$REPO_DIR/kconfig/dax.config" "$REPO_DIR/kconfig/bpf.config"
 	   "$REPO_DIR/kconfig/lab-vm.config")
@@ -44,7 +58,15 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--source) source_arg=${2:?--source needs a path}; shift 2 ;;
 	--patches) patch_dir=${2:?--patches needs a directory}; shift 2 ;;
-	--base) base=${2:?--base needs tiny or a file}; shift 2 ;;
+	--no-patches) patch_dir=none; shift ;;
+	--extra-series) extra_series=$(realpath "${2:?--extra-series needs a directory}"); shift 2 ;;
+	--base)
+		case ${2:?--base needs 6.1, 6.12, tiny or a config file} in
+		6.1|6.12) kbase=$2 ;;
+		*) base=$2 ;;
+		esac
+		shift 2 ;;
+	--config-base) base=${2:?--config-base needs tiny or a file}; shift 2 ;;
 	--fragment) extra+=("$(realpath "${2:?--fragment needs a file}")"); shift 2 ;;
 	--debug) extra+=("$REPO_DIR/kconfig/debug.config"); shift ;;
 	--config-only) config_only=1; shift ;;
@@ -54,6 +76,14 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+[ -n "$source_arg" ] || source_arg=/usr/src/linux-source-$kbase.tar.xz
+if [ -z "$patch_dir" ]; then
+	patch_dir=$REPO_DIR/patches/$kbase
+	# The 6.1 series is moving from patches/ into patches/6.1/.
+	[ "$kbase" = 6.1 ] && [ ! -d "$patch_dir" ] && patch_dir=$REPO_DIR/patches
+	# A base without a series yet builds unpatched.
+	[ -d "$patch_dir" ] || patch_dir=none
+fi
 [ "$base" = tiny ] && fragments+=("$REPO_DIR/kconfig/tiny.config")
 fragments+=("${extra[@]}")
 for f in "${fragments[@]}"; do
@@ -70,13 +100,21 @@ if [ "$patch_dir" != none ]; then
 	done < <(find "$patch_dir" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
 		 ! -name '0000-cover-letter.patch' | sort)
 fi
+n_base_series=${#series[@]}
+if [ -n "$extra_series" ]; then
+	[ -d "$extra_series" ] || die "extra series not found: $extra_series"
+	while IFS= read -r p; do
+		series+=("$p")
+	done < <(find "$extra_series" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
+		 ! -name '0000-cover-letter.patch' | sort)
+fi
 
 # --- the source tree, as a git repository at commit "base" -------------
 if [ -d "$source_arg" ]; then
 	[ -f "$source_arg/Makefile" ] || die "not a kernel tree: $source_arg"
 	src_key=dir-$(printf '%s' "$(realpath "$source_arg")" | sha256sum | cut -c1-12)
 else
-	[ -f "$source_arg" ] || die "kernel source not found: $source_arg (apt-get install linux-source-6.1)"
+	[ -f "$source_arg" ] || die "kernel source not found: $source_arg (apt-get install linux-source-$kbase)"
 	src_key=$(sha256sum "$source_arg" | cut -c1-16)
 fi
 mkdir -p "$DAXTRACE_CACHE/src" "$DAXTRACE_CACHE/obj" "$DAXTRACE_CACHE/kernels"
@@ -99,8 +137,10 @@ if [ ! -f "$tree/.daxtrace-base" ]; then
 			tar -xf "$source_arg" -C "$tree" --strip-components=1
 	fi
 	# -f: Debian's top-level .gitignore ignores everything but debian/.
+	# gc.auto 0: an automatic repack of ~90k loose objects would compete
+	# with the kernel build for the CPU for minutes, for a throwaway repo.
 	run_logged "$tree.log" "committing the source into a throwaway git repository" \
-		bash -c 'cd "$1" && git init -q && git add -A -f && git -c user.name=daxtrace-ci \
+		bash -c 'cd "$1" && git init -q && git config gc.auto 0 && git add -A -f && git -c user.name=daxtrace-ci \
 			 -c user.email=ci@daxtrace.invalid commit -q -m "base: $2"' _ "$tree" "$source_arg"
 	git_ tag -f base >/dev/null
 	touch "$tree/.daxtrace-base"
@@ -124,7 +164,7 @@ fi
 flock 9 || die "cannot lock $tree.lock"
 git_ am --abort >/dev/null 2>&1 || true
 git_ checkout -q -f -B daxtrace-build base
-log "applying ${#series[@]} patches from ${patch_dir} onto $kver"
+log "applying ${#series[@]} patches ($n_base_series from ${patch_dir}${extra_series:+, the rest from $extra_series}) onto $kver"
 for p in "${series[@]}"; do
 	if ! git_ am -q --whitespace=nowarn "$p" >"$tree.am.log" 2>&1; then
 		sed 's/^/    /' "$tree.am.log" | head -n 20 >&2
