@@ -79,7 +79,7 @@ exec 9>"$work/.lock"
 flock 9 || { echo "cannot lock $work/.lock" >&2; exit 2; }
 
 note() { echo "# $*"; }
-git_() { git -C "$tree" -c user.name=check-patches -c user.email=ci@daxtrace.invalid "$@"; }
+git_() { git -C "$tree" -c gc.auto=0 -c user.name=check-patches -c user.email=ci@daxtrace.invalid "$@"; }
 
 # Warnings as "file: message", without the tree prefix and line numbers.
 warnings() {
@@ -128,7 +128,7 @@ if [ ! -f "$tree/.daxtrace-base" ]; then
 	fi
 	# -f: Debian's top-level .gitignore ignores everything but debian/.
 	(cd "$tree" && git init -q && git add -A -f &&
-	 git -c user.name=check-patches -c user.email=ci@daxtrace.invalid \
+	 git -c gc.auto=0 -c user.name=check-patches -c user.email=ci@daxtrace.invalid \
 		commit -q -m base) || exit 2
 	git_ tag -f base >/dev/null
 	touch "$tree/.daxtrace-base"
