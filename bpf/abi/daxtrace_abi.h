@@ -2,6 +2,7 @@
 /*
  * daxtrace event ABI: the one definition shared by the BPF programs
  * (the bpf/ programs, compiled with vmlinux.h) and the C++ analyzer.
+ * The names behind its enums live in daxtrace_registry.def.
  *
  * Every record that crosses the ring buffer, and every record stored in a
  * trace file, is a struct dt_event.  The layout is fixed (no implicit
@@ -20,71 +21,23 @@
 #define DT_ABI_VERSION 1
 #define DT_COMM_LEN 16
 
-/*
- * What happened.  Grouped by the race class that needs it (DESIGN.md §1):
- * Z zeroing vs. faults, W writeback vs. pfn_mkwrite, L layout break vs.
- * DMA pins, T fault vs. truncate.  Values are stable: append only.
- */
+/* Race classes, as bits: Z zeroing vs. faults, W writeback vs. first
+ * write, L layout break vs. DMA pins, T fault vs. truncate (docs/). */
+#define DT_CLASS_Z	(1u << 0)
+#define DT_CLASS_W	(1u << 1)
+#define DT_CLASS_L	(1u << 2)
+#define DT_CLASS_T	(1u << 3)
+
+/* What happened: generated from daxtrace_registry.def (append only). */
 enum dt_type {
 	DT_NONE = 0,
-
-	/* DAX page faults (Z, W, T). pgoff = faulting page; flags DT_F_*. */
-	DT_FAULT_ENTER = 1,
-	DT_FAULT_EXIT = 2,		/* ret = vm_fault_t result */
-
-	/* The fs mapping callback ("get_block"): iomap_begin's answer. */
-	DT_IOMAP = 3,			/* pgoff/len = file range, block = sector,
-					 * iomap_type/iomap_flags as in iomap.h */
-
-	/* Zeroing of freshly allocated blocks (Z). block = sector, len = bytes,
-	 * op = DT_ZOP_*.  ino is 0 when the zeroing path cannot see the inode
-	 * (blkdev_issue_zeroout); the analyzer matches it by sector.
-	 * pgoff/nr_pages are the file pages when the hook knows them
-	 * (ext4_issue_zeroout, dax_zero_range, the alloc tracepoints), else
-	 * 0/0 (blkdev_issue_zeroout, xfs_zero_extent). */
-	DT_ZERO = 4,
-
-	/* First write to a read-mapped DAX page (W). */
-	DT_MKWRITE_ENTER = 5,		/* fs ->pfn_mkwrite entered */
-	DT_MKWRITE_DIRTY = 6,		/* mapping entry tagged dirty (hook
-					 * TP_MKWRITE_DIRTY: block = pfn) */
-	DT_MKWRITE_EXIT = 7,		/* ret = vm_fault_t */
-
-	/* Writeback of a DAX mapping (W). */
-	DT_WB_RANGE_ENTER = 8,		/* pgoff..pgoff+nr_pages */
-	DT_WB_ENTRY = 9,		/* one entry flushed and cleaned (PTEs
-					 * write-protected, dirty tag cleared);
-					 * hook TP_ENTRY_MKCLEAN: block = pfn */
-	DT_WB_RANGE_EXIT = 10,
-	DT_FSYNC_ENTER = 11,		/* vfs_fsync_range / msync: pgoff range */
-	DT_FSYNC_EXIT = 12,
-
-	/* Layout breaks (L). */
-	DT_BREAK_ENTER = 13,		/* ext4/xfs break_layouts: range */
-	DT_BREAK_BUSY = 14,		/* a busy (pinned) page found: pgoff,
-					 * refcount */
-	DT_BREAK_WAIT = 15,		/* sleeping until the busy page is idle */
-	DT_BREAK_EXIT = 16,		/* ret = 0 or -errno */
-	DT_BUSY_SCAN = 17,		/* dax_layout_busy_page_range() answer:
-					 * flags DT_F_BUSY if a page was returned,
-					 * then refcount = its refcount and ret =
-					 * its pgoff; pgoff/nr_pages = scanned
-					 * range (nr_pages 0 = to EOF) */
-
-	/* Removal of blocks from an inode's map (L, T). op = DT_ROP_*. */
-	DT_REMOVE_ENTER = 18,
-	DT_REMOVE_EXIT = 19,
-	DT_ENTRY_DELETE = 20,		/* dax_delete_mapping_entry: pgoff */
-	DT_ENTRY_DISASSOC = 21,		/* dax_disassociate_entry: pgoff,
-					 * refcount, flags DT_F_TRUNC; block =
-					 * pfn (function hook) */
-
-	/* Synthesised in user space from the per-CPU drop counters: ret =
-	 * number of events lost on cpu since the previous DT_LOST. */
-	DT_LOST = 22,
-
+#define DT_TYPE(id, what) DT_##id,
+#include "daxtrace_registry.def"
 	DT_TYPE_MAX
 };
+
+/* A bit per event type, for the registry's "emits" column. */
+#define DT_E(id) (1ull << DT_##id)
 
 /* Flags (dt_event.flags). */
 #define DT_F_WRITE	(1u << 0)	/* write fault */
@@ -129,62 +82,16 @@ enum dt_remove_op {
 #define DT_IOMAP_F_NEW		(1u << 0)
 
 /*
- * Which probe produced an event.  Recorded so a finding's evidence can say
- * how each step was seen, and so coverage can be reported per hook.
- * Values are stable: append only.
+ * Which kernel hook point produced an event, so a finding's evidence can
+ * say how each step was seen and coverage can be reported per hook.
+ * Generated from daxtrace_registry.def (append only).
  */
 enum dt_hook {
 	DT_HOOK_NONE = 0,
-	/* existing fs_dax tracepoints */
-	DT_HOOK_TP_PTE_FAULT,
-	DT_HOOK_TP_PTE_FAULT_DONE,
-	DT_HOOK_TP_PMD_FAULT,
-	DT_HOOK_TP_PMD_FAULT_DONE,
-	DT_HOOK_TP_INSERT_PFN_MKWRITE,
-	DT_HOOK_TP_WRITEBACK_RANGE,
-	DT_HOOK_TP_WRITEBACK_RANGE_DONE,
-	DT_HOOK_TP_WRITEBACK_ONE,
-	/* functions (fentry/fexit or kprobe/kretprobe) */
-	DT_HOOK_FN_IOMAP_ITER,
-	DT_HOOK_FN_EXT4_IOMAP_BEGIN,
-	DT_HOOK_FN_XFS_IOMAP_BEGIN,
-	DT_HOOK_FN_BLKDEV_ZEROOUT,
-	DT_HOOK_FN_EXT4_ZEROOUT,
-	DT_HOOK_FN_XFS_ZERO_EXTENT,
-	DT_HOOK_FN_DAX_ZERO_RANGE,
-	DT_HOOK_FN_EXT4_PFN_MKWRITE,
-	DT_HOOK_FN_XFS_PFN_MKWRITE,
-	DT_HOOK_FN_DAX_WRITEBACK_RANGE,
-	DT_HOOK_FN_VFS_FSYNC_RANGE,
-	DT_HOOK_FN_EXT4_BREAK_LAYOUTS,
-	DT_HOOK_FN_XFS_BREAK_LAYOUTS,
-	DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS,
-	DT_HOOK_FN_BUSY_PAGE_RANGE,
-	DT_HOOK_FN_EXT4_PUNCH_HOLE,
-	DT_HOOK_FN_EXT4_SETATTR,
-	DT_HOOK_FN_XFS_FREE_FILE_SPACE,
-	DT_HOOK_FN_TRUNCATE_PAGES_RANGE,
-	DT_HOOK_FN_DELETE_MAPPING_ENTRY,
-	DT_HOOK_FN_DISASSOCIATE_ENTRY,
-	DT_HOOK_FN_DAX_FAULT,		/* dax_iomap_fault */
-	DT_HOOK_FN_EXT4_IOCTL,		/* ext4_ioctl (SWAP_BOOT) */
-	DT_HOOK_FN_XFS_SWAP_EXTENTS,
-	DT_HOOK_FN_EXT4_FALLOCATE,
-	DT_HOOK_FN_XFS_FALLOCATE,
-	/* tracepoints added by patches/ */
-	DT_HOOK_TP_ALLOC_ZERO,
-	DT_HOOK_TP_MKWRITE_DIRTY,
-	DT_HOOK_TP_ENTRY_MKCLEAN,
-	DT_HOOK_TP_BREAK_BEGIN,
-	DT_HOOK_TP_BREAK_END,
-	DT_HOOK_TP_BREAK_BUSY,
-	DT_HOOK_TP_BREAK_WAIT,
-	DT_HOOK_TP_DISASSOCIATE,
-	/* synthesised by user space */
-	DT_HOOK_USER,
-	/* appended with the probes (bpf/): */
-	DT_HOOK_TP_IOMAP_DSTMAP,	/* iomap:iomap_iter_dstmap tracepoint */
-	DT_HOOK_FN_XFS_SETATTR,		/* xfs_vn_setattr (truncate) */
+#define DT_HOOK(id, group, tier, symbol, fs, emits) DT_HOOK_##id,
+#define DT_HOOK_SYNTH(id, name, emits) DT_HOOK_##id,
+#define DT_HOOK_RETIRED(id, name) DT_HOOK_##id,
+#include "daxtrace_registry.def"
 	DT_HOOK_MAX
 };
 

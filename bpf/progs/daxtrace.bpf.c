@@ -630,7 +630,7 @@ TP_PAIR(ext4_alloc_zeroout, struct inode *inode COMMA __u32 lblk COMMA
 	zero_fsblocks(inode, lblk, pblk, len, DT_ZOP_ALLOC, DT_HOOK_TP_ALLOC_ZERO, DIRECT))
 TP_PAIR(xfs_alloc_zero_extent, struct xfs_inode___dt *ip COMMA __u64 lblk COMMA
 	__u64 pblk COMMA __u32 len,
-	zero_xfs(ip, lblk, pblk, len, DT_ZOP_ALLOC, DT_HOOK_TP_ALLOC_ZERO))
+	zero_xfs(ip, lblk, pblk, len, DT_ZOP_ALLOC, DT_HOOK_TP_XFS_ALLOC_ZERO))
 
 /* ---- W: first write (pfn_mkwrite) ---------------------------------------- */
 
