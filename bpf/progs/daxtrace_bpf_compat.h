@@ -9,6 +9,12 @@
 #ifndef DAXTRACE_BPF_COMPAT_H
 #define DAXTRACE_BPF_COMPAT_H
 
+/*
+ * xfs is a module on Debian kernels, so its types are not in vmlinux BTF
+ * (the vmlinux.h we compile against) but in /sys/kernel/btf/xfs.  libbpf
+ * relocates against module BTF since the kernel exposes it, commit
+ * 36e68442d1af ("bpf: Load and verify kernel module BTFs", v5.11).
+ */
 struct xfs_sb___dt {
 	__u32 sb_agblocks;
 	__u8 sb_agblklog;
@@ -24,14 +30,19 @@ struct xfs_inode___dt {
 	struct inode i_vnode;
 } __attribute__((preserve_access_index));
 
-/* 6.1's dax_iomap_fault() takes enum page_entry_size; 6.6+ take an order. */
+/*
+ * 6.1's dax_iomap_fault() takes enum page_entry_size (PE_SIZE_PMD = 1);
+ * commit 1d024e7a8dab ("mm: remove enum page_entry_size", v6.6) made it a
+ * page order (PMD_ORDER = 9).  Whether the enum exists tells which.
+ */
 enum page_entry_size___dt {
 	PE_SIZE_PTE___dt = 0,
 	PE_SIZE_PMD___dt = 1,
 	PE_SIZE_PUD___dt = 2,
 };
 
-/* page->index was renamed __folio_index in 6.16. */
+/* "mm: rename page->index to page->__folio_index" (Matthew Wilcox, v6.16)
+ * renamed the field the busy-page and disassociate hooks read. */
 struct page___old {
 	unsigned long index;
 } __attribute__((preserve_access_index));

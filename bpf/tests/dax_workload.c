@@ -10,7 +10,7 @@
  *   fault-bench FILE NPAGES ITERS  fault-heavy loop; prints ns per fault
  *
  * The busy page: vmsplice() of a DAX mapping into a pipe takes page
- * references that live until the pipe is read (DESIGN.md §5), so the
+ * references that live until the pipe is read, so the
  * filesystem's layout break must find the page busy and wait.
  */
 #define _GNU_SOURCE
@@ -127,7 +127,7 @@ static int pinned_remove(const char *path, long hold_ms, int truncate)
 	if (vmsplice(pfd[1], &iov, 1, 0) != PG)	/* page 3 is now busy */
 		die("vmsplice");
 	/* Keep the mapping: 6.1's dax_layout_busy_page_range() returns early
-	 * for an unmapped file (DESIGN.md §1), and this test is about the
+	 * for an unmapped file (!mapping_mapped()), and this test is about the
 	 * path that works. */
 	if (pthread_create(&t, NULL, remove_blocks, &r))
 		die("pthread_create");

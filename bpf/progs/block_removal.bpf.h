@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * L, T: removal of blocks from a file.
+ *
+ * Punch, collapse, insert and zero range, truncate, swap-boot/swapext, and
+ * what happens to the mapping entries of the removed range (deleted,
+ * disassociated from their page).
+ */
+#ifndef DAXTRACE_BLOCK_REMOVAL_BPF_H
+#define DAXTRACE_BLOCK_REMOVAL_BPF_H
+
+#include "core.bpf.h"
+
+static __always_inline void remove_enter(struct inode *inode, __u16 op,
+					 __s64 off, __s64 len, __u16 hook)
+{
+	struct dt_event e;
+
+	if (!inode_is_dax(inode))
+		return;
+	ev_init(&e, DT_REMOVE_ENTER, hook);
+	ev_inode(&e, inode);
+	e.op = op;
+	e.pgoff = off >> DT_PAGE_SHIFT;
+	e.nr_pages = len <= 0 ? 0 : ((off + len - 1) >> DT_PAGE_SHIFT) - e.pgoff + 1;
+	e.len = len;
+	ev_enter(&e);
+}
+
+static __always_inline __u16 falloc_op(int mode)
+{
+	if (mode & DT_FALLOC_FL_PUNCH_HOLE)
+		return DT_ROP_PUNCH;
+	if (mode & DT_FALLOC_FL_COLLAPSE_RANGE)
+		return DT_ROP_COLLAPSE;
+	if (mode & DT_FALLOC_FL_ZERO_RANGE)
+		return DT_ROP_ZERO_RANGE;
+	if (mode & DT_FALLOC_FL_INSERT_RANGE)
+		return DT_ROP_INSERT;
+	return DT_ROP_UNKNOWN;
+}
+
+static __always_inline void falloc_enter(struct file *file, int mode, __s64 off,
+					 __s64 len, __u16 hook)
+{
+	__u16 op = falloc_op(mode);
+
+	if (op != DT_ROP_UNKNOWN)
+		remove_enter(file_inode_of(file), op, off, len, hook);
+}
+
+/* truncate: ->setattr with ATTR_SIZE; off = new size, len 0 = to EOF. */
+static __always_inline void setattr_enter(struct dentry *dentry,
+					  struct iattr *attr, __u16 hook)
+{
+	if (!(BPF_CORE_READ(attr, ia_valid) & DT_ATTR_SIZE))
+		return;
+	remove_enter(BPF_CORE_READ(dentry, d_inode), DT_ROP_TRUNCATE,
+		     BPF_CORE_READ(attr, ia_size), 0, hook);
+}
+
+/* The return side of a removal: fexit takes the function's arguments then
+ * its return value (fexit_args, parenthesised); kretprobe only the return. */
+#define REMOVE_EXIT_PROGS(fn, hook, fexit_args)				\
+SEC("fexit/" #fn)							\
+int BPF_PROG(fx_##fn, UNPAREN fexit_args)				\
+{									\
+	ev_exit(hook, DT_REMOVE_EXIT, (int)ret);			\
+	return 0;							\
+}									\
+SEC("kretprobe/" #fn)							\
+int BPF_KRETPROBE(kr_##fn, long ret)					\
+{									\
+	ev_exit(hook, DT_REMOVE_EXIT, (int)ret);			\
+	return 0;							\
+}
+
+#define FALLOC_PROGS(fn, hook)						\
+SEC("fentry/" #fn)							\
+int BPF_PROG(fe_##fn, struct file *file, int mode, __s64 off, __s64 len) \
+{									\
+	falloc_enter(file, mode, off, len, hook);			\
+	return 0;							\
+}									\
+SEC("kprobe/" #fn)							\
+int BPF_KPROBE(kp_##fn, struct file *file, int mode, __s64 off, __s64 len) \
+{									\
+	falloc_enter(file, mode, off, len, hook);			\
+	return 0;							\
+}									\
+REMOVE_EXIT_PROGS(fn, hook, (struct file *file, int mode,	\
+		  __s64 off, __s64 len, long ret))
+
+FALLOC_PROGS(ext4_fallocate, DT_HOOK_FN_EXT4_FALLOCATE)
+FALLOC_PROGS(xfs_file_fallocate, DT_HOOK_FN_XFS_FALLOCATE)
+
+/* ext4_punch_hole(file, off, len) on 6.1 .. 6.18 (fallback for
+ * ext4_fallocate). */
+SEC("fentry/ext4_punch_hole")
+int BPF_PROG(fe_ext4_punch_hole, struct file *file, __s64 off, __s64 len)
+{
+	remove_enter(file_inode_of(file), DT_ROP_PUNCH, off, len,
+		     DT_HOOK_FN_EXT4_PUNCH_HOLE);
+	return 0;
+}
+
+SEC("kprobe/ext4_punch_hole")
+int BPF_KPROBE(kp_ext4_punch_hole, struct file *file, __s64 off, __s64 len)
+{
+	remove_enter(file_inode_of(file), DT_ROP_PUNCH, off, len,
+		     DT_HOOK_FN_EXT4_PUNCH_HOLE);
+	return 0;
+}
+
+REMOVE_EXIT_PROGS(ext4_punch_hole, DT_HOOK_FN_EXT4_PUNCH_HOLE,
+		  (struct file *file, __s64 off, __s64 len, int ret))
+
+#define SETATTR_PROGS(fn, hook)						\
+SEC("fentry/" #fn)							\
+int BPF_PROG(fe_##fn, void *idmap, struct dentry *dentry,		\
+	     struct iattr *attr)					\
+{									\
+	setattr_enter(dentry, attr, hook);				\
+	return 0;							\
+}									\
+SEC("kprobe/" #fn)							\
+int BPF_KPROBE(kp_##fn, void *idmap, struct dentry *dentry,		\
+	       struct iattr *attr)					\
+{									\
+	setattr_enter(dentry, attr, hook);				\
+	return 0;							\
+}									\
+REMOVE_EXIT_PROGS(fn, hook, (void *idmap, struct dentry *dentry, \
+		  struct iattr *attr, int ret))
+
+SETATTR_PROGS(ext4_setattr, DT_HOOK_FN_EXT4_SETATTR)
+SETATTR_PROGS(xfs_vn_setattr, DT_HOOK_FN_XFS_SETATTR)
+
+/* EXT4_IOC_SWAP_BOOT: swaps the whole block map with the boot inode. */
+static __always_inline void ext4_ioctl_enter(struct file *file, __u32 cmd)
+{
+	if (cmd == DT_EXT4_IOC_SWAP_BOOT)
+		remove_enter(file_inode_of(file), DT_ROP_SWAP_BOOT, 0, 0,
+			     DT_HOOK_FN_EXT4_IOCTL);
+}
+
+SEC("fentry/ext4_ioctl")
+int BPF_PROG(fe_ext4_ioctl, struct file *file, unsigned int cmd)
+{
+	ext4_ioctl_enter(file, cmd);
+	return 0;
+}
+
+SEC("kprobe/ext4_ioctl")
+int BPF_KPROBE(kp_ext4_ioctl, struct file *file, unsigned int cmd)
+{
+	ext4_ioctl_enter(file, cmd);
+	return 0;
+}
+
+REMOVE_EXIT_PROGS(ext4_ioctl, DT_HOOK_FN_EXT4_IOCTL,
+		  (struct file *file, unsigned int cmd,
+		  unsigned long arg, long ret))
+
+/* XFS_IOC_SWAPEXT -> xfs_swap_extents(ip, tip, sxp). */
+SEC("fentry/xfs_swap_extents")
+int BPF_PROG(fe_xfs_swap_extents, struct xfs_inode___dt *ip)
+{
+	remove_enter(&ip->i_vnode, DT_ROP_SWAPEXT, 0, 0,
+		     DT_HOOK_FN_XFS_SWAP_EXTENTS);
+	return 0;
+}
+
+SEC("kprobe/xfs_swap_extents")
+int BPF_KPROBE(kp_xfs_swap_extents, struct xfs_inode___dt *ip)
+{
+	remove_enter(&ip->i_vnode, DT_ROP_SWAPEXT, 0, 0,
+		     DT_HOOK_FN_XFS_SWAP_EXTENTS);
+	return 0;
+}
+
+REMOVE_EXIT_PROGS(xfs_swap_extents, DT_HOOK_FN_XFS_SWAP_EXTENTS,
+		  (void *ip, void *tip, void *sxp, int ret))
+
+/* dax_delete_mapping_entry(mapping, index) */
+static __always_inline void entry_delete(struct address_space *mapping,
+					 __u64 index, bool direct)
+{
+	struct dt_event e;
+
+	ev_init(&e, DT_ENTRY_DELETE, DT_HOOK_FN_DELETE_MAPPING_ENTRY);
+	ev_inode_read(&e, READ_KERNEL(direct, mapping, host), direct);
+	e.pgoff = index;
+	e.nr_pages = 1;
+	ev_emit(&e);
+}
+
+SEC("fentry/dax_delete_mapping_entry")
+int BPF_PROG(fe_dax_delete_mapping_entry, struct address_space *mapping,
+	     unsigned long index)
+{
+	entry_delete(mapping, index, true);
+	return 0;
+}
+
+SEC("kprobe/dax_delete_mapping_entry")
+int BPF_KPROBE(kp_dax_delete_mapping_entry, struct address_space *mapping,
+	       unsigned long index)
+{
+	entry_delete(mapping, index, false);
+	return 0;
+}
+
+/* 6.1: dax_disassociate_entry(void *entry, mapping, bool trunc).  The page
+ * comes from the entry's pfn (6.1 has no folio in the entry and no
+ * tracepoint here); a refcount > 1 on truncate means a page still pinned
+ * after the layout break, which the kernel WARNs about. */
+static __always_inline void disassociate(void *entry,
+					 struct address_space *mapping,
+					 bool trunc)
+{
+	struct dt_event e;
+	__u64 v = (__u64)entry;
+	struct page *page;
+
+	if (!(v & 1))
+		return;			/* not an xarray value entry */
+	v >>= 1;
+	if (v & (DT_DAX_ZERO_PAGE | DT_DAX_EMPTY))
+		return;			/* the function returns early too */
+	page = pfn_to_page_ptr(v >> DT_DAX_SHIFT);
+	ev_init(&e, DT_ENTRY_DISASSOC, DT_HOOK_FN_DISASSOCIATE_ENTRY);
+	ev_inode(&e, BPF_CORE_READ(mapping, host));
+	e.pgoff = page_index(page);
+	e.nr_pages = 1;
+	e.block = v >> DT_DAX_SHIFT;	/* pfn */
+	e.refcount = page_refcount(page);
+	if (trunc)
+		e.flags |= DT_F_TRUNC;
+	ev_emit(&e);
+}
+
+SEC("fentry/dax_disassociate_entry")
+int BPF_PROG(fe_dax_disassociate_entry, void *entry,
+	     struct address_space *mapping, bool trunc)
+{
+	disassociate(entry, mapping, trunc);
+	return 0;
+}
+
+SEC("kprobe/dax_disassociate_entry")
+int BPF_KPROBE(kp_dax_disassociate_entry, void *entry,
+	       struct address_space *mapping, bool trunc)
+{
+	disassociate(entry, mapping, trunc);
+	return 0;
+}
+
+#endif /* DAXTRACE_BLOCK_REMOVAL_BPF_H */

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * W: first write and writeback.
+ *
+ * The first write to a read-mapped page (->pfn_mkwrite, entry tagged
+ * dirty) and the writeback that cleans it (range, per entry, fsync).
+ */
+#ifndef DAXTRACE_WRITEBACK_BPF_H
+#define DAXTRACE_WRITEBACK_BPF_H
+
+#include "core.bpf.h"
+
+/* ext4's pfn_mkwrite is ext4_dax_fault(), which is also its ->fault and
+ * ->page_mkwrite: only the calls flagged FAULT_FLAG_MKWRITE count. */
+static __always_inline void mkwrite_enter(struct vm_fault *vmf, __u16 hook,
+					  bool need_flag, bool direct)
+{
+	struct dt_event e;
+	__u32 fl = READ_KERNEL(direct, vmf, flags);
+
+	if (need_flag && !(fl & fault_flag_mkwrite()))
+		return;
+	ev_init(&e, DT_MKWRITE_ENTER, hook);
+	ev_inode_read(&e, READ_KERNEL(direct, vmf, vma, vm_file, f_mapping, host), direct);
+	e.pgoff = READ_KERNEL(direct, vmf, pgoff);
+	e.nr_pages = 1;
+	e.flags = DT_F_WRITE;
+	ev_enter(&e);
+}
+
+#define MKWRITE_PROGS(fn, hook, need_flag)				\
+SEC("fentry/" #fn)							\
+int BPF_PROG(fe_##fn, struct vm_fault *vmf)				\
+{									\
+	mkwrite_enter(vmf, hook, need_flag, true);			\
+	return 0;							\
+}									\
+SEC("fexit/" #fn)							\
+int BPF_PROG(fx_##fn, struct vm_fault *vmf, unsigned int ret)		\
+{									\
+	if (need_flag && !(READ_KERNEL(true, vmf, flags) & fault_flag_mkwrite())) \
+		return 0;						\
+	ev_exit(hook, DT_MKWRITE_EXIT, ret);				\
+	return 0;							\
+}									\
+SEC("kprobe/" #fn)							\
+int BPF_KPROBE(kp_##fn, struct vm_fault *vmf)				\
+{									\
+	mkwrite_enter(vmf, hook, need_flag, false);			\
+	return 0;							\
+}									\
+SEC("kretprobe/" #fn)							\
+int BPF_KRETPROBE(kr_##fn, unsigned int ret)				\
+{									\
+	ev_exit(hook, DT_MKWRITE_EXIT, ret);				\
+	return 0;							\
+}
+
+MKWRITE_PROGS(ext4_dax_fault, DT_HOOK_FN_EXT4_PFN_MKWRITE, true)
+MKWRITE_PROGS(xfs_filemap_pfn_mkwrite, DT_HOOK_FN_XFS_PFN_MKWRITE, false)
+
+/* dax_insert_pfn_mkwrite: MAP_SYNC faults dirty the entry after the fsync. */
+static __always_inline void tp_insert_mkwrite(struct inode *inode,
+					      struct vm_fault *vmf, int result)
+{
+	struct dt_event e;
+
+	ev_init(&e, DT_MKWRITE_DIRTY, DT_HOOK_TP_INSERT_PFN_MKWRITE);
+	ev_inode(&e, inode);
+	e.pgoff = BPF_CORE_READ(vmf, pgoff);
+	e.nr_pages = 1;
+	e.flags = DT_F_WRITE | DT_F_SYNC;
+	e.ret = result;
+	ev_emit(&e);
+}
+
+TRACEPOINT_PROGS(dax_insert_pfn_mkwrite, (struct inode *inode, struct vm_fault *vmf,
+	int result), tp_insert_mkwrite(inode, vmf, result))
+
+/* New tracepoints (patches/): entry tagged dirty / cleaned. */
+static __always_inline void tp_entry(struct inode *inode, __u64 index,
+				     __u64 pfn, __u16 type, __u16 hook)
+{
+	struct dt_event e;
+
+	ev_init(&e, type, hook);
+	ev_inode(&e, inode);
+	e.pgoff = index;
+	e.nr_pages = 1;
+	e.block = pfn;		/* pfn, not a sector, for these two hooks */
+	if (type == DT_MKWRITE_DIRTY)
+		e.flags = DT_F_WRITE;
+	ev_emit(&e);
+}
+
+TRACEPOINT_PROGS(dax_entry_mkdirty, (struct inode *inode, unsigned long index,
+	unsigned long pfn),
+	tp_entry(inode, index, pfn, DT_MKWRITE_DIRTY, DT_HOOK_TP_MKWRITE_DIRTY))
+TRACEPOINT_PROGS(dax_entry_mkclean, (struct inode *inode, unsigned long index,
+	unsigned long pfn),
+	tp_entry(inode, index, pfn, DT_WB_ENTRY, DT_HOOK_TP_ENTRY_MKCLEAN))
+
+/* Writeback. */
+
+static __always_inline void tp_wb(struct inode *inode, __u64 start, __u64 end,
+				  __u16 type, __u16 hook, bool direct)
+{
+	struct dt_event e;
+
+	ev_init(&e, type, hook);
+	ev_inode_read(&e, inode, direct);
+	e.pgoff = start;
+	/* range tracepoints give [start, end]; writeback_one gives a length */
+	if (type == DT_WB_ENTRY)
+		e.nr_pages = end;
+	else if (end >= (0x7fffffffffffffffull >> DT_PAGE_SHIFT) || end < start)
+		e.nr_pages = 0;		/* to the end of the file */
+	else
+		e.nr_pages = end - start + 1;
+	ev_emit(&e);
+}
+
+TRACEPOINT_PROGS(dax_writeback_range, (struct inode *inode, unsigned long start,
+	unsigned long end),
+	tp_wb(inode, start, end, DT_WB_RANGE_ENTER, DT_HOOK_TP_WRITEBACK_RANGE, direct))
+TRACEPOINT_PROGS(dax_writeback_range_done, (struct inode *inode, unsigned long start,
+	unsigned long end),
+	tp_wb(inode, start, end, DT_WB_RANGE_EXIT, DT_HOOK_TP_WRITEBACK_RANGE_DONE, direct))
+TRACEPOINT_PROGS(dax_writeback_one, (struct inode *inode, unsigned long pgoff,
+	unsigned long pglen),
+	tp_wb(inode, pgoff, pglen, DT_WB_ENTRY, DT_HOOK_TP_WRITEBACK_ONE, direct))
+
+static __always_inline void wb_fn_enter(struct address_space *mapping,
+					struct writeback_control *wbc)
+{
+	struct dt_event e;
+	__s64 start = BPF_CORE_READ(wbc, range_start);
+	__s64 end = BPF_CORE_READ(wbc, range_end);
+
+	ev_init(&e, DT_WB_RANGE_ENTER, DT_HOOK_FN_DAX_WRITEBACK_RANGE);
+	ev_inode(&e, BPF_CORE_READ(mapping, host));
+	e.pgoff = start >> DT_PAGE_SHIFT;
+	e.nr_pages = end == 0x7fffffffffffffffll ? 0 :
+		((end >> DT_PAGE_SHIFT) - e.pgoff + 1);
+	ev_enter(&e);
+}
+
+SEC("fentry/dax_writeback_mapping_range")
+int BPF_PROG(fe_dax_writeback_mapping_range, struct address_space *mapping,
+	     void *dax_dev, struct writeback_control *wbc)
+{
+	wb_fn_enter(mapping, wbc);
+	return 0;
+}
+
+SEC("fexit/dax_writeback_mapping_range")
+int BPF_PROG(fx_dax_writeback_mapping_range, struct address_space *mapping,
+	     void *dax_dev, struct writeback_control *wbc, int ret)
+{
+	ev_exit(DT_HOOK_FN_DAX_WRITEBACK_RANGE, DT_WB_RANGE_EXIT, ret);
+	return 0;
+}
+
+SEC("kprobe/dax_writeback_mapping_range")
+int BPF_KPROBE(kp_dax_writeback_mapping_range, struct address_space *mapping,
+	       void *dax_dev, struct writeback_control *wbc)
+{
+	wb_fn_enter(mapping, wbc);
+	return 0;
+}
+
+SEC("kretprobe/dax_writeback_mapping_range")
+int BPF_KRETPROBE(kr_dax_writeback_mapping_range, int ret)
+{
+	ev_exit(DT_HOOK_FN_DAX_WRITEBACK_RANGE, DT_WB_RANGE_EXIT, ret);
+	return 0;
+}
+
+/* fsync/msync on DAX files only (S_DAX), so other files cost one test. */
+static __always_inline void fsync_enter(struct file *file, __s64 start,
+					__s64 end, int datasync)
+{
+	struct dt_event e;
+	struct inode *inode = file_inode_of(file);
+
+	if (!inode_is_dax(inode))
+		return;
+	ev_init(&e, DT_FSYNC_ENTER, DT_HOOK_FN_VFS_FSYNC_RANGE);
+	ev_inode(&e, inode);
+	e.pgoff = start >> DT_PAGE_SHIFT;
+	e.nr_pages = end == 0x7fffffffffffffffll ? 0 :
+		((end >> DT_PAGE_SHIFT) - e.pgoff + 1);
+	if (datasync)
+		e.flags |= DT_F_DATASYNC;
+	ev_enter(&e);
+}
+
+SEC("fentry/vfs_fsync_range")
+int BPF_PROG(fe_vfs_fsync_range, struct file *file, __s64 start, __s64 end,
+	     int datasync)
+{
+	fsync_enter(file, start, end, datasync);
+	return 0;
+}
+
+SEC("fexit/vfs_fsync_range")
+int BPF_PROG(fx_vfs_fsync_range, struct file *file, __s64 start, __s64 end,
+	     int datasync, int ret)
+{
+	ev_exit(DT_HOOK_FN_VFS_FSYNC_RANGE, DT_FSYNC_EXIT, ret);
+	return 0;
+}
+
+SEC("kprobe/vfs_fsync_range")
+int BPF_KPROBE(kp_vfs_fsync_range, struct file *file, __s64 start, __s64 end,
+	       int datasync)
+{
+	fsync_enter(file, start, end, datasync);
+	return 0;
+}
+
+SEC("kretprobe/vfs_fsync_range")
+int BPF_KRETPROBE(kr_vfs_fsync_range, int ret)
+{
+	ev_exit(DT_HOOK_FN_VFS_FSYNC_RANGE, DT_FSYNC_EXIT, ret);
+	return 0;
+}
+
+#endif /* DAXTRACE_WRITEBACK_BPF_H */
