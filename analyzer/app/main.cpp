@@ -33,8 +33,14 @@ using namespace dtcli;
 using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_broken_pipe{false};
 
-void on_signal(int) { g_stop = true; }
+void on_signal(int sig)
+{
+	if (sig == SIGPIPE)
+		g_broken_pipe = true;
+	g_stop = true;
+}
 
 [[noreturn]] void die(const std::string &msg, int code = 1)
 {
@@ -117,6 +123,9 @@ void install_signals()
 	sigaction(SIGINT, &sa, nullptr);
 	sigaction(SIGTERM, &sa, nullptr);
 	sigaction(SIGHUP, &sa, nullptr);
+	// `daxtrace -r t.dxt | head -1`: stop as on SIGINT, so that the
+	// recording is closed instead of being cut short by the signal.
+	sigaction(SIGPIPE, &sa, nullptr);
 }
 
 void attach_or_die(dtprobe::ProbeSet &probes)
@@ -133,6 +142,7 @@ void attach_or_die(dtprobe::ProbeSet &probes)
 struct LiveArgs {
 	Common common;
 	std::string record;
+	bool force = false;  // overwrite an existing --record file
 	double duration = 0;
 	size_t ringbuf_mb = 8;
 	std::vector<std::string> forbid;
@@ -172,7 +182,10 @@ int run_live(LiveArgs &a)
 	std::unique_ptr<daxtrace::TraceWriter> recorder;
 	if (!a.record.empty()) {
 		try {
-			recorder = std::make_unique<daxtrace::TraceWriter>(a.record, hdr);
+			daxtrace::TraceWriter::Options o;
+			o.mode = a.force ? daxtrace::TraceWriter::Mode::Truncate
+					 : daxtrace::TraceWriter::Mode::Exclusive;
+			recorder = std::make_unique<daxtrace::TraceWriter>(a.record, hdr, o);
 		} catch (const daxtrace::TraceError &e) {
 			die(a.record + ": " + e.what());
 		}
@@ -207,6 +220,13 @@ int run_live(LiveArgs &a)
 			status = 1;
 			break;
 		}
+		if (session.recorder() && session.recorder()->failed()) {
+			// Disk full, EIO, a dead pipe: stop, but still summarise
+			// and close the recording with what fit.
+			fprintf(stderr, "daxtrace: error: %s\n", session.recorder()->error()->what());
+			status = 1;
+			break;
+		}
 		// Let a quiet stream publish its findings, but stay a second
 		// behind the clock: an event can reach the ring buffer long
 		// after its bpf_ktime_get_ns() stamp (a preempted vCPU between
@@ -232,9 +252,20 @@ int run_live(LiveArgs &a)
 			     " events were dropped (ring buffer full); findings near the gaps are marked uncertain;"
 			     " a larger --ringbuf-mb helps");
 	out->summary(session, elapsed());
-	if (session.recorder())
-		fprintf(stderr, "daxtrace: recorded %lu events to %s\n",
-			(unsigned long)session.recorder()->events_written(), a.record.c_str());
+	if (auto *rec = session.recorder()) {
+		fprintf(stderr, "daxtrace: recorded %lu events to %s", (unsigned long)rec->events_on_disk(),
+			a.record.c_str());
+		if (rec->failed())
+			fprintf(stderr, " (%lu events did not fit; recorded as lost)",
+				(unsigned long)rec->events_dropped());
+		fprintf(stderr, "\n");
+		if (rec->failed())
+			status = 1;
+	}
+	if (g_broken_pipe) {
+		fprintf(stderr, "daxtrace: error: standard output closed (broken pipe); stopped\n");
+		status = 1;
+	}
 	return status;
 }
 
@@ -274,10 +305,21 @@ int run_replay(const std::string &path, Common &c)
 	session.finish();
 	double span = session.last_ts() > session.first_ts()
 			      ? (session.last_ts() - session.first_ts()) / 1e9 : 0.0;
-	if (auto &err = reader->error()) {
-		out->warning(path + ": " + err->what() + " at byte " + std::to_string(err->offset()) +
-			     " (block " + std::to_string(err->block()) + "); the " +
-			     std::to_string(reader->events_read()) + " events before it were analysed");
+	if (reader->error()) {
+		// One warning per damaged stretch; the reader skipped to the
+		// next intact block and put a DT_LOST there, so the findings
+		// across a gap are already marked uncertain.
+		for (auto &g : reader->gaps())
+			out->warning(path + ": trace damaged at byte " + std::to_string(g.offset) + " (block " +
+				     std::to_string(g.block) + "): " + g.what +
+				     (g.resumed ? "; resumed at byte " + std::to_string(g.resume_offset) + ", gap of " +
+							  std::to_string(g.blocks_lost) + " blocks (~" +
+							  std::to_string(g.events_lost) +
+							  " events lost, findings across it marked uncertain)"
+						: "; nothing readable after it"));
+		out->warning(path + ": damaged trace: " + std::to_string(reader->events_read()) +
+			     " events in " + std::to_string(reader->blocks_read()) + " intact blocks analysed, " +
+			     std::to_string(reader->gaps().size()) + " gaps");
 		out->summary(session, span);
 		return 3;
 	}
@@ -359,6 +401,7 @@ int main(int argc, char **argv)
 	LiveArgs live;
 	add_common(&app, live.common);
 	app.add_option("-r,--record", live.record, "also record the event stream to FILE (replay it later)");
+	app.add_flag("--force", live.force, "let --record overwrite an existing file");
 	app.add_option("-d,--duration", live.duration, "stop after SECONDS (default: until Ctrl-C)")
 		->check(CLI::PositiveNumber);
 	app.add_option("-i,--interval", live.common.interval,

@@ -70,6 +70,13 @@ void Session::on_event(const dt_event &e)
 	out_.event(e);
 }
 
+void Session::advance_to(uint64_t now_ns)
+{
+	engine_.advance_to(now_ns);
+	if (recorder_)
+		recorder_->tick();
+}
+
 void Session::finish()
 {
 	engine_.flush();

@@ -35,8 +35,9 @@ public:
 
 	void on_event(const dt_event &e);
 	// Live mode: trace time has reached now_ns (CLOCK_MONOTONIC) even if
-	// no event came, so findings that are due get published.
-	void advance_to(uint64_t now_ns) { engine_.advance_to(now_ns); }
+	// no event came, so findings that are due get published, and the
+	// recorder writes out events that have waited a flush interval.
+	void advance_to(uint64_t now_ns);
 	// Drain the engine, publish what it holds, close the recording.
 	void finish();
 

@@ -1,13 +1,17 @@
 // TraceReader: validates the header, then decodes block by block.  Damage
-// (truncation, bad magic, bad checksum, bad zstd frame, size mismatch)
-// stops decoding with a TraceError naming the byte offset and block; the
-// events of every earlier block have already been returned.
+// (truncation, bad magic, bad checksum, bad zstd frame, size mismatch) is
+// recorded as a TraceError naming the byte offset and block; the reader
+// then looks for the next block whose magic, header checksum, index and
+// payload checksum are all right and goes on from there, reporting the
+// skipped stretch as a gap (and as DT_LOST markers in the event stream).
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <zstd.h>
 
+#include "daxtrace/events.h"
 #include "daxtrace/trace.h"
 #include "trace_format.h"
 
@@ -80,100 +84,234 @@ void TraceReader::read_header() {
 	pos_ = sizeof(fh) + fh.meta_len;
 }
 
-void TraceReader::fail(const std::string &what, uint64_t offset) {
-	error_.emplace("trace damaged at byte offset " + std::to_string(offset) + " (block " +
-			       std::to_string(block_index_) + "): " + what + "; " + std::to_string(events_) +
-			       " events in " + std::to_string(block_index_) + " blocks before it are intact",
-		       offset, int64_t(block_index_));
-	done_ = true;
+
+
+bool TraceReader::read_at(uint64_t off, void *p, size_t n) {
+	if (off > size_ || size_ - off < n)
+		return false;
+	in_->clear();
+	in_->seekg(std::streamoff(off));
+	in_->read(static_cast<char *>(p), std::streamsize(n));
+	return uint64_t(in_->gcount()) == n;
 }
 
-bool TraceReader::load_block() {
+void TraceReader::damage(const std::string &what, uint64_t offset) {
+	TraceGap g;
+	g.offset = offset;
+	g.block = int64_t(block_index_);
+	g.ts_before = last_ts_;
+	g.what = what;
+	if (!error_)
+		error_.emplace("trace damaged at byte offset " + std::to_string(offset) + " (block " +
+				       std::to_string(block_index_) + "): " + what + "; " +
+				       std::to_string(events_) + " events in " + std::to_string(blocks_ok_) +
+				       " blocks before it are intact",
+			       offset, int64_t(block_index_));
+	gaps_.push_back(std::move(g));
+	block_.clear();
+	block_pos_ = 0;
+}
+
+// Could an intact block (or the end marker) start at byte `at`?  Every
+// check that does not need decompression: magic, header checksum, an index
+// not before the one expected, plausible sizes, the payload checksum.
+bool TraceReader::candidate(uint64_t at, bool *is_end) {
+	BlockHeader bh;
+	if (!read_at(at, &bh, sizeof(bh)))
+		return false;
+	if (bh.magic != kBlockMagic && bh.magic != kEndMagic)
+		return false;
+	if (bh.hdr_crc != crc32c(&bh, offsetof(BlockHeader, hdr_crc)) || bh.index < block_index_)
+		return false;
+	*is_end = bh.magic == kEndMagic;
+	if (*is_end)
+		return true;
+	if (bh.n_events == 0 || bh.n_events > kMaxBlockEvents ||
+	    bh.comp_len > ZSTD_compressBound(size_t(bh.n_events) * sizeof(dt_event)) ||
+	    size_ - at - sizeof(bh) < bh.comp_len)
+		return false;
+	cbuf_.resize(bh.comp_len);
+	if (!read_at(at + sizeof(bh), cbuf_.data(), bh.comp_len))
+		return false;
+	return crc32c(cbuf_.data(), cbuf_.size()) == bh.payload_crc;
+}
+
+// After damage at gaps_.back(): scan forward from `from` for the next intact
+// block.  Sets pos_ there (or at the end of the file) and completes the gap.
+void TraceReader::gap_to(uint64_t from) {
+	TraceGap &g = gaps_.back();
+	static constexpr uint8_t kMagics[2][4] = {{'D', 'T', 'B', 'K'}, {'D', 'T', 'N', 'D'}};
+	static constexpr size_t kChunk = 1 << 20;
+	std::vector<uint8_t> buf;
+	uint64_t found = size_;
+	for (uint64_t off = from; found == size_ && off + sizeof(BlockHeader) <= size_; off += kChunk) {
+		size_t n = size_t(std::min<uint64_t>(kChunk + 3, size_ - off));
+		buf.resize(n);
+		if (!read_at(off, buf.data(), n))
+			break;
+		for (size_t i = 0; i + 4 <= n && i < kChunk; ++i) {
+			if (buf[i] != 'D' || buf[i + 1] != 'T')
+				continue;
+			if (memcmp(&buf[i], kMagics[0], 4) != 0 && memcmp(&buf[i], kMagics[1], 4) != 0)
+				continue;
+			bool is_end = false;
+			if (candidate(off + i, &is_end)) {
+				found = off + i;
+				break;
+			}
+		}
+	}
+	g.resume_offset = found;
+	if (found == size_) {
+		done_ = true;
+		return;
+	}
+	BlockHeader bh;
+	read_at(found, &bh, sizeof(bh));
+	g.resumed = true;
+	g.blocks_lost = bh.index - block_index_;
+	g.ts_after = bh.magic == kBlockMagic ? std::max(bh.first_ts, last_ts_) : last_ts_;
+	// Blocks are full unless the writer flushed on time, so the size of
+	// the neighbouring blocks is the best guess for the missing ones; the
+	// end marker's total gives the exact figure (TRACE_FORMAT.md).
+	uint64_t per_block = last_block_events_ ? last_block_events_
+				  : bh.magic == kBlockMagic ? bh.n_events : 1;
+	g.events_lost = std::max<uint64_t>(1, g.blocks_lost * per_block);
+	dt_event open = make_lost_event(g.ts_before ? g.ts_before : g.ts_after, kTraceGapCpu, 0);
+	dt_event close = make_lost_event(g.ts_after, kTraceGapCpu, g.events_lost);
+	inject_.push_back(close);
+	inject_.push_back(open); // popped from the back
+	block_index_ = bh.index;
+	pos_ = found;
+}
+
+TraceReader::Load TraceReader::load_block() {
 	BlockHeader bh;
 	uint64_t at = pos_;
 	if (size_ - pos_ < sizeof(bh)) {
-		fail(pos_ == size_ ? "file ends without the end marker (truncated)"
-				   : "truncated block header",
-		     pos_);
-		return false;
+		damage(pos_ == size_ ? "file ends without the end marker (truncated)" : "truncated block header",
+		       pos_);
+		return Load::Damaged;
 	}
-	in_->read(reinterpret_cast<char *>(&bh), sizeof(bh));
-	if (uint64_t(in_->gcount()) != sizeof(bh)) {
-		fail("read error in block header", at);
-		return false;
+	if (!read_at(at, &bh, sizeof(bh))) {
+		damage("read error in block header", at);
+		return Load::Damaged;
 	}
 	if (bh.magic != kBlockMagic && bh.magic != kEndMagic) {
-		fail("bad block magic", at);
-		return false;
+		damage("bad block magic", at);
+		return Load::Damaged;
 	}
 	if (bh.hdr_crc != crc32c(&bh, offsetof(BlockHeader, hdr_crc))) {
-		fail("block header checksum mismatch", at);
-		return false;
+		damage("block header checksum mismatch", at);
+		return Load::Damaged;
 	}
 	if (bh.index != block_index_) {
-		fail("block index " + std::to_string(bh.index) + " out of sequence", at);
-		return false;
+		damage("block index " + std::to_string(bh.index) + " out of sequence (expected " +
+			       std::to_string(block_index_) + ")",
+		       at);
+		// An intact header further on in the sequence: the blocks in
+		// between are missing, this one may be fine.
+		if (bh.index > block_index_)
+			rescan_from_ = at;
+		return Load::Damaged;
 	}
-	pos_ += sizeof(bh);
 	if (bh.magic == kEndMagic) {
+		end_seen_ = true;
+		announced_ = bh.first_ts;
 		if (bh.first_ts != events_) {
-			fail("end marker counts " + std::to_string(bh.first_ts) + " events, read " +
-				     std::to_string(events_),
-			     at);
-			return false;
+			if (gaps_.empty()) {
+				damage("end marker counts " + std::to_string(bh.first_ts) + " events, read " +
+					       std::to_string(events_),
+				       at);
+				gaps_.back().resume_offset = size_;
+			} else if (bh.first_ts > events_) {
+				// The end marker turns the estimates into the exact
+				// total; the last gap takes the correction.
+				uint64_t lost = bh.first_ts - events_, others = 0;
+				for (size_t i = 0; i + 1 < gaps_.size(); ++i)
+					others += gaps_[i].events_lost;
+				gaps_.back().events_lost = std::max<uint64_t>(1, lost - std::min(lost, others));
+			}
 		}
+		pos_ += sizeof(bh);
 		done_ = true;
-		return false;
+		return Load::End;
 	}
+	uint64_t payload = at + sizeof(bh);
 	if (bh.n_events == 0 || bh.n_events > kMaxBlockEvents ||
 	    bh.comp_len > ZSTD_compressBound(size_t(bh.n_events) * sizeof(dt_event))) {
-		fail("implausible block sizes (" + std::to_string(bh.n_events) + " events, " +
-			     std::to_string(bh.comp_len) + " bytes)",
-		     at);
-		return false;
+		damage("implausible block sizes (" + std::to_string(bh.n_events) + " events, " +
+			       std::to_string(bh.comp_len) + " bytes)",
+		       at);
+		return Load::Damaged;
 	}
-	if (size_ - pos_ < bh.comp_len) {
-		fail("block payload truncated: " + std::to_string(bh.comp_len) + " bytes announced, " +
-			     std::to_string(size_ - pos_) + " present",
-		     pos_);
-		return false;
+	if (size_ - payload < bh.comp_len) {
+		damage("block payload truncated: " + std::to_string(bh.comp_len) + " bytes announced, " +
+			       std::to_string(size_ - payload) + " present",
+		       payload);
+		return Load::Damaged;
 	}
 	cbuf_.resize(bh.comp_len);
-	in_->read(cbuf_.data(), std::streamsize(bh.comp_len));
-	if (uint64_t(in_->gcount()) != bh.comp_len) {
-		fail("read error in block payload", pos_);
-		return false;
+	if (!read_at(payload, cbuf_.data(), bh.comp_len)) {
+		damage("read error in block payload", payload);
+		return Load::Damaged;
 	}
 	if (crc32c(cbuf_.data(), cbuf_.size()) != bh.payload_crc) {
-		fail("block payload checksum mismatch", pos_);
-		return false;
+		damage("block payload checksum mismatch", payload);
+		return Load::Damaged;
 	}
 	size_t raw = size_t(bh.n_events) * sizeof(dt_event);
 	block_.resize(bh.n_events);
 	size_t n = ZSTD_decompress(block_.data(), raw, cbuf_.data(), cbuf_.size());
 	if (ZSTD_isError(n) || n != raw) {
-		fail(ZSTD_isError(n) ? std::string("zstd: ") + ZSTD_getErrorName(n)
-				     : "decompressed size " + std::to_string(n) + " != " + std::to_string(raw),
-		     pos_);
-		block_.clear();
-		return false;
+		damage(ZSTD_isError(n) ? std::string("zstd: ") + ZSTD_getErrorName(n)
+				       : "decompressed size " + std::to_string(n) + " != " + std::to_string(raw),
+		       payload);
+		return Load::Damaged;
 	}
-	pos_ += bh.comp_len;
+	pos_ = payload + bh.comp_len;
 	block_pos_ = 0;
 	++block_index_;
-	return true;
+	++blocks_ok_;
+	last_block_events_ = bh.n_events;
+	return Load::Block;
 }
 
 bool TraceReader::next(dt_event &ev) {
-	while (block_pos_ >= block_.size()) {
+	for (;;) {
+		if (!inject_.empty()) {
+			ev = inject_.back();
+			inject_.pop_back();
+			++markers_;
+			return true;
+		}
+		if (block_pos_ < block_.size())
+			break;
 		if (done_)
 			return false;
 		block_.clear();
 		block_pos_ = 0;
-		if (!load_block())
+		rescan_from_ = pos_ + 1;
+		switch (load_block()) {
+		case Load::Block:
+			continue;
+		case Load::End:
 			return false;
+		case Load::Damaged:
+			if (!resync_ || gaps_.back().resume_offset == size_) {
+				gaps_.back().resume_offset = size_;
+				done_ = true;
+				return false;
+			}
+			// Resume after the damaged header (rescan_from_), so that
+			// a block that passes the checksums but not decompression
+			// cannot be found again.
+			gap_to(rescan_from_);
+			continue;
+		}
 	}
 	ev = block_[block_pos_++];
+	last_ts_ = std::max<uint64_t>(last_ts_, ev.ts);
 	++events_;
 	return true;
 }

@@ -1,6 +1,9 @@
 // Writes a few valid trace files (seed corpus for the decoder fuzzer).
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "daxtrace/events.h"
 #include "daxtrace/trace.h"
@@ -47,6 +50,15 @@ int main(int argc, char **argv) {
 				w.append_lost(t += 5, uint16_t(i % 4), 3);
 		}
 		w.close();
+	}
+	// A copy of the last seed with one flipped byte in a middle block, so
+	// that the corpus starts with the resynchronisation path covered.
+	std::string last = dir + "/seed3.dxt";
+	std::ifstream in(last, std::ios::binary);
+	std::vector<char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+	if (b.size() > 64) {
+		b[b.size() / 2] ^= 0x10;
+		std::ofstream(dir + "/seed4-damaged.dxt", std::ios::binary).write(b.data(), std::streamsize(b.size()));
 	}
 	return 0;
 }
