@@ -1,6 +1,7 @@
 // Class W: W1 writeback-during-mkwrite.
 #include <gtest/gtest.h>
 
+#include "daxtrace/trace.h"
 #include "trace_builder.h"
 
 using namespace dtt;
@@ -399,4 +400,59 @@ TEST(RuleW2, ReorderedAndLost) {
 	Result l = run(with_loss(w2_race(), 1800));
 	ASSERT_EQ(count_w2(l), 1u);
 	EXPECT_TRUE(l.findings[0].uncertain);
+}
+
+// ---------------------------------------------------------------- W2, lab
+
+namespace {
+
+Result replay_lab(const std::string &name, daxtrace::TraceHeader *hdr) {
+	daxtrace::TraceReader r(std::string(DAXTRACE_TEST_DATA) + "/" + name);
+	auto ev = r.read_all();
+	EXPECT_TRUE(r.clean_end());
+	*hdr = r.header();
+	daxtrace::EngineConfig cfg;
+	cfg.hooks_attached = daxtrace::hooks_from_names(r.header().hooks);
+	return run(ev, cfg);
+}
+
+} // namespace
+
+// Recorded by tests/lab/w2_fsync_test.sh on Debian's stock 6.1.0-57-amd64,
+// ext4 (fsync_locked_skip -n 30 -p 100): the reproducer reported round 3
+// damaged ("wrote back 99 of 100 dirty pages, missed pgoff 78"), and this
+// is that round and the two after it (81.25 s .. 84.0 s of trace time),
+// cut out of the recording with TraceReader/TraceWriter.
+TEST(LabTrace, StockExt4FsyncLockedSkipIsW2) {
+	daxtrace::TraceHeader h;
+	Result r = replay_lab("stock-6.1-ext4-fsync-locked-skip.dxt", &h);
+	EXPECT_EQ(h.kernel_release, "6.1.0-57-amd64");
+	ASSERT_EQ(r.findings.size(), 1u);
+	const auto &f = r.findings[0];
+	EXPECT_EQ(f.rule, Rule::W2_FSYNC_SKIPPED_DIRTY);
+	EXPECT_EQ(f.pgoff_first, 78u);
+	EXPECT_EQ(f.pgoff_last, 78u);
+	EXPECT_FALSE(f.uncertain);
+	// the reproducer's fsync of round 3 ran 81357190964..82517906548 ns
+	EXPECT_GE(f.window_start_ns, 81357190964u);
+	EXPECT_LE(f.window_end_ns, 82517906548u);
+	ASSERT_GE(f.evidence.size(), 4u);
+	EXPECT_EQ(f.evidence.front().type, DT_FAULT_EXIT); // the write fault dirtying page 78
+	EXPECT_TRUE(f.evidence.front().flags & DT_F_WRITE);
+	EXPECT_EQ(f.evidence.back().type, DT_WB_RANGE_EXIT);
+	bool racer_fault = false;
+	for (const auto &e : f.evidence)
+		racer_fault |= e.type == DT_FAULT_ENTER && e.pgoff == 78 && e.tid != f.tasks[0].tid;
+	EXPECT_TRUE(racer_fault);
+	// the other 99 pages raced too and were written back: near misses
+	EXPECT_GT(r.nm_count[int(daxtrace::RaceClass::W)], 100u);
+}
+
+// The same run's control (--no-racer, 30 rounds, none damaged), whole.
+TEST(LabTrace, StockExt4FsyncWithoutRacerHasNoW2) {
+	daxtrace::TraceHeader h;
+	Result r = replay_lab("stock-6.1-ext4-fsync-no-racer.dxt", &h);
+	EXPECT_EQ(h.kernel_release, "6.1.0-57-amd64");
+	EXPECT_GT(r.stats.events_analysed, 10000u);
+	EXPECT_TRUE(r.findings.empty()) << (r.json.empty() ? "" : r.json[0]);
 }
