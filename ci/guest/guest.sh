@@ -4,7 +4,10 @@
 # and leave its status, output and the kernel log in the results directory
 # for the host.  Variables come from env.sh, written by ci/lab.
 out=/run/lab/out
+# Export everything: --env K=V must reach the guest command.
+set -a
 . $out/env.sh
+set +a
 export LAB_OUT=$out LAB_FS LAB_MNT LAB_DEV PATH HOME=/tmp LANG=C.UTF-8
 
 finish() {
