@@ -175,7 +175,7 @@ int KernelInfo::mechanism_support(Mechanism m)
 	return r;
 }
 
-std::string check_privileges()
+std::string missing_privileges()
 {
 	std::ifstream st("/proc/self/status");
 	std::string line;

@@ -38,8 +38,4 @@ private:
 	int probe_kprobe();
 };
 
-// Effective capabilities: empty if the probes can run, else a message
-// naming what is missing.
-std::string check_privileges();
-
 }  // namespace dtprobe

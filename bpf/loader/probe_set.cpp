@@ -8,12 +8,13 @@
 
 #include <cerrno>
 #include <cstdarg>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "daxtrace.skel.h"
-#include "hook_table.h"
 #include "kernel_probe.h"
 
 namespace dtprobe {
@@ -39,28 +40,6 @@ bool parse_mechanism(const std::string &s, Mechanism *out)
 			return true;
 		}
 	return false;
-}
-
-const char *class_letter(unsigned c)
-{
-	switch (c) {
-	case kClassZ: return "Z";
-	case kClassW: return "W";
-	case kClassL: return "L";
-	case kClassT: return "T";
-	default: return "?";
-	}
-}
-
-const char *class_title(unsigned c)
-{
-	switch (c) {
-	case kClassZ: return "block zeroing vs. concurrent faults";
-	case kClassW: return "writeback vs. pfn_mkwrite";
-	case kClassL: return "layout break vs. DMA-pinned pages";
-	case kClassT: return "fault vs. truncate";
-	default: return "?";
-	}
 }
 
 const char *coverage_name(CoverageLevel c)
@@ -126,16 +105,108 @@ uint64_t now_ns()
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+// A section "kind/target": the mechanism that attaches it, and whether
+// the target is a tracepoint event (else a function).
+Mechanism section_mechanism(const std::string &sec, bool *tracepoint)
+{
+	std::string kind = sec.substr(0, sec.find('/'));
+	*tracepoint = kind == "tp_btf" || kind == "raw_tp";
+	if (kind == "tp_btf")
+		return Mechanism::TpBtf;
+	if (kind == "raw_tp")
+		return Mechanism::RawTp;
+	if (kind == "fentry" || kind == "fexit")
+		return Mechanism::Fentry;
+	if (kind == "kprobe" || kind == "kretprobe")
+		return Mechanism::Kprobe;
+	return Mechanism::None;
+}
+
+// The registry hook point a program section implements: a tracepoint
+// section names the event (the part of "subsystem:event" after ':'), a
+// function section the function.  DT_HOOK_MAX when none.
+uint16_t section_hook(const std::string &sec)
+{
+	bool tp;
+	if (section_mechanism(sec, &tp) == Mechanism::None)
+		return DT_HOOK_MAX;
+	std::string target = sec.substr(sec.find('/') + 1);
+	for (const dtabi::HookInfo &h : dtabi::hooks()) {
+		bool want = tp ? h.kind == dtabi::HookKind::Tracepoint
+			       : h.kind == dtabi::HookKind::Function;
+		if (want && h.target() == target)
+			return h.id;
+	}
+	return DT_HOOK_MAX;
+}
+
+constexpr Mechanism kMechOrder[] = {Mechanism::TpBtf, Mechanism::RawTp, Mechanism::Fentry,
+				    Mechanism::Kprobe};
+
 }  // namespace
+
+// One way to attach a logical hook: the programs of one registry tier
+// for one mechanism.
+struct Candidate {
+	unsigned tier = 0;
+	Mechanism mech = Mechanism::None;
+	std::vector<std::pair<std::string, uint16_t>> progs;  // program, dt_hook
+	std::string label;  // "fentry" or, when the group has tiers, "fentry (dax_iomap_fault)"
+};
+
+// Per registry group, its candidates in fallback order: tier, then
+// tp_btf, raw_tp, fentry(+fexit), kprobe(+kretprobe).
+std::vector<std::vector<Candidate>> build_candidates(struct bpf_object *obj)
+{
+	std::vector<std::vector<Candidate>> out(dtabi::kGroupCount);
+	for (uint16_t g = 0; g < dtabi::kGroupCount; g++) {
+		std::set<unsigned> tiers;
+		for (const dtabi::HookInfo &h : dtabi::hooks())
+			if (h.group == g && (h.kind == dtabi::HookKind::Tracepoint ||
+					     h.kind == dtabi::HookKind::Function))
+				tiers.insert(h.tier);
+		for (unsigned tier : tiers)
+			for (Mechanism m : kMechOrder) {
+				Candidate c;
+				c.tier = tier;
+				c.mech = m;
+				std::string targets;
+				struct bpf_program *p;
+				bpf_object__for_each_program(p, obj) {
+					std::string sec = bpf_program__section_name(p);
+					bool tp;
+					if (section_mechanism(sec, &tp) != m)
+						continue;
+					uint16_t id = section_hook(sec);
+					const dtabi::HookInfo *hi = dtabi::hook_info(id);
+					if (!hi || hi->group != g || hi->tier != tier)
+						continue;
+					c.progs.emplace_back(bpf_program__name(p), id);
+					std::string tg(hi->target());
+					if (targets.find(tg) == std::string::npos)
+						targets += (targets.empty() ? "" : ", ") + tg;
+				}
+				if (c.progs.empty())
+					continue;
+				c.label = mechanism_name(m);
+				if (tiers.size() > 1)
+					c.label += " (" + targets + ")";
+				out[g].push_back(std::move(c));
+			}
+	}
+	return out;
+}
 
 struct ProbeSet::Impl {
 	Options opt;
 	KernelInfo kinfo;
-	std::vector<HookStatus> status;
-	std::vector<size_t> choice;     // per hook: index into cands, or cands.size()
+	std::vector<HookStatus> status;  // per registry group
+	std::vector<std::vector<Candidate>> cands;  // per registry group
+	std::vector<size_t> choice;     // per group: index into cands, or cands.size()
 	daxtrace_bpf *skel = nullptr;
 	std::vector<struct bpf_link *> links;
-	std::map<std::string, size_t> prog_hook;  // enabled program -> hook index
+	std::map<std::string, size_t> prog_hook;  // enabled program -> group index
+	std::map<std::string, uint16_t> prog_id;  // enabled program -> dt_hook
 	struct ring_buffer *rb = nullptr;
 	std::vector<uint64_t> last_dropped;
 	int ncpus = 0;
@@ -154,6 +225,7 @@ struct ProbeSet::Impl {
 			daxtrace_bpf__destroy(skel);
 		skel = nullptr;
 		prog_hook.clear();
+		prog_id.clear();
 	}
 
 	// Is this program's target present in the running kernel?
@@ -178,19 +250,18 @@ struct ProbeSet::Impl {
 		return bpf_object__find_program_by_name(skel->obj, name);
 	}
 
-	// Advance each hook's choice to the first viable candidate.
+	// Advance each group's choice to the first viable candidate.
 	void choose()
 	{
-		const auto &defs = hook_table();
-		for (size_t h = 0; h < defs.size(); h++) {
-			const HookDef &d = defs[h];
+		for (size_t h = 0; h < cands.size(); h++) {
+			const auto &cl = cands[h];
 			HookStatus &s = status[h];
-			if (!s.applicable || opt.disable.count(d.name)) {
-				choice[h] = d.cands.size();
+			if (!s.applicable || opt.disable.count(s.name)) {
+				choice[h] = cl.size();
 				continue;
 			}
-			while (choice[h] < d.cands.size()) {
-				const CandidateDef &c = d.cands[choice[h]];
+			while (choice[h] < cl.size()) {
+				const Candidate &c = cl[choice[h]];
 				std::string why;
 				if (opt.forbid.count(c.mech)) {
 					why = "not allowed by the options";
@@ -201,8 +272,8 @@ struct ProbeSet::Impl {
 				} else {
 					bool any = false;
 					std::string missing;
-					for (const char *pn : c.progs) {
-						struct bpf_program *p = prog_by_name(pn);
+					for (const auto &[pn, id] : c.progs) {
+						struct bpf_program *p = prog_by_name(pn.c_str());
 						if (p && target_exists(p, c.mech))
 							any = true;
 						else if (p && missing.find(target_of(p)) == std::string::npos)
@@ -214,7 +285,7 @@ struct ProbeSet::Impl {
 						       ? "tracepoint not in this kernel: "
 						       : "function not in this kernel (or inlined): ") + missing;
 				}
-				s.tried.push_back(std::string(mechanism_name(c.mech)) + ": " + why);
+				s.tried.push_back(c.label + ": " + why);
 				choice[h]++;
 			}
 		}
@@ -222,11 +293,9 @@ struct ProbeSet::Impl {
 
 	void demote(size_t h, const std::string &why)
 	{
-		const HookDef &d = hook_table()[h];
-		if (choice[h] >= d.cands.size())
+		if (choice[h] >= cands[h].size())
 			return;
-		status[h].tried.push_back(std::string(mechanism_name(d.cands[choice[h]].mech)) +
-					  ": " + why);
+		status[h].tried.push_back(cands[h][choice[h]].label + ": " + why);
 		choice[h]++;
 	}
 
@@ -245,20 +314,20 @@ struct ProbeSet::Impl {
 		struct bpf_program *p;
 		bpf_object__for_each_program(p, skel->obj)
 			bpf_program__set_autoload(p, false);
-		const auto &defs = hook_table();
 		bool busy_tp = false;
-		for (size_t h = 0; h < defs.size(); h++) {
-			if (choice[h] >= defs[h].cands.size())
+		for (size_t h = 0; h < cands.size(); h++) {
+			if (choice[h] >= cands[h].size())
 				continue;
-			const CandidateDef &c = defs[h].cands[choice[h]];
-			for (const char *pn : c.progs) {
-				struct bpf_program *pp = prog_by_name(pn);
+			const Candidate &c = cands[h][choice[h]];
+			for (const auto &[pn, id] : c.progs) {
+				struct bpf_program *pp = prog_by_name(pn.c_str());
 				if (!pp || !target_exists(pp, c.mech))
 					continue;
 				bpf_program__set_autoload(pp, true);
 				prog_hook[pn] = h;
+				prog_id[pn] = id;
 			}
-			if (!strcmp(defs[h].name, "busy_page"))
+			if (h == dtabi::kGroup_busy_page)
 				busy_tp = true;
 		}
 		ro->tp_busy_page_attached = busy_tp;
@@ -295,31 +364,26 @@ struct ProbeSet::Impl {
 
 	void attach()
 	{
-		if (std::string m = check_privileges(); !m.empty())
+		if (std::string m = missing_privileges(); !m.empty())
 			throw ProbeError(m);
 		kinfo.scan();
-		const auto &defs = hook_table();
-		for (const auto &name : opt.disable) {
-			bool known = false;
-			for (const auto &d : defs)
-				known |= name == d.name;
-			if (!known)
+		for (const auto &name : opt.disable)
+			if (!dtabi::group_by_name(name))
 				throw ProbeError("unknown hook '" + name + "' in the disable list");
-		}
 		status.clear();
-		for (const auto &d : defs) {
+		for (const dtabi::GroupInfo &g : dtabi::groups()) {
 			HookStatus s;
-			s.name = d.name;
-			s.what = d.what;
-			s.classes = d.classes;
-			s.fs = d.fs;
-			s.new_tracepoint = d.new_tp;
-			s.applicable = kinfo.has_fs(d.fs);
+			s.name = g.name;
+			s.what = g.what;
+			s.classes = g.classes;
+			s.fs = dtabi::group_fs(dtabi::group_id(g));
+			s.new_tracepoint = g.needs_series;
+			s.applicable = kinfo.has_fs(s.fs);
 			if (!s.applicable)
-				s.reason = std::string(d.fs) + " is not in this kernel (module not loaded)";
+				s.reason = s.fs + " is not in this kernel (module not loaded)";
 			status.push_back(std::move(s));
 		}
-		choice.assign(defs.size(), 0);
+		choice.assign(status.size(), 0);
 
 		std::string log;
 		{
@@ -343,6 +407,20 @@ struct ProbeSet::Impl {
 			skel = daxtrace_bpf__open();
 			if (!skel)
 				throw ProbeError("cannot open the BPF object: " + errstr(errno));
+			if (round == 0) {
+				std::vector<std::string> secs;
+				struct bpf_program *p;
+				bpf_object__for_each_program(p, skel->obj)
+					secs.push_back(bpf_program__section_name(p));
+				if (auto bad = registry_mismatches(secs); !bad.empty()) {
+					destroy();
+					std::string msg = "the BPF object and the hook registry disagree:";
+					for (const auto &b : bad)
+						msg += "\n  " + b;
+					throw ProbeError(msg);
+				}
+				cands = build_candidates(skel->obj);
+			}
 			choose();
 			configure();
 			if (prog_hook.empty()) {
@@ -393,23 +471,25 @@ struct ProbeSet::Impl {
 
 	void finish()
 	{
-		const auto &defs = hook_table();
-		for (size_t h = 0; h < defs.size(); h++) {
+		for (size_t h = 0; h < status.size(); h++) {
 			HookStatus &s = status[h];
-			if (choice[h] < defs[h].cands.size()) {
+			if (choice[h] < cands[h].size()) {
 				s.attached = true;
-				s.mechanism = defs[h].cands[choice[h]].mech;
+				s.mechanism = cands[h][choice[h]].mech;
 				s.reason.clear();
 				for (const auto &[name, hh] : prog_hook)
 					if (hh == h) {
 						struct bpf_program *p = prog_by_name(name.c_str());
 						std::string t = target_of(p);
-						bool dup = false;
-						for (auto &x : s.targets)
-							dup |= x == t;
-						if (!dup)
+						if (std::find(s.targets.begin(), s.targets.end(), t) ==
+						    s.targets.end())
 							s.targets.push_back(t);
+						uint16_t id = prog_id[name];
+						if (std::find(s.hook_ids.begin(), s.hook_ids.end(), id) ==
+						    s.hook_ids.end())
+							s.hook_ids.push_back(id);
 					}
+				std::sort(s.hook_ids.begin(), s.hook_ids.end());
 			} else if (s.applicable) {
 				if (opt.disable.count(s.name))
 					s.reason = "disabled by the options";
@@ -470,6 +550,55 @@ bool ProbeSet::attached() const { return impl_->skel != nullptr; }
 
 const std::vector<HookStatus> &ProbeSet::hooks() const { return impl_->status; }
 
+std::vector<std::string> ProbeSet::attached_hook_names() const
+{
+	std::vector<std::string> out;
+	for (const auto &s : impl_->status)
+		for (uint16_t id : s.hook_ids)
+			out.emplace_back(dtabi::hook_name(id));
+	return out;
+}
+
+std::vector<std::string> registry_mismatches(const std::vector<std::string> &sections)
+{
+	std::vector<std::string> out;
+	std::set<uint16_t> seen;
+	for (const auto &sec : sections) {
+		bool tp;
+		if (section_mechanism(sec, &tp) == Mechanism::None) {
+			out.push_back("program section '" + sec + "': not a tracing attach type");
+			continue;
+		}
+		uint16_t id = section_hook(sec);
+		if (id == DT_HOOK_MAX)
+			out.push_back("program section '" + sec + "': no registry hook point is " +
+				      (tp ? "a tracepoint \"<subsystem>:" : "a function \"") +
+				      sec.substr(sec.find('/') + 1) +
+				      "\" (add a DT_HOOK to bpf/abi/daxtrace_registry.def)");
+		else
+			seen.insert(id);
+	}
+	for (const dtabi::HookInfo &h : dtabi::hooks())
+		if ((h.kind == dtabi::HookKind::Tracepoint || h.kind == dtabi::HookKind::Function) &&
+		    !seen.count(h.id))
+			out.push_back("registry hook point '" + std::string(h.name) +
+				      "': no BPF program attaches to it");
+	return out;
+}
+
+std::vector<std::string> object_sections()
+{
+	std::vector<std::string> out;
+	daxtrace_bpf *s = daxtrace_bpf__open();
+	if (!s)
+		throw ProbeError("cannot open the BPF object: " + errstr(errno));
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, s->obj)
+		out.push_back(bpf_program__section_name(p));
+	daxtrace_bpf__destroy(s);
+	return out;
+}
+
 int ProbeSet::ring_fd() const { return impl_->rb ? ring_buffer__epoll_fd(impl_->rb) : -1; }
 
 int ProbeSet::poll(int timeout_ms, const EventFn &fn)
@@ -491,13 +620,8 @@ int ProbeSet::poll(int timeout_ms, const EventFn &fn)
 	for (size_t c = 0; c < st.size() && c < impl_->last_dropped.size(); c++) {
 		if (st[c].dropped <= impl_->last_dropped[c])
 			continue;
-		dt_event e{};
-		e.ts = now_ns();
-		e.type = DT_LOST;
-		e.hook = DT_HOOK_USER;
-		e.cpu = (uint16_t)c;
-		e.ret = (int64_t)(st[c].dropped - impl_->last_dropped[c]);
-		e.flags = DT_F_NOINODE;
+		dt_event e = dtabi::make_lost_event(now_ns(), (uint16_t)c,
+						    st[c].dropped - impl_->last_dropped[c]);
 		strncpy(e.comm, "daxtrace", sizeof(e.comm) - 1);
 		impl_->last_dropped[c] = st[c].dropped;
 		fn(e);
@@ -531,7 +655,7 @@ std::vector<ProgStats> ProbeSet::prog_stats() const
 		memset(&info, 0, sizeof(info));
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
 			continue;
-		out.push_back({name, hook_table()[h].name, info.run_cnt, info.run_time_ns});
+		out.push_back({name, impl_->status[h].name, info.run_cnt, info.run_time_ns});
 	}
 	return out;
 }
@@ -539,13 +663,12 @@ std::vector<ProgStats> ProbeSet::prog_stats() const
 std::vector<ClassCoverage> ProbeSet::coverage() const
 {
 	std::vector<ClassCoverage> out;
-	const auto &defs = hook_table();
-	for (unsigned c : {kClassZ, kClassW, kClassL, kClassT}) {
+	for (unsigned c : {DT_CLASS_Z, DT_CLASS_W, DT_CLASS_L, DT_CLASS_T}) {
 		ClassCoverage cc;
 		cc.cls = c;
 		bool essential_missing = false;
-		for (size_t h = 0; h < defs.size() && h < impl_->status.size(); h++) {
-			if (!(defs[h].classes & c))
+		for (size_t h = 0; h < impl_->status.size(); h++) {
+			if (!(dtabi::groups()[h].classes & c))
 				continue;
 			const HookStatus &s = impl_->status[h];
 			if (!s.applicable) {
@@ -554,7 +677,7 @@ std::vector<ClassCoverage> ProbeSet::coverage() const
 				cc.attached.push_back(s.name);
 			} else {
 				cc.missing.push_back(s.name + ": " + s.reason);
-				if (defs[h].essential & c)
+				if (dtabi::groups()[h].essential & c)
 					essential_missing = true;
 			}
 		}
@@ -585,9 +708,12 @@ nlohmann::json ProbeSet::coverage_json() const
 				    {"applicable", s.applicable},
 				    {"new_tracepoint", s.new_tracepoint}};
 		std::string cls;
-		for (unsigned c : {kClassZ, kClassW, kClassL, kClassT})
+		for (unsigned c : {DT_CLASS_Z, DT_CLASS_W, DT_CLASS_L, DT_CLASS_T})
 			if (s.classes & c)
-				cls += class_letter(c);
+				cls += dtabi::class_letter(c);
+		h["hook_points"] = nlohmann::json::array();
+		for (uint16_t id : s.hook_ids)
+			h["hook_points"].push_back(dtabi::hook_name(id));
 		h["classes"] = cls;
 		if (!s.fs.empty())
 			h["fs"] = s.fs;
@@ -597,73 +723,13 @@ nlohmann::json ProbeSet::coverage_json() const
 	}
 	j["classes"] = nlohmann::json::array();
 	for (const auto &c : coverage())
-		j["classes"].push_back({{"class", class_letter(c.cls)},
-					{"title", class_title(c.cls)},
+		j["classes"].push_back({{"class", dtabi::class_letter(c.cls)},
+					{"title", dtabi::class_title(c.cls)},
 					{"coverage", coverage_name(c.level)},
 					{"attached", c.attached},
 					{"missing", c.missing},
 					{"not_applicable", c.not_applicable}});
 	return j;
-}
-
-// ---- JSON for tools -----------------------------------------------------
-
-const char *event_type_name(unsigned t)
-{
-	static const char *names[] = {
-		"none", "fault_enter", "fault_exit", "iomap", "zero", "mkwrite_enter",
-		"mkwrite_dirty", "mkwrite_exit", "wb_range_enter", "wb_entry",
-		"wb_range_exit", "fsync_enter", "fsync_exit", "break_enter", "break_busy",
-		"break_wait", "break_exit", "busy_scan", "remove_enter", "remove_exit",
-		"entry_delete", "entry_disassoc", "lost"};
-	static_assert(sizeof(names) / sizeof(names[0]) == DT_TYPE_MAX);
-	return t < DT_TYPE_MAX ? names[t] : "unknown";
-}
-
-const char *hook_id_name(unsigned h)
-{
-	static const char *names[] = {
-		"none", "tp_pte_fault", "tp_pte_fault_done", "tp_pmd_fault",
-		"tp_pmd_fault_done", "tp_insert_pfn_mkwrite", "tp_writeback_range",
-		"tp_writeback_range_done", "tp_writeback_one", "fn_iomap_iter",
-		"fn_ext4_iomap_begin", "fn_xfs_iomap_begin", "fn_blkdev_zeroout",
-		"fn_ext4_zeroout", "fn_xfs_zero_extent", "fn_dax_zero_range",
-		"fn_ext4_pfn_mkwrite", "fn_xfs_pfn_mkwrite", "fn_dax_writeback_range",
-		"fn_vfs_fsync_range", "fn_ext4_break_layouts", "fn_xfs_break_layouts",
-		"fn_xfs_break_dax_layouts", "fn_busy_page_range", "fn_ext4_punch_hole",
-		"fn_ext4_setattr", "fn_xfs_free_file_space", "fn_truncate_pages_range",
-		"fn_delete_mapping_entry", "fn_disassociate_entry", "fn_dax_fault",
-		"fn_ext4_ioctl", "fn_xfs_swap_extents", "fn_ext4_fallocate",
-		"fn_xfs_fallocate", "tp_alloc_zero", "tp_mkwrite_dirty",
-		"tp_entry_mkclean", "tp_break_begin", "tp_break_end", "tp_break_busy",
-		"tp_break_wait", "tp_disassociate", "user", "tp_iomap_dstmap",
-		"fn_xfs_setattr"};
-	static_assert(sizeof(names) / sizeof(names[0]) == DT_HOOK_MAX);
-	return h < DT_HOOK_MAX ? names[h] : "unknown";
-}
-
-nlohmann::json event_json(const dt_event &e)
-{
-	std::string comm(e.comm, strnlen(e.comm, sizeof(e.comm)));
-	return {{"ts", e.ts},
-		{"type", event_type_name(e.type)},
-		{"hook", hook_id_name(e.hook)},
-		{"cpu", e.cpu},
-		{"op", e.op},
-		{"pid", e.pid},
-		{"tid", e.tid},
-		{"comm", comm},
-		{"dev", e.dev},
-		{"ino", e.ino},
-		{"pgoff", e.pgoff},
-		{"nr_pages", e.nr_pages},
-		{"block", e.block},
-		{"len", e.len},
-		{"ret", e.ret},
-		{"flags", e.flags},
-		{"refcount", e.refcount},
-		{"iomap_type", e.iomap_type},
-		{"iomap_flags", e.iomap_flags}};
 }
 
 }  // namespace dtprobe

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-// daxtrace probes: the user-space side of bpf/daxtrace.bpf.c.
+// daxtrace probes: the user-space side of bpf/progs/daxtrace.bpf.c.
 //
 //   dtprobe::Options opt;                 // filters, ring size, ...
 //   dtprobe::ProbeSet probes(opt);
@@ -11,7 +11,14 @@
 //
 // Events arrive as the ABI's struct dt_event (daxtrace_abi.h).  Drops are
 // never silent: when the per-CPU drop counter grows, poll() delivers a
-// synthesised DT_LOST event (hook DT_HOOK_USER, cpu, ret = events lost).
+// synthesised DT_LOST event (dtabi::make_lost_event: hook DT_HOOK_USER,
+// cpu, ret = events lost).
+//
+// The logical hooks, their hook points and their fallback order come from
+// the registry (bpf/abi/daxtrace_registry.def, C++ view in registry.h);
+// names, JSON and race-class letters of events are dtabi:: functions.  A
+// hook point's programs are found in the BPF object by section target, so
+// the loader has no table of its own.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daxtrace_abi.h"
+#include "registry.h"
 
 namespace dtprobe {
 
@@ -32,11 +40,6 @@ namespace dtprobe {
 enum class Mechanism { None, TpBtf, RawTp, Fentry, Kprobe };
 const char *mechanism_name(Mechanism m);      // "tp_btf", "raw_tp", ...
 bool parse_mechanism(const std::string &s, Mechanism *out);
-
-// Race classes (DESIGN.md §1), as a bit set.
-enum RaceClass : unsigned { kClassZ = 1, kClassW = 2, kClassL = 4, kClassT = 8 };
-const char *class_letter(unsigned one_class);  // "Z", "W", "L", "T"
-const char *class_title(unsigned one_class);
 
 struct Filters {
 	uint64_t dev = 0;        // sb->s_dev, kernel encoding (major << 20 | minor); 0 = any
@@ -57,16 +60,20 @@ struct Options {
 };
 
 // Status of one logical hook after attach().
+// One per registry DT_GROUP, in registry order.
 struct HookStatus {
-	std::string name;                 // e.g. "dax_fault"
+	std::string name;                 // e.g. "dax_fault" (the registry group)
 	std::string what;                 // one line: what it observes
-	unsigned classes = 0;             // RaceClass bits
+	unsigned classes = 0;             // DT_CLASS_* bits
 	std::string fs;                   // "", "ext4" or "xfs"
 	bool new_tracepoint = false;      // exists only with patches/ applied
 	bool applicable = true;           // false: its filesystem is not in this kernel
 	bool attached = false;
 	Mechanism mechanism = Mechanism::None;
-	std::vector<std::string> targets;  // what it attached to
+	std::vector<std::string> targets;  // what it attached to (tracepoint event or function)
+	// The registry hook points (enum dt_hook) attached for it: the events
+	// it delivers carry these ids; dtabi::hook_name(id) names them.
+	std::vector<uint16_t> hook_ids;
 	std::vector<std::string> tried;    // "fentry: refused by the kernel (EPERM)", ...
 	std::string reason;                // why it is not attached ("" if attached)
 };
@@ -110,6 +117,9 @@ public:
 	bool attached() const;
 
 	const std::vector<HookStatus> &hooks() const;
+	// Registry names of every attached hook point, e.g.
+	// "fs_dax:dax_pte_fault", "dax_iomap_fault" (trace headers, evidence).
+	std::vector<std::string> attached_hook_names() const;
 	std::vector<ClassCoverage> coverage() const;
 	nlohmann::json coverage_json() const;   // {"kernel":..,"hooks":[..],"classes":[..]}
 
@@ -129,9 +139,18 @@ private:
 	std::unique_ptr<Impl> impl_;
 };
 
-// Helpers for the JSON output of tools.
-nlohmann::json event_json(const dt_event &e);
-const char *event_type_name(unsigned type);
-const char *hook_id_name(unsigned hook);
+// "" when this process may load and attach the probes, else a sentence
+// naming the missing capabilities (CAP_BPF and CAP_PERFMON, or
+// CAP_SYS_ADMIN) and how to grant them.  attach() checks it first; tools
+// may call it to fail early.
+std::string missing_privileges();
+
+// Programs of the BPF object whose section target names no registry hook
+// point of their kind, and registry hook points no program implements:
+// one line each, empty when object and registry agree.  attach() refuses
+// to run on a mismatch; sections are "tp_btf/dax_pte_fault", ...
+std::vector<std::string> registry_mismatches(const std::vector<std::string> &sections);
+// The section names of the compiled-in object (no privileges needed).
+std::vector<std::string> object_sections();
 
 }  // namespace dtprobe

@@ -7,9 +7,15 @@
 //           [--mount PATH | --dev N] [--ino N] [--pid N] [--cgroup ID]
 //           [--forbid MECH]... [--disable HOOK]... [--ringbuf BYTES]
 //           [--wakeup BYTES] [--format json|none] [--libbpf-debug] [--quiet]
+//   dtprobe --check-object [--add-section SEC]...
 //
 // --format none consumes and counts events without printing them (the
 // cost of the probes with a binary consumer, for benchmarks).
+// --check-object compares the compiled-in BPF object with the registry
+// without loading anything (no privileges): every program must implement
+// a registry hook point and every hook point must have a program; exit 1
+// and one line per mismatch otherwise.  --add-section adds a section name
+// as if the object had such a program (the test of the check itself).
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -21,8 +27,10 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "probe_set.h"
+#include "registry.h"
 
 namespace {
 
@@ -38,6 +46,7 @@ void on_signal(int) { g_stop = 1; }
 		"               [--forbid tp_btf|raw_tp|fentry|kprobe]... [--disable HOOK]...\n"
 		"               [--ringbuf BYTES] [--wakeup BYTES] [--format json|none]\n"
 		"               [--libbpf-debug] [--quiet]\n"
+		"       dtprobe --check-object [--add-section SEC]...\n"
 		"Events go to stdout (or --events) as JSON lines; the coverage report goes\n"
 		"to --coverage (default: stderr, as one JSON document).\n");
 	exit(code);
@@ -57,7 +66,8 @@ int main(int argc, char **argv)
 	dtprobe::Options opt;
 	double duration = 0;
 	std::string events_path, coverage_path, ready_path, stats_path;
-	bool coverage_only = false, quiet = false, format_none = false;
+	bool coverage_only = false, quiet = false, format_none = false, check_object = false;
+	std::vector<std::string> extra_sections;
 
 	for (int i = 1; i < argc; i++) {
 		std::string a = argv[i];
@@ -115,10 +125,30 @@ int main(int argc, char **argv)
 			opt.libbpf_debug = true;
 		else if (a == "--quiet")
 			quiet = true;
+		else if (a == "--check-object")
+			check_object = true;
+		else if (a == "--add-section")
+			extra_sections.push_back(val());
 		else if (a == "-h" || a == "--help")
 			usage(0);
 		else
 			usage(2);
+	}
+
+	if (check_object) {
+		std::vector<std::string> secs;
+		try {
+			secs = dtprobe::object_sections();
+		} catch (const dtprobe::ProbeError &e) {
+			fprintf(stderr, "dtprobe: %s\n", e.what());
+			return 2;
+		}
+		secs.insert(secs.end(), extra_sections.begin(), extra_sections.end());
+		auto bad = dtprobe::registry_mismatches(secs);
+		for (const auto &b : bad)
+			printf("mismatch: %s\n", b.c_str());
+		printf("%zu programs, %zu mismatches\n", secs.size(), bad.size());
+		return bad.empty() ? 0 : 1;
 	}
 
 	dtprobe::ProbeSet probes(opt);
@@ -137,8 +167,8 @@ int main(int argc, char **argv)
 	}
 	if (!quiet) {
 		for (const auto &c : probes.coverage())
-			fprintf(stderr, "dtprobe: class %s (%s): %s\n", dtprobe::class_letter(c.cls),
-				dtprobe::class_title(c.cls), dtprobe::coverage_name(c.level));
+			fprintf(stderr, "dtprobe: class %s (%s): %s\n", dtabi::class_letter(c.cls),
+				dtabi::class_title(c.cls), dtprobe::coverage_name(c.level));
 	}
 	if (coverage_only)
 		return 0;
@@ -161,7 +191,7 @@ int main(int argc, char **argv)
 		n++;
 		if (format_none)
 			return;
-		fputs(dtprobe::event_json(e).dump().c_str(), out);
+		fputs(dtabi::event_json(e).dump().c_str(), out);
 		fputc('\n', out);
 	};
 	while (!g_stop && (!end || mono() < end)) {

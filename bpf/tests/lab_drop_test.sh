@@ -25,8 +25,8 @@ import json, sys
 out = sys.argv[1]
 st = json.load(open(f"{out}/drop-stats.json"))
 evs = [json.loads(l) for l in open(f"{out}/drop-events.jsonl") if l.strip()]
-lost = sum(e["ret"] for e in evs if e["type"] == "lost")
-real = sum(1 for e in evs if e["type"] != "lost")
+lost = sum(e["ret"] for e in evs if e["type"] == "DT_LOST")
+real = sum(1 for e in evs if e["type"] != "DT_LOST")
 res = [
     (st["dropped"] > 0, f"the one-page ring overflowed: {st['dropped']} drops counted"),
     (lost == st["dropped"], f"DT_LOST events report {lost} lost = {st['dropped']} dropped"),
