@@ -1,39 +1,51 @@
 #!/usr/bin/env bash
-# Kernel build figures for the lab kernel, in one run: a cold build (empty
-# scratch cache: unpack, git commit, configure, build), the cached rebuild
-# (same inputs), and an incremental rebuild after the series changes (the
-# last patch left out).  Regenerates bench/KERNEL_BUILD.md.
-# usage: bench/kernel_build.sh   (about 10 minutes of both cores)
+# Kernel build figures for the lab kernel of one base, in one run: a cold
+# build of the unpatched source (empty scratch cache: unpack, git commit,
+# configure, build), the cached rebuild (same inputs), the patched build
+# in the same object directory (what CI does after the unpatched one), and
+# an incremental rebuild after the series changes (last patch left out).
+# Prints a markdown table; bench/KERNEL_BUILD.md keeps one per base.
+# usage: bench/kernel_build.sh [--base 6.1|6.12] [--nice]
+#        (6.1: about 12 minutes of both cores on a quiet machine)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+base=6.1
+nice=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--base) base=${2:?}; shift 2 ;;
+	--nice) nice=(nice -n 10); shift ;;
+	*) echo "usage: bench/kernel_build.sh [--base 6.1|6.12] [--nice]" >&2; exit 2 ;;
+	esac
+done
 export DAXTRACE_CACHE
 DAXTRACE_CACHE=$(mktemp -d /var/tmp/daxtrace-bench-cache.XXXXXX)
-trap 'rm -rf "$DAXTRACE_CACHE"' EXIT
 part=$(mktemp -d)
 trap 'rm -rf "$DAXTRACE_CACHE" "$part"' EXIT
 
+series=$repo/patches/$base
+[ -d "$series" ] || series=$repo/patches
 timed() {	# timed CMD...: seconds the command took
 	local t0
 	t0=$(date +%s.%N)
-	"$@" >/dev/null 2>>"$part/log"
+	"${nice[@]}" "$@" >/dev/null 2>>"$part/log"
 	python3 -c "print(round($(date +%s.%N) - $t0, 1))"
 }
-n=$(find "$repo/patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' | wc -l)
-cold=$(timed "$repo/ci/build-kernel.sh")
-cached=$(timed "$repo/ci/build-kernel.sh")
-find "$repo/patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' |
+n=$(find "$series" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' | wc -l)
+cold=$(timed "$repo/ci/build-kernel.sh" --base "$base" --no-patches)
+cached=$(timed "$repo/ci/build-kernel.sh" --base "$base" --no-patches)
+patched=$(timed "$repo/ci/build-kernel.sh" --base "$base")
+find "$series" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' |
 	sort | head -n $((n - 1)) | xargs -r cp -t "$part"
-incr=$(timed "$repo/ci/build-kernel.sh" --patches "$part")
-{
-	echo "# Kernel build figures"
-	echo
-	echo "Regenerate: \`bench/kernel_build.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores, one run;"
-	echo "linux-source-6.1 $(dpkg-query -W -f '${Version}' linux-source-6.1), tinyconfig + kconfig/, bzImage with BTF)."
-	echo
-	echo "| build | seconds |"
-	echo "|---|---|"
-	echo "| cold: unpack, commit to git, apply $n patches, configure, build | $cold |"
-	echo "| cached: same source, series and config | $cached |"
-	echo "| incremental: series changed (last patch left out) | $incr |"
-} >"$repo/bench/KERNEL_BUILD.md"
-cat "$repo/bench/KERNEL_BUILD.md"
+incr=$(timed "$repo/ci/build-kernel.sh" --base "$base" --patches "$part")
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "### $base ($(date -u +%Y-%m-%d), $(nproc) cores${nice:+, nice -n 10}, load at the end $load)"
+echo
+echo "linux-source-$base $(dpkg-query -W -f '${Version}' "linux-source-$base"), tinyconfig + kconfig/, bzImage with BTF."
+echo
+echo "| build | seconds |"
+echo "|---|---|"
+echo "| cold, unpatched: unpack, commit to git, configure, build | $cold |"
+echo "| cached: same source, series and config | $cached |"
+echo "| patched, after the unpatched build ($n patches) | $patched |"
+echo "| incremental: series changed (last patch left out) | $incr |"

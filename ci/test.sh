@@ -32,6 +32,7 @@ run_logged "$build/cmake.log" "configuring (cmake)" \
 run_logged "$build/build.log" "building" cmake --build "$build" -j"$(nproc)"
 if [ "$fast" = 0 ]; then
 	"$CI_DIR/stock-kernel.sh" >/dev/null
+	"$CI_DIR/stock-kernel.sh" --base 6.12 >/dev/null
 	"$CI_DIR/build-kernel.sh" >/dev/null
 else
 	ctest_args+=(-LE lab)
