@@ -26,7 +26,11 @@
 # usage: tests/lab/patches_before_after.sh [--fs "ext4 xfs"] [--ext2]
 #            [--workloads "w1 w2 ..."] [--rounds N] [--bindir DIR]
 #            [--seconds N] [--out DIR] [--kernel PATH]
+#            [--reuse] [--only stock|patched]
 #   --kernel: the patched bzImage (default: "built", ci/build-kernel.sh's)
+#   --reuse:  keep the results of a boot already in --out (every workload
+#             has its .rc) instead of booting again
+#   --only:   boot only that kernel (with --reuse, judge the rest from --out)
 # Output: KTAP.  Exit status 0 when every assertion holds.
 set -uo pipefail
 
@@ -37,6 +41,8 @@ ext2=0
 bindir=
 seconds=40
 rounds=30
+reuse=0
+only=
 patched=built
 workloads=(punch_pinned unmapped_pin_truncate swap_boot_pinned swapext_pinned
 	   locked_entry_pin evict_pinned fsync_locked_skip)
@@ -51,6 +57,8 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=${2:?}; shift 2 ;;
 	--workloads) read -ra workloads <<<"${2:?}"; shift 2 ;;
 	--kernel) patched=${2:?}; shift 2 ;;
+	--reuse) reuse=1; shift ;;
+	--only) only=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	-h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
@@ -93,7 +101,7 @@ probabilistic() { [ "$1" = locked_entry_pin ] || [ "$1" = fsync_locked_skip ]; }
 # The guest side: each workload with its own options; KTAP to
 # $LAB_OUT/<w>.tap, exit status to <w>.rc, the kernel log lines it caused
 # to <w>.dmesg.
-guest='bindir=$1; shift
+guest='bindir=$1 L_SECONDS=$2 ROUNDS=$3; shift 3
 for w in "$@"; do
 	case $w in
 	fsync_locked_skip) args=(-n "$ROUNDS") ;;
@@ -111,10 +119,20 @@ done'
 run() {
 	local kernel=$1 fs=$2 name=$3
 	shift 3
+	local w have=1
+	for w in "$@"; do [ -f "$out/$name/$w.rc" ] || have=0; done
+	if [ "$reuse" = 1 ] && [ "$have" = 1 ]; then
+		echo "# ---- $name: reusing $out/$name"
+		return 0
+	fi
+	case "$only:$name" in
+	stock:stock-*|patched:built-*|:*) ;;
+	*) echo "# ---- $name: not booted (--only $only)"; return 0 ;;
+	esac
 	echo "# ---- $name: kernel $kernel, fs $fs"
 	"$LAB" run --kernel "$kernel" --fs "$fs" --timeout 1800 --quiet \
-		--env L_SECONDS="$seconds" --env ROUNDS="$rounds" --out "$out/$name" \
-		-- bash -c "$guest" guest "$bindir" "$@" \
+		--out "$out/$name" \
+		-- bash -c "$guest" guest "$bindir" "$seconds" "$rounds" "$@" \
 		>"$out/$name.log" 2>&1
 	local rc=$?
 	grep -h -E '^(not ok|# .*(attempt|checks|fsync_locked_skip:))' "$out/$name"/*.tap 2>/dev/null | sed 's/^/#   /'
