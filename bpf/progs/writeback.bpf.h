@@ -77,6 +77,51 @@ static __always_inline void tp_insert_mkwrite(struct inode *inode,
 TRACEPOINT_PROGS(dax_insert_pfn_mkwrite, (struct inode *inode, struct vm_fault *vmf,
 	int result), tp_insert_mkwrite(inode, vmf, result))
 
+/*
+ * Without the tracepoint (forbidden, or tracepoints compiled out), the
+ * same dirtying seen on the return of dax_finish_sync_fault(vmf,
+ * pe_size | order, pfn), the exported function that runs the fsync and
+ * then dax_insert_pfn_mkwrite(); its second and third arguments changed
+ * type over time but each still fills one register, so ret stays fourth.
+ */
+static __always_inline void sync_fault_done(struct vm_fault *vmf, unsigned int ret)
+{
+	struct dt_event e;
+
+	ev_init(&e, DT_MKWRITE_DIRTY, DT_HOOK_FN_FINISH_SYNC_FAULT);
+	ev_inode(&e, vmf_inode(vmf));
+	e.pgoff = BPF_CORE_READ(vmf, pgoff);
+	e.nr_pages = 1;
+	e.flags = DT_F_WRITE | DT_F_SYNC;
+	e.ret = ret;
+	ev_emit(&e);
+}
+
+SEC("fexit/dax_finish_sync_fault")
+int BPF_PROG(fx_dax_finish_sync_fault, struct vm_fault *vmf, __u64 size, __u64 pfn,
+	     unsigned int ret)
+{
+	sync_fault_done(vmf, ret);
+	return 0;
+}
+
+SEC("kprobe/dax_finish_sync_fault")
+int BPF_KPROBE(kp_dax_finish_sync_fault, struct vm_fault *vmf)
+{
+	save_args(DT_HOOK_FN_FINISH_SYNC_FAULT, (__u64)vmf, 0, 0);
+	return 0;
+}
+
+SEC("kretprobe/dax_finish_sync_fault")
+int BPF_KRETPROBE(kr_dax_finish_sync_fault, unsigned int ret)
+{
+	struct dt_args a;
+
+	if (take_args(DT_HOOK_FN_FINISH_SYNC_FAULT, &a))
+		sync_fault_done((struct vm_fault *)a.a[0], ret);
+	return 0;
+}
+
 /* New tracepoints (patches/): entry tagged dirty / cleaned. */
 static __always_inline void tp_entry(struct inode *inode, __u64 index,
 				     __u64 pfn, __u16 type, __u16 hook)
