@@ -22,6 +22,18 @@ void Histogram::add(uint64_t d) {
 		max_ = d;
 }
 
+uint64_t Histogram::quantile(double q) const {
+	if (!count_)
+		return 0;
+	uint64_t want = uint64_t(q * double(count_)), seen = 0;
+	for (int i = 0; i < kBuckets; ++i) {
+		seen += buckets_[i];
+		if (seen > want)
+			return std::clamp(bucket_low(i), min(), max_);
+	}
+	return max_;
+}
+
 nlohmann::json Histogram::to_json() const {
 	nlohmann::json b = nlohmann::json::array();
 	for (int i = 0; i < kBuckets; ++i)

@@ -67,10 +67,6 @@ const uint16_t kBreakHooks[] = {
 	DT_HOOK_TP_BREAK_BEGIN, DT_HOOK_TP_BREAK_END,
 };
 
-std::string hex_dev(uint64_t dev) {
-	return std::to_string(dev >> 20) + ":" + std::to_string(dev & 0xfffff);
-}
-
 } // namespace
 
 void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
@@ -243,7 +239,7 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 		f.window_end_ns = ev.ts;
 		f.evidence = r->evidence;
 		f.evidence_omitted = r->evidence_omitted;
-		f.summary = std::string(remove_op_name(r->op)) + " on " + hex_dev(ev.dev) + " inode " +
+		f.summary = std::string(remove_op_name(r->op)) + " on " + dtabi::dev_name(ev.dev) + " inode " +
 			    std::to_string(ev.ino) + " disassociated the entry of page " + std::to_string(pg) +
 			    " with page refcount " + std::to_string(ev.refcount) +
 			    " (> 1): its blocks are freed while the page is still held (the "
@@ -305,7 +301,7 @@ void Engine::Impl::finish_removal(TaskState &t, Removal &r, const dt_event *exit
 		f.window_end_ns = r.l1_last_ts;
 		f.evidence = r.evidence;
 		f.evidence_omitted = r.evidence_omitted;
-		f.summary = op + " on " + hex_dev(r.dev) + " inode " + std::to_string(r.ino) +
+		f.summary = op + " on " + dtabi::dev_name(r.dev) + " inode " + std::to_string(r.ino) +
 			    " removed blocks of pages " + std::to_string(r.l1_lo) + ".." +
 			    std::to_string(r.l1_hi) + " that were mapped or pinned, " +
 			    (r.break_entered ? "without a completed layout break covering them"
@@ -331,7 +327,7 @@ void Engine::Impl::finish_removal(TaskState &t, Removal &r, const dt_event *exit
 		f.window_end_ns = r.l3_last_ts;
 		f.evidence = r.evidence;
 		f.evidence_omitted = r.evidence_omitted;
-		f.summary = op + " on " + hex_dev(r.dev) + " inode " + std::to_string(r.ino) +
+		f.summary = op + " on " + dtabi::dev_name(r.dev) + " inode " + std::to_string(r.ino) +
 			    ": the busy-page scan answered idle, yet pages " + std::to_string(r.l3_lo) + ".." +
 			    std::to_string(r.l3_hi) + " were then disassociated with refcount up to " +
 			    std::to_string(r.l3_max_ref);

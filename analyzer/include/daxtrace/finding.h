@@ -12,7 +12,9 @@
 
 namespace daxtrace {
 
-// DESIGN.md §1 race classes.
+// The race classes.  The engine indexes its tables by this enum; the ABI
+// and the registry speak DT_CLASS_* bits: class_bit() is the one
+// conversion, and the two agree by construction.
 enum class RaceClass : uint8_t {
 	Z = 0, // block zeroing vs. concurrent faults
 	W = 1, // writeback vs. pfn_mkwrite
@@ -20,7 +22,10 @@ enum class RaceClass : uint8_t {
 	T = 3, // fault vs. truncate/punch
 };
 inline constexpr int kRaceClasses = 4;
-std::string_view class_name(RaceClass c); // "Z" ...
+constexpr unsigned class_bit(RaceClass c) { return 1u << unsigned(c); }
+static_assert(class_bit(RaceClass::Z) == DT_CLASS_Z && class_bit(RaceClass::W) == DT_CLASS_W &&
+	      class_bit(RaceClass::L) == DT_CLASS_L && class_bit(RaceClass::T) == DT_CLASS_T);
+std::string_view class_name(RaceClass c); // "Z" ... (the registry's class letter)
 
 // The rules (see analyzer/RULES.md and the comment beside each rule).
 enum class Rule : uint8_t {
@@ -65,8 +70,10 @@ struct Finding {
 	RaceClass race_class() const { return rule_class(rule); }
 };
 
-// One JSON object (for `--json`, one object per line).
+// One JSON object (for `--json`, one object per line).  Strings from the
+// kernel or a trace (comm) are made valid UTF-8 (dtabi::json_safe).
 nlohmann::json to_json(const Finding &f);
+// The registry's one JSON form of an event (dtabi::event_json).
 nlohmann::json to_json(const dt_event &e);
 
 } // namespace daxtrace

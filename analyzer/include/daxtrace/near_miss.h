@@ -24,6 +24,10 @@ public:
 	uint64_t sum() const { return sum_; }
 	uint64_t bucket(int i) const { return buckets_[i]; }
 	static uint64_t bucket_low(int i) { return i == 0 ? 0 : (1ULL << i); }
+	// The q-quantile (0..1) to bucket precision: the lower bound of the
+	// bucket that holds it, clamped to [min, max] so that a median is
+	// never printed below the closest near miss.
+	uint64_t quantile(double q) const;
 	nlohmann::json to_json() const;
 
 private:
