@@ -1,0 +1,115 @@
+#!/bin/bash
+# daxtrace's /metrics under Debian's real Prometheus server: replay a
+# recorded lab trace with --metrics/--linger, let Prometheus (loopback, own
+# temp dir) scrape it, and check through its HTTP API that the numbers
+# Prometheus holds are the replay's own (events, findings by rule, near-miss
+# histogram counts); `promtool check metrics` on the page; the alert rules
+# load in the server and pass `promtool test rules`.
+#   prometheus_test.sh DAXTRACE TRACE.dxt
+set -euo pipefail
+DAXTRACE=$(readlink -f "$1")
+TRACE=$(readlink -f "$2")
+HERE=$(cd "$(dirname "$0")" && pwd)
+RULES=$HERE/../../../dashboards/prometheus
+for t in prometheus promtool curl python3; do
+	command -v $t >/dev/null || { echo "SKIP: $t not installed (ci/packages.txt)"; exit 77; }
+done
+T=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# What the replay itself says.
+"$DAXTRACE" replay --json "$TRACE" > "$T/replay.json" || [ $? = 3 ]
+python3 - "$T/replay.json" > "$T/expected" <<'PY'
+import json, sys, collections
+events = findings = 0
+rules = collections.Counter()
+nm = {}
+for line in open(sys.argv[1]):
+    j = json.loads(line)
+    if j["type"] == "finding":
+        rules[j["rule"]] += 1
+    if j["type"] == "summary":
+        events = j["events"] if "events" in j else j["stats"]["events"]
+print("events", events)
+for r, n in sorted(rules.items()):
+    print("rule", r, n)
+PY
+cat "$T/expected"
+grep -q "^rule " "$T/expected" || fail "the trace has no findings: pick one with findings"
+
+MP=$(free_port)
+"$DAXTRACE" replay "$TRACE" --json --metrics 127.0.0.1:$MP --linger 120 > "$T/replay-metrics.json" 2>"$T/replay.err" &
+pids+=($!)
+for i in $(seq 50); do curl -sf "http://127.0.0.1:$MP/metrics" -o "$T/page" && grep -q '^daxtrace_session_finished 1' "$T/page" && break; sleep 0.2; done
+grep -q '^daxtrace_session_finished 1' "$T/page" || fail "no finished /metrics page on 127.0.0.1:$MP"
+promtool check metrics < "$T/page" > "$T/lint" 2>&1 || { cat "$T/lint"; fail "promtool check metrics"; }
+[ ! -s "$T/lint" ] || { cat "$T/lint"; fail "promtool check metrics has remarks"; }
+echo "ok: promtool check metrics: clean ($(grep -c '^daxtrace' "$T/page") samples)"
+
+promtool check rules "$RULES/daxtrace.rules.yml" >/dev/null || fail "promtool check rules"
+(cd "$RULES" && promtool test rules daxtrace.rules.test.yml) >/dev/null || fail "promtool test rules"
+echo "ok: promtool check rules, promtool test rules"
+
+PP=$(free_port)
+cat > "$T/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $RULES/daxtrace.rules.yml
+scrape_configs:
+  - job_name: daxtrace
+    static_configs:
+      - targets: ['127.0.0.1:$MP']
+YML
+timeout 150 prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
+	--web.listen-address=127.0.0.1:$PP --log.level=warn > "$T/prom.log" 2>&1 &
+pids+=($!)
+q() { curl -sf --data-urlencode "query=$1" "http://127.0.0.1:$PP/api/v1/query" |
+	python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "none")'; }
+got=none
+for i in $(seq 60); do got=$(q 'daxtrace_events_total{job="daxtrace"}' 2>/dev/null || echo none); [ "$got" != none ] && break; sleep 0.5; done
+[ "$got" != none ] || { cat "$T/prom.log"; fail "Prometheus never scraped daxtrace"; }
+check() { # QUERY EXPECTED
+	local v; v=$(q "$1")
+	python3 -c "import sys; sys.exit(0 if abs(float('$v' if '$v'!='none' else 'nan') - float('$2')) < 1e-9 else 1)" ||
+		fail "PromQL $1 = $v, expected $2"
+	echo "ok: PromQL $1 = $v"
+}
+check 'up{job="daxtrace"}' 1
+check 'daxtrace_events_total' "$(awk '$1=="events"{print $2}' "$T/expected")"
+total=0
+while read -r _ r n; do
+	check "sum(daxtrace_findings_total{rule=\"$r\"})" "$n"
+	total=$((total + n))
+done < <(grep '^rule ' "$T/expected")
+check 'sum(daxtrace_findings_total)' "$total"
+# A rule the trace did not trigger has no series (negative case).
+for r in Z1 Z2 W1 W2 L1 L2 L3 T1; do
+	grep -q "^rule $r " "$T/expected" && continue
+	[ "$(q "sum(daxtrace_findings_total{rule=\"$r\"})")" = none ] || fail "rule $r has findings in Prometheus but not in the replay"
+done
+# Histograms: +Inf bucket = count, buckets cumulative, quantile answers.
+check 'sum(daxtrace_near_miss_distance_seconds_bucket{fs="all",le="+Inf"}) - sum(daxtrace_near_miss_distance_seconds_count{fs="all"})' 0
+nm=$(q 'sum(daxtrace_near_miss_distance_seconds_count{fs="all"})')
+echo "near misses in Prometheus: $nm"
+if [ "$nm" != 0 ]; then
+	v=$(q 'histogram_quantile(0.5, sum by (le) (daxtrace_near_miss_distance_seconds_bucket{fs="all"}))')
+	python3 -c "import sys,math; v=float('$v'); sys.exit(0 if v>0 and math.isfinite(v) else 1)" || fail "median near miss $v"
+	echo "ok: PromQL median near-miss distance = ${v}s"
+	check 'sum(daxtrace_near_miss_distance_seconds_count{fs!="all"}) - sum(daxtrace_near_miss_distance_seconds_count{fs="all"})' 0
+fi
+check 'count(daxtrace_hook_attached == 1) > 0' "$(q 'count(daxtrace_hook_attached == 1)')"
+# The rules were loaded and evaluate without error.
+curl -sf "http://127.0.0.1:$PP/api/v1/rules" | python3 -c '
+import json, sys
+g = json.load(sys.stdin)["data"]["groups"]
+rules = [r for x in g for r in x["rules"]]
+bad = [r["name"] for r in rules if r.get("health") != "ok"]
+assert len(rules) == 5 and not bad, (len(rules), bad)
+print("ok: Prometheus loaded %d alert rules, all healthy" % len(rules))'
+echo PASS

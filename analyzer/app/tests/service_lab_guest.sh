@@ -1,0 +1,81 @@
+#!/bin/bash
+# Runs inside the lab (ci/lab --script): the packaged unit's ExecStart
+# command line, verbatim, with the binary and the configuration where the
+# package puts them (overlays on the guest's read-only /usr/sbin and /etc),
+# through race workloads, a SIGHUP reload with a new drop-in, more races,
+# then SIGTERM as systemd stops it.  Leaves in $LAB_OUT: service.log
+# (stderr, as journald would get it), metrics.{1,2}.txt, traces/ (the
+# rotating recording), traces.ls, replay.txt, status.
+#   service_lab_guest.sh DAXTRACE BINDIR UNIT CONF [SECONDS]
+set -uo pipefail
+daxtrace=${1:?} bindir=${2:?} unit=${3:?} conf=${4:?} secs=${5:-2}
+out=$LAB_OUT
+t=$(mktemp -d)
+mount -t tmpfs tmpfs "$t"
+for d in /etc /usr/sbin; do
+	mkdir -p "$t/up$d" "$t/wk$d"
+	mount -t overlay overlay -o "lowerdir=$d,upperdir=$t/up$d,workdir=$t/wk$d" "$d" ||
+		{ echo "overlay on $d failed"; exit 1; }
+done
+cp "$daxtrace" /usr/sbin/daxtrace
+mkdir -p /etc/daxtrace/daxtrace.conf.d
+cp "$conf" /etc/daxtrace/daxtrace.conf
+cat > /etc/daxtrace/daxtrace.conf.d/50-lab.conf <<CONF
+[filter]
+dev = $LAB_MNT
+[record]
+dir = $out/traces
+max_file_size = 256K
+max_file_age = 3s
+max_total_size = 1M
+[clickhouse]
+spill_dir =
+[log]
+stats_interval = 2s
+CONF
+cmd=$(sed -n 's/^ExecStart=//p' "$unit")
+echo "# ExecStart: $cmd"
+cd /
+$cmd 2>"$out/service.log" &
+pid=$!
+wait_log() { # PATTERN COUNT
+	for _ in $(seq 300); do
+		[ "$(grep -c -- "$1" "$out/service.log")" -ge "$2" ] && return 0
+		kill -0 $pid 2>/dev/null || { echo "service exited early"; cat "$out/service.log"; exit 1; }
+		sleep 0.2
+	done
+	echo "timeout waiting for '$1' x$2"; cat "$out/service.log"; exit 1
+}
+wait_log '^<5>attached' 1
+echo "# service attached (pid $pid)"
+for w in swap_boot_pinned punch_pinned zero_fault_race wb_mkwrite_race; do
+	echo "# ---- $w"
+	"$bindir/$w" "$LAB_MNT" -s "$secs"
+done >"$out/workloads.1.tap" 2>&1
+sleep 2
+curl -sf http://127.0.0.1:9477/metrics >"$out/metrics.1.txt" || echo "# metrics scrape 1 failed"
+# Reload: a new drop-in (bigger files), SIGHUP as `systemctl reload` sends.
+printf '[record]\nmax_file_size = 512K\n' > /etc/daxtrace/daxtrace.conf.d/60-reload.conf
+kill -HUP $pid
+wait_log '^<5>reloaded configuration' 1
+wait_log '^<5>attached' 2
+echo "# reloaded"
+for w in swap_boot_pinned punch_pinned fault_truncate_race; do
+	echo "# ---- $w"
+	"$bindir/$w" "$LAB_MNT" -s "$secs"
+done >"$out/workloads.2.tap" 2>&1
+sleep 2
+curl -sf http://127.0.0.1:9477/metrics >"$out/metrics.2.txt" || echo "# metrics scrape 2 failed"
+kill -TERM $pid
+wait $pid
+rc=$?
+echo $rc > "$out/status"
+echo "# service exited $rc after SIGTERM"
+ls -l "$out/traces" > "$out/traces.ls"
+: > "$out/replay.txt"
+for f in "$out"/traces/*.dxt; do
+	/usr/sbin/daxtrace replay --json "$f" > "$f.replay.jsonl" 2>&1
+	echo "$(basename "$f") $?" >> "$out/replay.txt"
+done
+tail -n 30 "$out/service.log"
+[ $rc = 0 ]
