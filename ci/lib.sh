@@ -1,9 +1,16 @@
 # shellcheck shell=bash
-# Shared helpers for the ci/ scripts: logging with elapsed time, errors
-# that fit on one line, the cache directory, and long steps with progress.
+# The one shell library for ci/, tests/ and bench/ scripts: the checkout's
+# root, logging with elapsed time, errors that fit on one line, the cache
+# directory, long steps with progress, and temporary directories removed
+# on exit.  Source it by path from any working directory, e.g.
+#   . "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+# Scripts run inside the lab guest see the checkout at the same path, so
+# they source it the same way.
 
-CI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$CI_DIR/.." && pwd)
+# CDPATH would make cd print the directory and spoil the result.
+CI_DIR=$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # used by the scripts that source this
+REPO_DIR=$(CDPATH='' cd -- "$CI_DIR/.." && pwd)
 # Outside the checkout so that a fresh clone (and CI on the same machine)
 # reuses kernels that were already built for the same inputs.
 DAXTRACE_CACHE=${DAXTRACE_CACHE:-/var/cache/daxtrace}
@@ -59,4 +66,44 @@ hash_files() {
 		printf '%s\n' "$(basename "$f")"
 		cat "$f"
 	done | sha256sum | cut -c1-16
+}
+
+# on_exit COMMAND: run COMMAND (eval'd) when the script exits, after the
+# commands registered later (last in, first out).  The one EXIT trap of
+# the script: a script that sets its own "trap ... EXIT" replaces it.
+_ci_exit_cmds=()
+_ci_run_exit() {
+	local rc=$? i
+	for ((i = ${#_ci_exit_cmds[@]} - 1; i >= 0; i--)); do
+		eval "${_ci_exit_cmds[i]}" || true
+	done
+	return $rc
+}
+on_exit() {
+	_ci_exit_cmds+=("$1")
+	trap _ci_run_exit EXIT
+}
+
+# make_workdir VAR [TEMPLATE]: create a temporary directory (mktemp -d, in
+# $TMPDIR or from TEMPLATE), store its path in VAR, and remove it on exit.
+# Not $(make_workdir): the trap would belong to the subshell.
+make_workdir() {
+	local _d
+	_d=$(mktemp -d ${2:+"$2"}) || die "cannot create a temporary directory"
+	on_exit "rm -rf -- '$_d'"
+	printf -v "$1" '%s' "$_d"
+}
+
+# wait_for_line FILE REGEX PID SECONDS: wait until FILE has a line matching
+# REGEX (grep -E).  Returns 0 once it has, 1 when PID exits first (the
+# process that was to write it died), 2 after SECONDS.
+wait_for_line() {
+	local i
+	for ((i = 0; i < $4 * 5; i++)); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	grep -qE "$2" "$1" 2>/dev/null && return 0
+	return 2
 }
