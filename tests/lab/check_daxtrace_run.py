@@ -15,6 +15,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from ktap import Ktap  # noqa: E402  (tests/ktap.py, found through the path above)
+
 
 def load_jsonl(path):
     with open(path) as f:
@@ -44,10 +47,8 @@ def main():
     replay = load_jsonl(os.path.join(a.outdir, "replay.jsonl"))
     findings = [j for j in live if j["type"] == "finding"]
     summary = [j for j in live if j["type"] == "summary"]
-    results = []
-
-    def check(ok, what):
-        results.append((bool(ok), what))
+    ktap = Ktap()
+    check = ktap.check
 
     check(summary, "live run ended with a summary (clean SIGINT)")
     s = summary[-1] if summary else {}
@@ -96,13 +97,7 @@ def main():
         warn = open(path).read().splitlines() if os.path.exists(path) else []
         check(not warn, f"no WARN/BUG/oops in the guest kernel log ({len(warn)})")
 
-    print("TAP version 13")
-    print(f"1..{len(results)}")
-    for i, (ok, what) in enumerate(results, 1):
-        print(f"{'ok' if ok else 'not ok'} {i} - {what}")
-    failed = sum(1 for ok, _ in results if not ok)
-    print(f"# {failed} of {len(results)} failed")
-    return 1 if failed else 0
+    return ktap.finish()
 
 
 if __name__ == "__main__":

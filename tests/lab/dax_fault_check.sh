@@ -4,16 +4,18 @@
 # dax=always, and a store through a shared mapping is served by the DAX
 # fault handler (fs_dax:dax_pte_fault_done names the file's inode).
 set -euo pipefail
-echo "TAP version 13"
-echo "1..3"
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+# shellcheck source=SCRIPTDIR/../ktap.sh
+. "$REPO_DIR/tests/ktap.sh"
+ktap_plan 3
 T=/sys/kernel/tracing
-failed=0
-not_ok() { echo "not ok $*"; failed=$((failed + 1)); }
 
 if grep " $LAB_MNT " /proc/mounts | grep -q 'dax=always'; then
-	echo "ok 1 - $LAB_FS at $LAB_MNT is mounted dax=always"
+	ktap_ok "$LAB_FS at $LAB_MNT is mounted dax=always"
 else
-	not_ok "1 - $LAB_FS at $LAB_MNT is not mounted dax=always: $(grep " $LAB_MNT " /proc/mounts)"
+	ktap_not_ok "$LAB_FS at $LAB_MNT is not mounted dax=always" \
+		"$(grep " $LAB_MNT " /proc/mounts || echo "not in /proc/mounts")"
 fi
 
 f=$LAB_MNT/dax-fault-check
@@ -36,15 +38,15 @@ echo 0 >$T/tracing_on
 ino=$(printf '%#x' "$(stat -c %i "$f")")
 faults=$(grep -c "dax_pte_fault_done: .* ino $ino .*WRITE" $T/trace || true)
 if [ "$faults" -ge 1 ]; then
-	echo "ok 2 - write fault on ino $ino seen by fs_dax:dax_pte_fault_done ($faults)"
+	ktap_ok "write fault on ino $ino seen by fs_dax:dax_pte_fault_done ($faults)"
 else
-	not_ok "2 - no fs_dax:dax_pte_fault_done for ino $ino"
-	sed -n '1,20p' $T/trace
+	mapfile -t head <<<"$(sed -n '1,20p' $T/trace)"
+	ktap_not_ok "no fs_dax:dax_pte_fault_done for ino $ino" "${head[@]}"
 fi
 
 if [ "$(dd if="$f" bs=1 skip=100 count=5 2>/dev/null)" = hello ]; then
-	echo "ok 3 - data stored through the DAX mapping reads back"
+	ktap_ok "data stored through the DAX mapping reads back"
 else
-	not_ok "3 - data stored through the DAX mapping is lost"
+	ktap_not_ok "data stored through the DAX mapping is lost"
 fi
-exit $((failed > 0))
+ktap_finish

@@ -11,10 +11,12 @@ set -euo pipefail
 kernel=${1:?usage: daxtrace_lab_test.sh stock|built ext4|xfs BUILD_DIR [OUT_DIR]}
 fs=${2:?}
 build=$(realpath "${3:?}")
-here=$(cd "$(dirname "$0")" && pwd)
 out=${4:-$build/lab/daxtrace.$kernel.$fs}
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+here=$REPO_DIR/tests/lab
 
-"$here/../../ci/lab" run --kernel "$kernel" --fs "$fs" --timeout 900 --out "$out" \
+"$REPO_DIR/ci/lab" run --kernel "$kernel" --fs "$fs" --timeout 900 --out "$out" \
 	--script "$here/daxtrace_races.sh" -- "$build/analyzer/app/daxtrace" \
 	"$build/tests/workloads" 2
 
@@ -22,7 +24,7 @@ case $kernel-$fs in
 stock-ext4) expect=(--expect L:swap_boot --workload-fails swap_boot_pinned) ;;
 stock-xfs) expect=(--expect L:swapext --workload-fails swapext_pinned) ;;
 built-*) expect=(--forbid L --no-kernel-warnings) ;;
-*) echo "no expectations for $kernel-$fs" >&2; exit 2 ;;
+*) log "no expectations for $kernel-$fs"; exit 2 ;;
 esac
 # Z, W and T are closed in 6.1 and their workloads pass their own checks:
 # a finding of those classes here would be a false positive.

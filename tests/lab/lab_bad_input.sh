@@ -3,11 +3,13 @@
 # one-line error and a non-zero exit, and no QEMU process outlives ci/lab.
 # Output is KTAP; exits non-zero if any check fails.
 set -uo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-lab=$repo/ci/lab
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. "$(dirname "$0")/../ktap.sh"
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+# shellcheck source=SCRIPTDIR/../ktap.sh
+. "$REPO_DIR/tests/ktap.sh"
+lab=$REPO_DIR/ci/lab
+work=
+make_workdir work
 no_qemu_left() {	# DIR: no QEMU process whose command line names DIR
 	local p
 	for p in $(pgrep -x qemu-system-x86); do
@@ -16,8 +18,11 @@ no_qemu_left() {	# DIR: no QEMU process whose command line names DIR
 	return 0
 }
 one_error_line() {	# FILE PATTERN: exactly one "error:" line, matching PATTERN
-	[ "$(grep -c 'error:' "$1")" = 1 ] && grep 'error:' "$1" | grep -q "$2" ||
-		{ sed 's/^/#   /' "$1"; return 1; }
+	if [ "$(grep -c 'error:' "$1")" = 1 ] && grep 'error:' "$1" | grep -q "$2"; then
+		return 0
+	fi
+	sed 's/^/#   /' "$1"
+	return 1
 }
 ktap_plan 10
 
@@ -68,14 +73,14 @@ diff --git a/fs/dax.c b/fs/dax.c
 --
 2.39.5
 PATCH
-"$repo/ci/build-kernel.sh" --patches "$work/series" --config-only >/dev/null 2>"$work/am.err"
+"$REPO_DIR/ci/build-kernel.sh" --patches "$work/series" --config-only >/dev/null 2>"$work/am.err"
 rc=$?
 check "a patch that does not apply stops the build (exit $rc) and is named" \
 	bash -c "[ $rc -ne 0 ] && grep -q 'error: patch does not apply: 0001-does-not-apply.patch' '$work/am.err'"
 
 # An option whose dependency is switched off is dropped by olddefconfig.
 printf 'CONFIG_BPF_JIT=y\n# CONFIG_MODULES is not set\n' >"$work/drop.config"
-"$repo/ci/build-kernel.sh" --patches none --fragment "$work/drop.config" --config-only \
+"$REPO_DIR/ci/build-kernel.sh" --patches none --fragment "$work/drop.config" --config-only \
 	>/dev/null 2>"$work/drop.err"
 rc=$?
 check "a dropped kconfig option fails the configuration (exit $rc) and is named" \

@@ -17,7 +17,8 @@
 #   analyzer/app/daxtrace and tests/workloads/fsync_locked_skip.
 # Inside the guest (ci/lab --script) it runs as: w2_fsync_test.sh --guest ...
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
 
 if [ "${1:-}" = --guest ]; then
 	daxtrace=$2 workload=$3 rounds=$4 pages=$5 pmd=$6
@@ -28,11 +29,8 @@ if [ "${1:-}" = --guest ]; then
 		"$daxtrace" --json --interval 2 --record "$out/$name.dxt" --dev "$LAB_MNT" \
 			>"$out/$name.jsonl" 2>"$out/$name.err" &
 		pid=$!
-		for _ in $(seq 300); do
-			grep -q '"type":"start"' "$out/$name.jsonl" 2>/dev/null && break
-			kill -0 $pid 2>/dev/null || { echo "daxtrace exited early:"; cat "$out/$name.err"; return 1; }
-			sleep 0.2
-		done
+		wait_for_line "$out/$name.jsonl" '"type":"start"' $pid 60
+		[ $? = 1 ] && { echo "daxtrace exited early:"; cat "$out/$name.err"; return 1; }
 		"$workload" "$LAB_MNT" "$@" >"$out/$name.tap" 2>&1
 		echo "# $name: fsync_locked_skip $* exited $?"
 		grep -E '^(not ok|ok|# fsync_locked_skip:|Bail)' "$out/$name.tap"
@@ -73,21 +71,21 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$out"
 
-"$here/../../ci/lab" run --kernel "$kernel" --fs "$fs" --timeout 600 --out "$out" \
+"$REPO_DIR/ci/lab" run --kernel "$kernel" --fs "$fs" --timeout 600 --out "$out" \
 	--script "$0" -- --guest "$build/analyzer/app/daxtrace" \
 	"$build/tests/workloads/fsync_locked_skip" "$rounds" "$pages" "$pmd"
 rc=$?
-[ $rc = 0 ] || { echo "lab run failed ($rc)"; exit 1; }
+[ $rc = 0 ] || die "lab run failed ($rc)"
 
-exec python3 - "$out" "$expect" <<'EOF'
+exec python3 - "$out" "$expect" "$REPO_DIR/tests" <<'EOF'
 import json, os, re, sys
 
 out, expect = sys.argv[1], sys.argv[2]
-results = []
+sys.path.insert(0, sys.argv[3])
+from ktap import Ktap
 
-
-def check(ok, what):
-    results.append((bool(ok), what))
+ktap = Ktap()
+check = ktap.check
 
 
 def jsonl(name):
@@ -168,11 +166,5 @@ for name in ("racer", "control"):
 print("# run | damaged rounds | W2 findings | damaged rounds with W2 | W2 outside damage | uncertain W2")
 for row in table:
     print("# " + " | ".join(map(str, row)))
-print("TAP version 13")
-print(f"1..{len(results)}")
-for i, (ok, what) in enumerate(results, 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {what}")
-failed = sum(1 for ok, _ in results if not ok)
-print(f"# {failed} of {len(results)} failed")
-sys.exit(1 if failed else 0)
+sys.exit(ktap.finish())
 EOF
