@@ -4,10 +4,12 @@
 # filesystem ready, and the guest's own stage timings.  Regenerates
 # bench/LAB.md.  usage: bench/lab_boot.sh [RUNS]
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=SCRIPTDIR/../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
+repo=$REPO_DIR
 runs=${1:-3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+work=
+make_workdir work
 declare -A med
 rows=()
 for kernel in stock built; do

@@ -4,14 +4,21 @@
 # sustains (and drops) with all stress workloads at once.  Regenerates
 # bench/LIVE.md.  usage: bench/live.sh [KERNEL] [FS] [SECONDS]
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=SCRIPTDIR/../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
+repo=$REPO_DIR
 kernel=${1:-built} fs=${2:-ext4} secs=${3:-10}
 build=$repo/build
-out=$(mktemp -d /var/tmp/daxtrace-live.XXXXXX)
+out=
+make_workdir out /var/tmp/daxtrace-live.XXXXXX
 "$repo/ci/lab" run --kernel "$kernel" --fs "$fs" --timeout 900 --out "$out" --quiet \
 	--script "$repo/bench/live_guest.sh" -- "$build/analyzer/app/daxtrace" "$build/tests/workloads" "$secs"
 eval "$(grep -E '^[a-z_]+=[0-9.]+$' "$out/output.log")"
+# The figures below are the guest's key=value lines, set by the eval; a
+# missing one stops the script (set -u).
+# shellcheck disable=SC2154
 ratio=$(python3 -c "print(round($fault_stores_traced / $fault_stores_untraced, 3))")
+# shellcheck disable=SC2154
 {
 	echo "# daxtrace live figures"
 	echo
@@ -30,4 +37,3 @@ ratio=$(python3 -c "print(round($fault_stores_traced / $fault_stores_untraced, 3
 	echo "| ... events lost, counted and reported | $rate_lost |"
 } >"$repo/bench/LIVE.md"
 cat "$repo/bench/LIVE.md"
-rm -rf "$out"
