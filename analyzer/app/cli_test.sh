@@ -18,7 +18,7 @@ expect() {
 	echo "#   exit $got (want $rc), stderr: $(head -c 300 "$work/err")"
 	return 1
 }
-ktap_plan 15
+ktap_plan 17
 
 check "--help exits 0 and lists the modes" bash -c "'$dt' --help | grep -q replay"
 check "an unknown option is a usage error (2)" expect 2 "unknown|not expected|Extras" "$dt" --frobnicate
@@ -48,6 +48,7 @@ check "replay of a truncated trace reports where (exit 3)" expect 3 "warning: .*
 # Missing hooks: this host kernel has no DAX hooks of the series, so
 # doctor must say which are missing and why, per race class.
 "$dt" doctor --json >"$work/doctor.json"
+doctor_rc=$?
 check "doctor: every hook that did not attach says why" python3 -c "
 import json, sys
 j = json.load(open('$work/doctor.json'))
@@ -62,6 +63,18 @@ j = json.load(open('$work/doctor.json'))
 levels = {c['class']: c['coverage'] for c in j['coverage']['classes']}
 print('#   coverage:', levels)
 sys.exit(0 if set(levels) == set('ZWLT') and any(v != 'full' for v in levels.values()) else 1)"
+check "... exits 1 exactly when a class is blind or the kernel lacks CONFIG_FS_DAX (got $doctor_rc)" python3 -c "
+import json, sys
+j = json.load(open('$work/doctor.json'))
+blind = [c['class'] for c in j['coverage']['classes'] if c['coverage'] == 'blind']
+want = 1 if blind or j['config_fs_dax'] == 'n' else 0
+print('#   blind:', blind, 'CONFIG_FS_DAX:', j['config_fs_dax'])
+sys.exit(0 if $doctor_rc == want and j['blind_classes'] == blind else 1)"
+check "... and names the DAX filesystems mounted (a list, maybe empty)" python3 -c "
+import json, sys
+j = json.load(open('$work/doctor.json'))
+print('#   DAX mounts:', j['dax_mounts'])
+sys.exit(0 if isinstance(j['dax_mounts'], list) and j['config_fs_dax'] in ('y', 'n', 'unknown') else 1)"
 
 "$dt" --json >"$work/int.jsonl" 2>"$work/int.err" &
 pid=$!

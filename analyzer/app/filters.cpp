@@ -28,11 +28,6 @@ uint64_t kernel_dev(unsigned major, unsigned minor)
 	return (uint64_t(major) << 20) | minor;
 }
 
-std::string dev_string(uint64_t kdev)
-{
-	return std::to_string(kdev >> 20) + ":" + std::to_string(kdev & 0xfffff);
-}
-
 dtprobe::Filters resolve_filters(const FilterArgs &a)
 {
 	dtprobe::Filters f;

@@ -24,9 +24,9 @@ struct FilterArgs {
 // Throws UsageError.
 dtprobe::Filters resolve_filters(const FilterArgs &a);
 
-// Kernel dev_t encoding (major << 20 | minor), as in sb->s_dev.
+// Kernel dev_t encoding (major << 20 | minor), as in sb->s_dev (printed by
+// dtabi::dev_name).
 uint64_t kernel_dev(unsigned major, unsigned minor);
-std::string dev_string(uint64_t kdev);  // "259:0"
 
 // Would an event pass the filters?  (Replay applies them in user space;
 // live, the BPF programs already did.)

@@ -22,10 +22,13 @@
 #include "daxtrace/trace.h"
 #include "export_options.h"
 #include "filters.h"
+#include "json_output.h"
 #include "output.h"
 #include "privileges.h"
 #include "probe_set.h"
+#include "registry.h"
 #include "session.h"
+#include "text_output.h"
 
 namespace {
 
@@ -169,16 +172,7 @@ int run_live(LiveArgs &a)
 	dtprobe::ProbeSet probes(opt);
 	attach_or_die(probes);
 
-	daxtrace::TraceHeader hdr;
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
-	hdr.hostname = host;
-	hdr.kernel_release = kernel_release();
-	for (auto &h : probes.hooks())
-		if (h.attached)
-			hdr.hooks.push_back(h.name + ":" + dtprobe::mechanism_name(h.mechanism));
-	hdr.start_wallclock_ns = clock_ns(CLOCK_REALTIME);
-	hdr.start_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+	daxtrace::TraceHeader hdr = live_trace_header(probes);
 	std::unique_ptr<daxtrace::TraceWriter> recorder;
 	if (!a.record.empty()) {
 		try {
@@ -197,12 +191,8 @@ int run_live(LiveArgs &a)
 	daxtrace::EngineConfig cfg;
 	cfg.hooks_attached = daxtrace::hooks_from_names(hdr.hooks);
 	Session session(cfg, *out, {}, std::move(recorder));
-	out->start({{"kernel", hdr.kernel_release},
-		    {"host", hdr.hostname},
-		    {"coverage", probes.coverage_json()},
-		    {"record", a.record},
-		    {"start_wallclock_ns", hdr.start_wallclock_ns},
-		    {"start_monotonic_ns", hdr.start_monotonic_ns}});
+	out->start(start_meta({true, hdr.kernel_release, hdr.hostname, a.record, DT_ABI_VERSION, hdr.hooks,
+				probes.coverage_json(), hdr.start_wallclock_ns, hdr.start_monotonic_ns}));
 
 	install_signals();
 	double tick = a.common.interval > 0 ? a.common.interval : (a.common.json ? 5.0 : 1.0);
@@ -292,13 +282,8 @@ int run_replay(const std::string &path, Common &c)
 	daxtrace::EngineConfig cfg;
 	cfg.hooks_attached = daxtrace::hooks_from_names(hdr.hooks);
 	Session session(cfg, *out, filters);
-	out->start({{"kernel", hdr.kernel_release},
-		    {"host", hdr.hostname},
-		    {"trace", path},
-		    {"abi_version", hdr.abi_version},
-		    {"hooks", hdr.hooks},
-		    {"start_wallclock_ns", hdr.start_wallclock_ns},
-		    {"start_monotonic_ns", hdr.start_monotonic_ns}});
+	out->start(start_meta({false, hdr.kernel_release, hdr.hostname, path, hdr.abi_version, hdr.hooks,
+				nullptr, hdr.start_wallclock_ns, hdr.start_monotonic_ns}));
 	dt_event e;
 	while (reader->next(e))
 		session.on_event(e);
@@ -329,10 +314,58 @@ int run_replay(const std::string &path, Common &c)
 
 // --- doctor -----------------------------------------------------------------
 
+// CONFIG_FS_DAX of the running kernel: "y", "n", or "unknown" when neither
+// /proc/config.gz nor /boot/config-RELEASE is readable.
+std::string kernel_config_fs_dax()
+{
+	std::string cmd = "{ zcat /proc/config.gz 2>/dev/null || cat /boot/config-" + kernel_release() +
+			  " 2>/dev/null; } | grep -E '^(# )?CONFIG_FS_DAX[= ]'";
+	FILE *p = popen(cmd.c_str(), "r");
+	if (!p)
+		return "unknown";
+	char line[256];
+	std::string v = "unknown";
+	while (fgets(line, sizeof(line), p)) {
+		std::string l = line;
+		if (l.rfind("CONFIG_FS_DAX=y", 0) == 0)
+			v = "y";
+		else if (l.rfind("# CONFIG_FS_DAX is not set", 0) == 0)
+			v = "n";
+	}
+	pclose(p);
+	return v;
+}
+
+// Mounted filesystems with DAX on ("dax" or "dax=always" in their options).
+std::vector<std::string> dax_mounts()
+{
+	std::vector<std::string> out;
+	FILE *f = fopen("/proc/self/mounts", "r");
+	if (!f)
+		return out;
+	char dev[512], dir[512], type[64], opts[1024];
+	while (fscanf(f, "%511s %511s %63s %1023s %*d %*d", dev, dir, type, opts) == 4) {
+		std::string o = std::string(",") + opts + ",";
+		if (o.find(",dax,") != std::string::npos || o.find(",dax=always,") != std::string::npos)
+			out.push_back(std::string(dir) + " (" + type + " on " + dev + ")");
+	}
+	fclose(f);
+	return out;
+}
+
+// Exit status: 0 when daxtrace can see every race class on a DAX-capable
+// kernel; 1 when something is missing (privileges, probes, a blind class,
+// a kernel without CONFIG_FS_DAX).  No DAX filesystem mounted is reported,
+// not an error: one may be mounted later.
 int run_doctor(bool json)
 {
 	nlohmann::json j;
-	j["kernel"] = kernel_release();
+	j["kernel"] = dtabi::json_safe(kernel_release());
+	std::string fs_dax = kernel_config_fs_dax();
+	j["config_fs_dax"] = fs_dax;
+	j["dax_mounts"] = nlohmann::json::array();
+	for (auto &m : dax_mounts())
+		j["dax_mounts"].push_back(dtabi::json_safe(m));
 	bool vmlinux_btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
 	j["btf"] = {{"vmlinux", vmlinux_btf},
 		    {"ext4", access("/sys/kernel/btf/ext4", R_OK) == 0},
@@ -352,11 +385,27 @@ int run_doctor(bool json)
 			rc = 1;
 		}
 	}
+	std::vector<std::string> blind;
+	if (j.contains("coverage"))
+		for (auto &c : j["coverage"]["classes"])
+			if (c.value("coverage", std::string()) == "blind")
+				blind.push_back(c.value("class", std::string("?")));
+	j["blind_classes"] = blind;
+	if (!blind.empty() || fs_dax == "n")
+		rc = 1;
+	j["ok"] = rc == 0;
 	if (json) {
 		printf("%s\n", j.dump().c_str());
 		return rc;
 	}
-	printf("kernel:      %s\n", j["kernel"].get<std::string>().c_str());
+	printf("kernel:      %s\n", dtabi::terminal_safe(j["kernel"].get<std::string>()).c_str());
+	printf("FS_DAX:      %s\n", fs_dax == "y" ? "CONFIG_FS_DAX=y"
+				 : fs_dax == "n" ? "NOT SET: this kernel cannot map files with DAX"
+						 : "unknown (no /proc/config.gz or /boot/config-RELEASE)");
+	if (j["dax_mounts"].empty())
+		printf("DAX mounts:  none (mount a pmem-backed ext4 or xfs with -o dax to trace it)\n");
+	for (auto &m : j["dax_mounts"])
+		printf("DAX mount:   %s\n", dtabi::terminal_safe(m.get<std::string>()).c_str());
 	printf("BTF:         vmlinux %s, ext4 module %s, xfs module %s\n",
 	       vmlinux_btf ? "yes" : "NO (CO-RE needs CONFIG_DEBUG_INFO_BTF)",
 	       j["btf"]["ext4"].get<bool>() ? "yes" : "no/built-in",
@@ -384,6 +433,8 @@ int run_doctor(bool json)
 		for (auto &m : c["missing"])
 			printf("      missing: %s\n", m.get<std::string>().c_str());
 	}
+	if (!blind.empty())
+		printf("\nblind race classes: %zu (exit status 1)\n", blind.size());
 	return rc;
 }
 

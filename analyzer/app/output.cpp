@@ -1,46 +1,26 @@
 #include "output.h"
 
-#include <map>
-
 #include "daxtrace/engine.h"
-#include "daxtrace/events.h"
-#include "filters.h"
+#include "registry.h"
 #include "session.h"
 
 namespace dtcli {
-namespace {
 
-using daxtrace::Histogram;
-using daxtrace::RaceClass;
-
-// The bucket holding the q-quantile, as its lower bound (log2 buckets).
-uint64_t approx_quantile(const Histogram &h, double q)
+nlohmann::json start_meta(const StartInfo &s)
 {
-	uint64_t want = uint64_t(q * double(h.count())), seen = 0;
-	for (int i = 0; i < Histogram::kBuckets; i++) {
-		seen += h.bucket(i);
-		if (seen > want)
-			return Histogram::bucket_low(i);
-	}
-	return h.max();
+	std::vector<std::string> hooks;
+	for (auto &h : s.hooks)
+		hooks.push_back(dtabi::json_safe(h));
+	return {{"source", s.live ? "live" : "replay"},
+		{"kernel", dtabi::json_safe(s.kernel)},
+		{"host", dtabi::json_safe(s.host)},
+		{"trace", dtabi::json_safe(s.trace)},
+		{"abi_version", s.abi_version},
+		{"hooks", hooks},
+		{"coverage", s.coverage},
+		{"start_wallclock_ns", s.start_wallclock_ns},
+		{"start_monotonic_ns", s.start_monotonic_ns}};
 }
-
-std::string near_miss_line(const daxtrace::NearMissTable &t, RaceClass c)
-{
-	const Histogram &h = t.total(c);
-	if (!h.count())
-		return std::string(daxtrace::class_name(c)) + ": none";
-	return std::string(daxtrace::class_name(c)) + ": " + std::to_string(h.count()) +
-	       " near misses, closest " + human_ns(h.min()) + ", median ~" +
-	       human_ns(approx_quantile(h, 0.5)) + ", farthest " + human_ns(h.max());
-}
-
-std::string comm_of(const dt_event &e)
-{
-	return std::string(e.comm, strnlen(e.comm, sizeof(e.comm)));
-}
-
-}  // namespace
 
 std::string human_ns(uint64_t ns)
 {
@@ -60,19 +40,21 @@ std::string finding_line(const daxtrace::Finding &f)
 {
 	std::string tasks;
 	for (auto &t : f.tasks)
-		tasks += (tasks.empty() ? "" : ", ") + t.comm + "/" + std::to_string(t.tid) +
-			 (t.role.empty() ? "" : " (" + t.role + ")");
+		tasks += (tasks.empty() ? "" : ", ") + dtabi::terminal_safe(t.comm) + "/" +
+			 std::to_string(t.tid) + (t.role.empty() ? "" : " (" + t.role + ")");
 	char pages[64];
 	snprintf(pages, sizeof(pages), "%lu-%lu", (unsigned long)f.pgoff_first,
 		 (unsigned long)f.pgoff_last);
 	return "[" + std::string(f.id()) + " " + std::string(f.name()) + "]" +
-	       (f.uncertain ? " UNCERTAIN (" + f.uncertain_reason + ")" : "") + " dev " +
-	       dev_string(f.dev) + " ino " + std::to_string(f.ino) + " pages " + pages +
-	       " window " + human_ns(f.width_ns()) + " tasks: " + tasks + " — " + f.summary;
+	       (f.uncertain ? " UNCERTAIN (" + dtabi::terminal_safe(f.uncertain_reason) + ")" : "") +
+	       " dev " + dtabi::dev_name(f.dev) + " ino " + std::to_string(f.ino) + " pages " + pages +
+	       " window " + human_ns(f.width_ns()) + " tasks: " + tasks + " — " +
+	       dtabi::terminal_safe(f.summary);
 }
 
 nlohmann::json session_stats_json(const Session &s, double elapsed_s)
 {
+	// A DT_LOST marker is not an event: Session::events() leaves them out.
 	return {{"elapsed_s", elapsed_s},
 		{"events", s.events()},
 		{"events_per_s", elapsed_s > 0 ? double(s.events()) / elapsed_s : 0.0},
@@ -80,148 +62,6 @@ nlohmann::json session_stats_json(const Session &s, double elapsed_s)
 		{"filtered", s.filtered()},
 		{"findings", s.findings().size()},
 		{"engine", daxtrace::to_json(s.engine().stats())}};
-}
-
-// --- JSON lines ------------------------------------------------------------
-
-void JsonOutput::emit(const nlohmann::json &j)
-{
-	std::string line = j.dump();
-	fprintf(out_, "%s\n", line.c_str());
-	fflush(out_);
-}
-
-void JsonOutput::start(const nlohmann::json &meta)
-{
-	nlohmann::json j = meta;
-	j["type"] = "start";
-	emit(j);
-}
-
-void JsonOutput::finding(const daxtrace::Finding &f)
-{
-	nlohmann::json j = daxtrace::to_json(f);
-	j["type"] = "finding";
-	emit(j);
-}
-
-void JsonOutput::tick(const Session &s, double elapsed_s)
-{
-	nlohmann::json j = session_stats_json(s, elapsed_s);
-	j["type"] = "stats";
-	emit(j);
-}
-
-void JsonOutput::summary(const Session &s, double elapsed_s)
-{
-	nlohmann::json j = session_stats_json(s, elapsed_s);
-	std::map<std::string, int> by_rule;
-	for (auto &f : s.findings())
-		by_rule[std::string(f.id())]++;
-	j["type"] = "summary";
-	j["findings_by_rule"] = by_rule;
-	j["near_misses"] = s.engine().near_misses().to_json();
-	emit(j);
-}
-
-void JsonOutput::warning(const std::string &msg)
-{
-	emit({{"type", "warning"}, {"message", msg}});
-}
-
-// --- text --------------------------------------------------------------------
-
-void TextOutput::start(const nlohmann::json &meta)
-{
-	kernel_ = meta.value("kernel", std::string("?"));
-	coverage_line_.clear();
-	if (meta.contains("coverage") && meta["coverage"].contains("classes")) {
-		for (auto &c : meta["coverage"]["classes"])
-			coverage_line_ += c.value("class", std::string("?")) + " " +
-					  c.value("coverage", std::string("?")) + "  ";
-	}
-	if (!live_) {
-		fprintf(out_, "daxtrace: kernel %s%s%s\n", kernel_.c_str(),
-			coverage_line_.empty() ? "" : ", coverage: ", coverage_line_.c_str());
-		fflush(out_);
-	}
-}
-
-void TextOutput::finding(const daxtrace::Finding &f)
-{
-	if (!live_) {   // the live view shows them on its next refresh
-		fprintf(out_, "%s\n", finding_line(f).c_str());
-		fflush(out_);
-	}
-}
-
-void TextOutput::warning(const std::string &msg)
-{
-	fprintf(stderr, "daxtrace: warning: %s\n", msg.c_str());
-}
-
-void TextOutput::tick(const Session &s, double elapsed_s)
-{
-	if (!live_)
-		return;
-	// Home the cursor and clear: the view is redrawn in place.
-	fprintf(out_, "\033[H\033[2J");
-	fprintf(out_, "daxtrace — kernel %s — %.0fs — %lu events (%.0f/s) — lost %lu — findings %zu\n",
-		kernel_.c_str(), elapsed_s, (unsigned long)s.events(),
-		elapsed_s > 0 ? s.events() / elapsed_s : 0.0, (unsigned long)s.lost(),
-		s.findings().size());
-	fprintf(out_, "coverage: %s\n\n", coverage_line_.c_str());
-	fprintf(out_, "%-10s %-10s %8s %8s %8s %8s %8s  %s\n", "DEV", "INODE", "FAULTS", "ZEROED",
-		"WBACK", "BREAKS", "REMOVES", "LAST TASK");
-	for (auto &a : s.busiest_inodes(10)) {
-		fprintf(out_, "%-10s %-10lu %8lu %8lu %8lu %8lu %8lu  %s\n", dev_string(a.dev).c_str(),
-			(unsigned long)a.ino, (unsigned long)a.count[InodeActivity::Fault],
-			(unsigned long)a.count[InodeActivity::Zero],
-			(unsigned long)a.count[InodeActivity::Writeback],
-			(unsigned long)a.count[InodeActivity::Break],
-			(unsigned long)a.count[InodeActivity::Remove], a.last_comm.c_str());
-	}
-	fprintf(out_, "\nnear misses:\n");
-	for (int c = 0; c < daxtrace::kRaceClasses; c++)
-		fprintf(out_, "  %s\n", near_miss_line(s.engine().near_misses(), RaceClass(c)).c_str());
-	fprintf(out_, "\nfindings (latest 5):\n");
-	auto &fs = s.findings();
-	for (size_t i = fs.size() > 5 ? fs.size() - 5 : 0; i < fs.size(); i++)
-		fprintf(out_, "  %s\n", finding_line(fs[i]).c_str());
-	fflush(out_);
-}
-
-void TextOutput::summary(const Session &s, double elapsed_s)
-{
-	if (live_)
-		tick(s, elapsed_s);
-	auto st = s.engine().stats();
-	fprintf(out_, "\n== daxtrace summary ==\n");
-	fprintf(out_, "%lu events in %.1fs, %lu lost, %lu late (beyond the reorder window), %lu filtered\n",
-		(unsigned long)s.events(), elapsed_s, (unsigned long)s.lost(), (unsigned long)st.late,
-		(unsigned long)s.filtered());
-	std::map<std::string, int> by_rule;
-	for (auto &f : s.findings())
-		by_rule[std::string(f.id()) + " " + std::string(f.name())]++;
-	fprintf(out_, "findings: %zu%s\n", s.findings().size(), s.findings().empty() ? "" : ":");
-	for (auto &[rule, n] : by_rule)
-		fprintf(out_, "  %-40s %d\n", rule.c_str(), n);
-	for (auto &f : s.findings()) {
-		fprintf(out_, "\n%s\n", finding_line(f).c_str());
-		uint64_t t0 = f.evidence.empty() ? 0 : f.evidence.front().ts;
-		for (auto &e : f.evidence)
-			fprintf(out_, "    +%-10s %-18s %s/%u pgoff %lu ref %u ret %ld\n",
-				human_ns(e.ts - t0).c_str(), std::string(daxtrace::type_name(e.type)).c_str(),
-				comm_of(e).c_str(), e.tid, (unsigned long)e.pgoff, e.refcount, (long)e.ret);
-		if (f.evidence_omitted)
-			fprintf(out_, "    (%lu more events omitted)\n", (unsigned long)f.evidence_omitted);
-	}
-	fprintf(out_, "near misses (correctly serialised, how close they came):\n");
-	for (int c = 0; c < daxtrace::kRaceClasses; c++)
-		fprintf(out_, "  %s\n", near_miss_line(s.engine().near_misses(), RaceClass(c)).c_str());
-	fprintf(out_, "engine: %lu bytes of state, %lu active pages\n",
-		(unsigned long)st.memory_bytes, (unsigned long)st.active_pages);
-	fflush(out_);
 }
 
 }  // namespace dtcli

@@ -1,6 +1,7 @@
-// Where a session's results go: JSON lines (--json), or text for a person
-// (findings as they happen, a live view refreshed in place on a terminal,
-// and a summary at the end).
+// Where a session's results go.  One interface, one implementation per
+// file: json_output (--json), text_output (a person, a live view),
+// clickhouse_output (--clickhouse), metrics (Prometheus), and TeeOutput to
+// feed several.
 #pragma once
 
 #include <cstdio>
@@ -19,45 +20,14 @@ class Session;
 class Output {
 public:
 	virtual ~Output() = default;
-	virtual void start(const nlohmann::json &meta) = 0;   // kernel, coverage
+	// What the run is (start_meta(): the same fields live and in replay).
+	virtual void start(const nlohmann::json &meta) = 0;
 	// Every event the session analyses (exporters); most outputs ignore it.
 	virtual void event(const dt_event &) {}
 	virtual void finding(const daxtrace::Finding &f) = 0;
 	virtual void tick(const Session &s, double elapsed_s) = 0;
 	virtual void summary(const Session &s, double elapsed_s) = 0;
 	virtual void warning(const std::string &msg) = 0;
-};
-
-// One JSON object per line on stdout: {"type":"start"|"finding"|"stats"|
-// "summary"|"warning", ...}.
-class JsonOutput : public Output {
-public:
-	explicit JsonOutput(FILE *out = stdout) : out_(out) {}
-	void start(const nlohmann::json &meta) override;
-	void finding(const daxtrace::Finding &f) override;
-	void tick(const Session &s, double elapsed_s) override;
-	void summary(const Session &s, double elapsed_s) override;
-	void warning(const std::string &msg) override;
-
-private:
-	void emit(const nlohmann::json &j);
-	FILE *out_;
-};
-
-class TextOutput : public Output {
-public:
-	// live_view: redraw a top-like screen on each tick (a terminal).
-	TextOutput(bool live_view, FILE *out = stdout) : live_(live_view), out_(out) {}
-	void start(const nlohmann::json &meta) override;
-	void finding(const daxtrace::Finding &f) override;
-	void tick(const Session &s, double elapsed_s) override;
-	void summary(const Session &s, double elapsed_s) override;
-	void warning(const std::string &msg) override;
-
-private:
-	bool live_;
-	FILE *out_;
-	std::string kernel_, coverage_line_;
 };
 
 // Sends everything to several outputs (e.g. the terminal and an exporter).
@@ -74,6 +44,22 @@ public:
 private:
 	std::vector<std::unique_ptr<Output>> outs_;
 };
+
+// The `start` object, one shape for live runs and replays: source ("live"
+// or "replay"), kernel, host, trace (the --record file live, the replayed
+// file in replay; "" if none), abi_version, hooks (registry hook names, as
+// the trace header has them), coverage (live: the probes' coverage object;
+// replay: null), start_wallclock_ns, start_monotonic_ns.  Kernel and host
+// come from a kernel or a trace: they are made valid UTF-8 here.
+struct StartInfo {
+	bool live = false;
+	std::string kernel, host, trace;
+	uint32_t abi_version = 0;
+	std::vector<std::string> hooks;
+	nlohmann::json coverage;   // null in replay
+	uint64_t start_wallclock_ns = 0, start_monotonic_ns = 0;
+};
+nlohmann::json start_meta(const StartInfo &s);
 
 std::string human_ns(uint64_t ns);                 // "1.50ms"
 std::string finding_line(const daxtrace::Finding &f);

@@ -1,9 +1,13 @@
 #include "session.h"
 
 #include <algorithm>
+#include <ctime>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include "filters.h"
 #include "output.h"
+#include "registry.h"
 
 namespace dtcli {
 namespace {
@@ -23,6 +27,29 @@ int activity_kind(uint16_t type)
 }
 
 }  // namespace
+
+daxtrace::TraceHeader live_trace_header(const dtprobe::ProbeSet &probes)
+{
+	daxtrace::TraceHeader hdr;
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	hdr.hostname = host;
+	struct utsname u;
+	hdr.kernel_release = uname(&u) == 0 ? u.release : "unknown";
+	for (auto &h : probes.hooks())
+		if (h.attached)
+			for (uint16_t id : h.hook_ids)
+				hdr.hooks.push_back(std::string(dtabi::hook_name(id)) + "@" +
+						    dtprobe::mechanism_name(h.mechanism));
+	auto ns = [](clockid_t id) {
+		struct timespec ts;
+		clock_gettime(id, &ts);
+		return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
+	};
+	hdr.start_wallclock_ns = ns(CLOCK_REALTIME);
+	hdr.start_monotonic_ns = ns(CLOCK_MONOTONIC);
+	return hdr;
+}
 
 uint64_t InodeActivity::total() const
 {
@@ -51,7 +78,10 @@ void Session::on_event(const dt_event &e)
 	// Record first: the trace must hold exactly what the engine saw.
 	if (recorder_)
 		recorder_->append(e);
-	events_++;
+	// A DT_LOST marker stands for events that did not arrive; it is
+	// counted in lost_, not as an event.
+	if (e.type != DT_LOST)
+		events_++;
 	if (!first_ts_ || e.ts < first_ts_)
 		first_ts_ = e.ts;
 	last_ts_ = std::max<uint64_t>(last_ts_, e.ts);
@@ -64,7 +94,7 @@ void Session::on_event(const dt_event &e)
 		a.ino = e.ino;
 		a.count[kind]++;
 		a.last_ts = e.ts;
-		a.last_comm.assign(e.comm, strnlen(e.comm, sizeof(e.comm)));
+		a.last_comm = dtabi::comm_string(e);
 	}
 	engine_.push(e);
 	out_.event(e);

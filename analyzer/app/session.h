@@ -18,6 +18,11 @@ namespace dtcli {
 
 class Output;
 
+// The header of a live recording: this host, this kernel, now, and the
+// registry names of the kernel hook points that attached, with their
+// mechanism ("fs_dax:dax_pte_fault@tp_btf"; hooks_from_names() reads them).
+daxtrace::TraceHeader live_trace_header(const dtprobe::ProbeSet &probes);
+
 // What one inode has been through: the columns of the live view.
 struct InodeActivity {
 	enum Kind { Fault, Zero, Writeback, Break, Remove, kKinds };

@@ -2,9 +2,13 @@
 --
 -- Runs unchanged on Debian's ClickHouse 18.16 and on current releases: no
 -- DateTime64, no LowCardinality, no TTL clause (see "Retention" below), no
--- toStartOfInterval in the dashboards.  The exporter (daxtrace --clickhouse)
--- runs these statements itself, each with IF NOT EXISTS, in the database
--- given by --clickhouse-db (default daxtrace); by hand:
+-- toStartOfInterval in the dashboards.
+--
+-- GENERATED from dashboards/exporter/schema.cpp, the one specification of
+-- every column (clickhouse_schema > schema.sql; the dashboards.schema_sql
+-- test keeps them equal).  The exporter (daxtrace --clickhouse) creates the
+-- same tables itself, each with IF NOT EXISTS, in the database given by
+-- --clickhouse-db (default daxtrace); by hand:
 --   clickhouse-client -q 'CREATE DATABASE IF NOT EXISTS daxtrace'
 --   clickhouse-client -d daxtrace -n < schema.sql
 --
@@ -53,9 +57,7 @@ CREATE TABLE IF NOT EXISTS runs
     event_sample UInt32,        -- events table holds every Nth event (0 = none)
     hooks Array(String),        -- hook:mechanism of every attached hook
     coverage_json String        -- live: doctor's coverage object
-) ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(run_date)
-ORDER BY (host, run_date, run_id);
+) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(run_date) ORDER BY (host, run_date, run_id);
 
 -- Coverage: which hooks and race classes a run could see.
 CREATE TABLE IF NOT EXISTS coverage
@@ -71,9 +73,7 @@ CREATE TABLE IF NOT EXISTS coverage
     mechanism String,           -- tp_btf, raw_tp, fentry, kprobe ('' for classes)
     attached UInt8,             -- hook attached / class fully covered
     detail String               -- class: full|partial|none; hook: reason
-) ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(run_date)
-ORDER BY (host, run_date, run_id, kind, name);
+) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(run_date) ORDER BY (host, run_date, run_id, kind, name);
 
 -- Events (all, or every Nth with --clickhouse-sample N).
 CREATE TABLE IF NOT EXISTS events
@@ -106,9 +106,7 @@ CREATE TABLE IF NOT EXISTS events
     refcount UInt32,
     iomap_type UInt16,
     iomap_flags UInt16
-) ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(event_date)
-ORDER BY (host, event_date, dev, ino, ts_ns, run_id, seq);
+) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(event_date) ORDER BY (host, event_date, dev, ino, ts_ns, run_id, seq);
 
 -- Findings: one row per race window, tasks as parallel arrays.
 CREATE TABLE IF NOT EXISTS findings
@@ -140,9 +138,7 @@ CREATE TABLE IF NOT EXISTS findings
     task_role Array(String),
     evidence_count UInt32,
     evidence_omitted UInt64
-) ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(finding_date)
-ORDER BY (host, finding_date, class, rule, dev, ino, run_id, finding_no);
+) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(finding_date) ORDER BY (host, finding_date, class, rule, dev, ino, run_id, finding_no);
 
 -- The evidence of each finding, one row per event, in order.
 CREATE TABLE IF NOT EXISTS finding_evidence
@@ -177,9 +173,7 @@ CREATE TABLE IF NOT EXISTS finding_evidence
     ret Int64,
     flags UInt32,
     refcount UInt32
-) ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(finding_date)
-ORDER BY (host, finding_date, run_id, finding_no, idx);
+) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(finding_date) ORDER BY (host, finding_date, run_id, finding_no, idx);
 
 -- Near-miss histograms (log2 buckets of ns: bucket i counts distances in
 -- [2^i, 2^(i+1)), bucket 0 also 0).  Cumulative per run: a snapshot each
@@ -205,9 +199,7 @@ CREATE TABLE IF NOT EXISTS near_misses
     max_ns UInt64,
     sum_ns UInt64,
     buckets Array(UInt64)       -- 48 counts
-) ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(snapshot_date)
-ORDER BY (host, snapshot_date, run_id, snapshot_no, scope, class, dev, ino);
+) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(snapshot_date) ORDER BY (host, snapshot_date, run_id, snapshot_no, scope, class, dev, ino);
 
 -- Counters of a run (cumulative): events, drops, filtered, late, findings.
 CREATE TABLE IF NOT EXISTS stats
@@ -231,9 +223,7 @@ CREATE TABLE IF NOT EXISTS stats
     engine_memory_bytes UInt64,
     exported_events UInt64,     -- rows this run put in the events table so far
     export_failures UInt64      -- failed deliveries so far (retried)
-) ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(snapshot_date)
-ORDER BY (host, snapshot_date, run_id, snapshot_no);
+) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(snapshot_date) ORDER BY (host, snapshot_date, run_id, snapshot_no);
 
 -- Filesystems seen, for the dashboards' filesystem/device variables.
 CREATE TABLE IF NOT EXISTS devices
@@ -247,6 +237,4 @@ CREATE TABLE IF NOT EXISTS devices
     dev UInt64,
     dev_name String,
     fs String                   -- ext4, xfs, '' when no fs-specific hook fired
-) ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(seen_date)
-ORDER BY (host, dev, run_id);
+) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(seen_date) ORDER BY (host, dev, run_id);

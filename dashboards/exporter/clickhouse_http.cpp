@@ -9,7 +9,9 @@
 
 #include <curl/curl.h>
 
-namespace dtcli {
+#include "ch_errors.h"
+
+namespace dtch {
 namespace {
 
 size_t collect(char *p, size_t size, size_t n, void *ud)
@@ -190,4 +192,29 @@ void clickhouse_credentials(const std::string &file, std::string *user, std::str
 		*user = "default";
 }
 
-}  // namespace dtcli
+std::string describe(const ChResult &r, const std::string &url)
+{
+	if (r.transport_error())
+		return "cannot reach ClickHouse at " + url + ": " + r.error;
+	if (ch_error::bad_credentials(r.ch_code))
+		return "ClickHouse at " + url + " refused the credentials (" + r.error + ")";
+	return "ClickHouse at " + url + ": " + r.error;
+}
+
+namespace {
+std::string quoted(const std::string &s, char q)
+{
+	std::string r(1, q);
+	for (char c : s) {
+		if (c == q || c == '\\')
+			r += '\\';
+		r += c;
+	}
+	return r + q;
+}
+}  // namespace
+
+std::string ident(const std::string &s) { return quoted(s, '`'); }
+std::string sql_quote(const std::string &s) { return quoted(s, '\''); }
+
+}  // namespace dtch

@@ -6,7 +6,7 @@
 
 typedef void CURL;
 
-namespace dtcli {
+namespace dtch {
 
 struct ChResult {
 	bool ok = false;
@@ -37,9 +37,16 @@ private:
 	CURL *curl_ = nullptr;
 };
 
+// One line for a person about a failed query (connection, credentials, or
+// the server's own message).
+std::string describe(const ChResult &r, const std::string &url);
+// `name` quoted as a ClickHouse identifier, `s` as a string literal.
+std::string ident(const std::string &name);
+std::string sql_quote(const std::string &s);
+
 // "user:password" from a file (first line), or from DAXTRACE_CLICKHOUSE_USER
 // and DAXTRACE_CLICKHOUSE_PASSWORD; empty user = ClickHouse's "default".
 // Throws std::runtime_error with a one-line message.
 void clickhouse_credentials(const std::string &file, std::string *user, std::string *password);
 
-}  // namespace dtcli
+}  // namespace dtch

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace dtcli {
+namespace dtch {
 namespace {
 
 const char kSuffix[] = ".batch";
@@ -159,4 +159,4 @@ bool SpillQueue::try_lock()
 	return true;
 }
 
-}  // namespace dtcli
+}  // namespace dtch

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace dtcli {
+namespace dtch {
 
 class SpillQueue {
 public:
@@ -38,4 +38,4 @@ private:
 	int lock_fd_ = -1;
 };
 
-}  // namespace dtcli
+}  // namespace dtch

@@ -1,0 +1,415 @@
+// Rows and batches: what each table gets from a run (schema.cpp has the
+// columns, row.h checks each row against them), sealed into the spill
+// directory for the sender (delivery.h).
+#include "clickhouse_exporter.h"
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "clickhouse_http.h"
+#include "delivery.h"
+#include "registry.h"
+#include "row.h"
+#include "schema.h"
+#include "spill_queue.h"
+
+namespace dtch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
+}
+
+// ClickHouse Strings are bytes: comm arrives exactly as the kernel gave it
+// (the export tests check odd bytes byte for byte).
+std::string raw_comm(const dt_event &e) { return std::string(e.comm, strnlen(e.comm, DT_COMM_LEN)); }
+
+std::string op_of(const dt_event &e)
+{
+	if (e.type == DT_ZERO)
+		return std::string(dtabi::zero_op_name(e.op));
+	if (e.type == DT_REMOVE_ENTER || e.type == DT_REMOVE_EXIT)
+		return std::string(dtabi::remove_op_name(e.op));
+	return e.op ? std::to_string(e.op) : std::string();
+}
+
+std::string dev_or_empty(uint64_t dev) { return dev ? dtabi::dev_name(dev) : std::string(); }
+
+std::string default_spill_dir(const Options &opt)
+{
+	std::string base;
+	if (geteuid() == 0) {
+		base = "/var/lib/daxtrace/clickhouse-spill";
+	} else {
+		const char *st = getenv("XDG_STATE_HOME");
+		const char *home = getenv("HOME");
+		base = st && *st ? std::string(st) + "/daxtrace/clickhouse-spill"
+				 : std::string(home && *home ? home : "/tmp") + "/.local/state/daxtrace/clickhouse-spill";
+	}
+	// One directory per destination: a batch never goes to another server.
+	std::string key;
+	auto scheme = opt.url.find("://");
+	for (char c : opt.url.substr(scheme == std::string::npos ? 0 : scheme + 3))
+		key += isalnum((unsigned char)c) || c == '.' || c == '-' ? c : '_';
+	while (!key.empty() && key.back() == '_')
+		key.pop_back();
+	return base + "/" + key + "-" + opt.database;
+}
+
+// A trace header's hook entry as (name, mechanism): "fs_dax:dax_pte_fault@tp_btf",
+// or the older "dax_fault:tp_btf" (a logical group and its mechanism).
+std::pair<std::string, std::string> hook_and_mechanism(const std::string &h)
+{
+	if (auto at = h.rfind('@'); at != std::string::npos)
+		return {h.substr(0, at), h.substr(at + 1)};
+	if (dtabi::hook_from_name(h) < DT_HOOK_MAX)
+		return {h, ""};
+	auto colon = h.rfind(':');
+	if (colon == std::string::npos)
+		return {h, ""};
+	return {h.substr(0, colon), h.substr(colon + 1)};
+}
+
+// Bad options fail before anything is created (the spill directory).
+const Options &checked(const Options &o)
+{
+	ClickHouseHttp validate(o.url, "", "");   // throws on a malformed URL
+	if (o.database.empty() || o.database.find_first_of("`\\/") != std::string::npos)
+		throw std::runtime_error("--clickhouse-db: '" + o.database + "' is not a usable database name");
+	return o;
+}
+
+}  // namespace
+
+struct Exporter::Impl {
+	struct Batch {
+		explicit Batch(const Table &t) : table(t) {}
+		const Table &table;
+		std::string body;
+		size_t rows = 0;
+		Clock::time_point first;
+		uint64_t seq = 0;
+		std::string id;   // in every row of the batch
+	};
+
+	explicit Impl(const Options &o);
+	Row row(Batch &b);
+	void seal(Batch &b);
+	void seal_old(bool all);
+	uint64_t wall(uint64_t ts) const { return uint64_t(int64_t(ts) + wall_offset); }
+	void snapshot(const Snapshot &s, bool final);
+	void add_devices(uint64_t now_ns);
+
+	Options opt;
+	SpillQueue spill;
+	std::unique_ptr<Delivery> delivery;
+	std::string run_id, name_prefix, host = "unknown";
+	uint64_t created_ns = 0;
+	int64_t wall_offset = 0;
+	bool replay = false, finished = false;
+	uint64_t start_ns = 0;
+	uint64_t batch_seq = 0, event_seq = 0, finding_no = 0, snapshot_no = 0;
+	uint64_t exported_events = 0, check_counter = 0;
+	Batch events{table("events")}, findings{table("findings")}, evidence{table("finding_evidence")};
+	std::map<uint64_t, std::string> devices, devices_sent;   // dev -> fs
+	Clock::time_point last_stats{};
+	uint64_t sealed_batches = 0, sealed_rows = 0, lost_rows = 0, events_dropped_rows = 0;
+	double flush_timeout_s = 15;
+	uint64_t spill_max_bytes = 1024ULL << 20;
+};
+
+Exporter::Impl::Impl(const Options &o)
+	: opt(checked(o)), spill(o.spill_dir.empty() ? default_spill_dir(o) : o.spill_dir)
+{
+	if (opt.batch_rows == 0)
+		opt.batch_rows = 1;
+	std::string user, password;
+	clickhouse_credentials(opt.credentials_file, &user, &password);
+	auto http = std::make_unique<ClickHouseHttp>(opt.url, user, password);
+	if (const char *p = getenv("DAXTRACE_CLICKHOUSE_FLUSH_TIMEOUT"))
+		flush_timeout_s = atof(p);
+	if (const char *p = getenv("DAXTRACE_CLICKHOUSE_SPILL_MAX_MB"))
+		spill_max_bytes = strtoull(p, nullptr, 10) << 20;   // 0 = unbounded
+	created_ns = clock_ns(CLOCK_REALTIME);
+	std::random_device rd;
+	char id[32];
+	snprintf(id, sizeof(id), "%08x%08x", rd(), rd() ^ unsigned(getpid()));
+	run_id = id;
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%020lu-%s-", (unsigned long)created_ns, run_id.c_str());
+	name_prefix = prefix;
+	wall_offset = int64_t(clock_ns(CLOCK_REALTIME)) - int64_t(clock_ns(CLOCK_MONOTONIC));
+	delivery = std::make_unique<Delivery>(std::move(http), opt.database, spill, name_prefix);
+	if (const char *p = getenv("DAXTRACE_CLICKHOUSE_TEST_PACE_MS"))
+		delivery->set_pace_ms(unsigned(atoi(p)));
+}
+
+Row Exporter::Impl::row(Batch &b)
+{
+	if (!b.rows) {
+		b.first = Clock::now();
+		b.seq = batch_seq++;
+		char id[96];
+		snprintf(id, sizeof(id), "%s-%06lu-%.*s", run_id.c_str(), (unsigned long)b.seq,
+			 int(b.table.name.size()), b.table.name.data());
+		b.id = id;
+	}
+	b.rows++;
+	return Row(b.body, b.table);
+}
+
+void Exporter::Impl::seal(Batch &b)
+{
+	if (!b.rows)
+		return;
+	std::string tname(b.table.name);
+	std::string content = std::string(kBatchMagic) + "\t" + tname + "\t" + b.id + "\t" +
+			      std::to_string(b.rows) + "\t" + b.table.insert_columns() + "\n" + b.body;
+	char name[128];
+	snprintf(name, sizeof(name), "%s%06lu-%s", name_prefix.c_str(), (unsigned long)b.seq, tname.c_str());
+	// A server down for long: the spill directory is bounded; events give
+	// way first (findings, evidence, histograms and counters are small and
+	// always kept).
+	if (&b == &events && spill_max_bytes && spill.bytes() + content.size() > spill_max_bytes) {
+		if (!events_dropped_rows)
+			warn("spill directory %s is full (%lu MiB, DAXTRACE_CLICKHOUSE_SPILL_MAX_MB): event rows "
+			     "are dropped until ClickHouse takes the waiting batches; findings are kept",
+			     spill.dir().c_str(), (unsigned long)(spill_max_bytes >> 20));
+		events_dropped_rows += b.rows;
+		b.body.clear();
+		b.rows = 0;
+		return;
+	}
+	try {
+		spill.put(name, content);
+		sealed_batches++;
+		sealed_rows += b.rows;
+	} catch (const std::exception &e) {
+		lost_rows += b.rows;
+		warn("%s; %zu %s rows lost", e.what(), b.rows, tname.c_str());
+	}
+	b.body.clear();
+	b.rows = 0;
+	delivery->notify();
+}
+
+void Exporter::Impl::seal_old(bool all)
+{
+	auto now = Clock::now();
+	auto old = std::chrono::duration<double>(opt.batch_seconds);
+	for (Batch *b : {&events, &findings, &evidence})
+		if (b->rows && (all || now - b->first >= old))
+			seal(*b);
+}
+
+void Exporter::Impl::add_devices(uint64_t now_ns)
+{
+	Batch b{table("devices")};
+	for (auto &[dev, fs] : devices) {
+		auto it = devices_sent.find(dev);
+		if (it != devices_sent.end() && it->second == fs)
+			continue;
+		devices_sent[dev] = fs;
+		row(b).num(now_ns).str(host).str(run_id).str(b.id).num(dev).str(dtabi::dev_name(dev)).str(fs);
+	}
+	seal(b);
+}
+
+void Exporter::Impl::snapshot(const Snapshot &s, bool final)
+{
+	// A replay describes the trace's own period: stamp its snapshots with
+	// the trace's time, as its events and findings are, not with the time
+	// of the export (which left them outside every dashboard window).
+	uint64_t now_ns = replay && s.last_ts ? wall(s.last_ts) : clock_ns(CLOCK_REALTIME);
+	uint32_t no = uint32_t(snapshot_no++);
+	const auto &st = s.engine;
+	Batch stats{table("stats")};
+	row(stats).num(now_ns).str(host).str(run_id).num(no).num(final ? 1 : 0).str(stats.id)
+		.num(s.elapsed_s).num(s.events).num(s.lost).num(s.filtered).num(st.late).num(s.findings)
+		.num(st.uncertain_findings).num(st.near_misses).num(st.memory_bytes).num(exported_events)
+		.num(delivery->failures());
+	seal(stats);
+
+	Batch nm{table("near_misses")};
+	auto add = [&](const char *scope, int cls, uint64_t dev, uint64_t ino, const daxtrace::Histogram &h) {
+		std::vector<uint64_t> b(daxtrace::Histogram::kBuckets);
+		for (int i = 0; i < daxtrace::Histogram::kBuckets; i++)
+			b[i] = h.bucket(i);
+		row(nm).num(now_ns).str(host).str(run_id).num(no).num(final ? 1 : 0).str(nm.id).str(scope)
+			.str(daxtrace::class_name(daxtrace::RaceClass(cls))).num(dev).str(dev_or_empty(dev))
+			.num(ino).num(h.count()).num(h.min()).num(h.max()).num(h.sum()).nums(b);
+	};
+	if (const daxtrace::NearMissTable *t = s.near_misses) {
+		for (int c = 0; c < daxtrace::kRaceClasses; c++)
+			add("total", c, 0, 0, t->total(daxtrace::RaceClass(c)));
+		for (auto &[k, h] : t->fs_map())
+			add("fs", k.cls, k.dev, 0, h);
+		if (final)
+			for (auto &[k, h] : t->inode_map())
+				add("inode", k.cls, k.dev, k.ino, h);
+	}
+	seal(nm);
+	add_devices(now_ns);
+}
+
+Exporter::Exporter(const Options &opt) : impl_(std::make_unique<Impl>(opt)) {}
+
+Exporter::~Exporter() = default;
+
+void Exporter::start(const RunInfo &run)
+{
+	Impl &x = *impl_;
+	x.host = run.host.empty() ? "unknown" : run.host;
+	if (run.start_wallclock_ns && run.start_monotonic_ns)
+		x.wall_offset = int64_t(run.start_wallclock_ns) - int64_t(run.start_monotonic_ns);
+	x.start_ns = run.start_wallclock_ns ? run.start_wallclock_ns : clock_ns(CLOCK_REALTIME);
+	x.replay = !run.live;
+	Impl::Batch runs{table("runs")}, cov{table("coverage")};
+	x.row(runs).num(x.start_ns).str(x.host).str(x.run_id).str(runs.id).str(run.live ? "live" : "replay")
+		.str(run.kernel).str(run.trace_file).str("daxtrace 0.1").num(x.opt.event_sample).strs(run.hooks)
+		.str(run.coverage.is_object() ? run.coverage.dump() : std::string());
+	if (run.coverage.is_object()) {
+		for (auto &h : run.coverage.value("hooks", nlohmann::json::array())) {
+			bool att = h.value("attached", false);
+			x.row(cov).num(x.start_ns).str(x.host).str(x.run_id).str(cov.id).str("hook")
+				.str(h.value("name", std::string())).str(att ? h.value("mechanism", std::string()) : "")
+				.num(att ? 1 : 0).str(att ? h.value("what", std::string()) : h.value("reason", std::string()));
+		}
+		for (auto &c : run.coverage.value("classes", nlohmann::json::array())) {
+			std::string level = c.value("coverage", std::string());
+			x.row(cov).num(x.start_ns).str(x.host).str(x.run_id).str(cov.id).str("class")
+				.str(c.value("class", std::string())).str("").num(level == "full" ? 1 : 0).str(level);
+		}
+	} else {
+		for (auto &h : run.hooks) {
+			auto [name, mech] = hook_and_mechanism(h);
+			x.row(cov).num(x.start_ns).str(x.host).str(x.run_id).str(cov.id).str("hook").str(name)
+				.str(mech).num(1).str("");
+		}
+	}
+	x.seal(runs);
+	x.seal(cov);
+}
+
+void Exporter::event(const dt_event &e)
+{
+	Impl &x = *impl_;
+	uint64_t seq = x.event_seq++;
+	if (e.dev) {
+		// The filesystem of a device: the registry says which hooks probe
+		// fs-specific code.
+		auto &fs = x.devices[e.dev];
+		if (const dtabi::HookInfo *h = dtabi::hook_info(e.hook); fs.empty() && h)
+			fs = h->fs;
+	}
+	// Drop markers are always exported (the drops dashboard needs them all).
+	bool lost = e.type == DT_LOST;
+	if (lost || (x.opt.event_sample && seq % x.opt.event_sample == 0)) {
+		x.row(x.events).num(x.wall(e.ts)).num(e.ts).str(x.host).str(x.run_id).num(seq).str(x.events.id)
+			.num(lost ? 1u : x.opt.event_sample).str(dtabi::type_name(e.type)).str(dtabi::hook_name(e.hook))
+			.num(e.cpu).str(op_of(e)).num(e.pid).num(e.tid).str(raw_comm(e)).num(e.dev)
+			.str(dev_or_empty(e.dev)).num(e.ino).num(e.pgoff).num(e.nr_pages).num(e.block).num(e.len)
+			.num(e.ret).num(e.flags).num(e.refcount).num(e.iomap_type).num(e.iomap_flags);
+		x.exported_events++;
+		if (x.events.rows >= x.opt.batch_rows)
+			x.seal(x.events);
+	}
+	if ((++x.check_counter & 1023) == 0)
+		x.seal_old(false);
+}
+
+void Exporter::finding(const daxtrace::Finding &f)
+{
+	Impl &x = *impl_;
+	uint64_t no = x.finding_no++;
+	std::vector<uint32_t> pids, tids;
+	std::vector<std::string> comms, roles;
+	for (auto &t : f.tasks) {
+		pids.push_back(t.pid);
+		tids.push_back(t.tid);
+		comms.push_back(t.comm);
+		roles.push_back(t.role);
+	}
+	std::string cls(daxtrace::class_name(f.race_class()));
+	uint64_t wstart = x.wall(f.window_start_ns);
+	x.row(x.findings).num(wstart).str(x.host).str(x.run_id).num(no).str(x.findings.id).str(f.id())
+		.str(f.name()).str(cls).num(f.dev).str(dtabi::dev_name(f.dev)).num(f.ino).num(f.pgoff_first)
+		.num(f.pgoff_last).num(f.window_start_ns).num(f.window_end_ns).num(f.width_ns())
+		.num(f.uncertain ? 1 : 0).str(f.uncertain_reason).str(f.summary).nums(pids).nums(tids)
+		.strs(comms).strs(roles).num(f.evidence.size()).num(f.evidence_omitted);
+	uint64_t t0 = f.evidence.empty() ? 0 : f.evidence.front().ts;
+	uint32_t idx = 0;
+	for (auto &e : f.evidence)
+		x.row(x.evidence).num(wstart).str(x.host).str(x.run_id).num(no).num(idx++).str(x.evidence.id)
+			.str(f.id()).str(cls).num(x.wall(e.ts)).num(e.ts).num(int64_t(e.ts) - int64_t(t0))
+			.str(dtabi::type_name(e.type)).str(dtabi::hook_name(e.hook)).num(e.cpu).str(op_of(e))
+			.num(e.pid).num(e.tid).str(raw_comm(e)).num(e.dev).str(dev_or_empty(e.dev)).num(e.ino)
+			.num(e.pgoff).num(e.nr_pages).num(e.block).num(e.len).num(e.ret).num(e.flags)
+			.num(e.refcount);
+	if (x.findings.rows >= x.opt.batch_rows)
+		x.seal(x.findings);
+	if (x.evidence.rows >= x.opt.batch_rows)
+		x.seal(x.evidence);
+}
+
+void Exporter::tick(const Snapshot &s)
+{
+	Impl &x = *impl_;
+	x.seal_old(false);
+	auto now = Clock::now();
+	if (now - x.last_stats >= std::chrono::seconds(60) || x.last_stats == Clock::time_point{}) {
+		x.last_stats = now;
+		x.snapshot(s, false);
+	}
+}
+
+void Exporter::finish(const Snapshot &s)
+{
+	Impl &x = *impl_;
+	if (x.finished)
+		return;
+	x.finished = true;
+	x.seal_old(true);
+	x.snapshot(s, true);
+	x.delivery->drain(x.flush_timeout_s);
+	size_t ours = 0, others = 0;
+	for (auto &n : x.spill.list())
+		(n.rfind(x.name_prefix, 0) == 0 ? ours : others)++;
+	const Delivery &d = *x.delivery;
+	fprintf(stderr,
+		"daxtrace: clickhouse: run %s: %lu rows in %lu batches sealed (%lu events); delivered %lu "
+		"rows in %lu batches to %s database %s%s\n",
+		x.run_id.c_str(), (unsigned long)x.sealed_rows, (unsigned long)x.sealed_batches,
+		(unsigned long)x.exported_events, (unsigned long)d.delivered_rows(),
+		(unsigned long)d.delivered_batches(), x.opt.url.c_str(), x.opt.database.c_str(),
+		d.duplicates_skipped()
+			? (", " + std::to_string(d.duplicates_skipped()) + " already there (not sent twice)").c_str()
+			: "");
+	std::string last_error = d.last_error();
+	if (ours + others)
+		warn("%zu batches (%zu of this run) wait in %s: %s; the next daxtrace --clickhouse run "
+		     "with this spill directory delivers them",
+		     ours + others, ours, x.spill.dir().c_str(),
+		     x.spill.locked() ? (last_error.empty() ? "not delivered in time" : last_error.c_str())
+				      : "another daxtrace holds the directory and delivers them");
+	if (x.events_dropped_rows)
+		warn("%lu event rows were not exported: the spill directory was full",
+		     (unsigned long)x.events_dropped_rows);
+	if (d.rejected())
+		warn("%lu batches were refused by the server and set aside in %s/rejected",
+		     (unsigned long)d.rejected(), x.spill.dir().c_str());
+}
+
+}  // namespace dtch

@@ -1,0 +1,243 @@
+#include "delivery.h"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <vector>
+
+#include "ch_errors.h"
+#include "schema.h"
+
+namespace dtch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t monotonic_ns()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
+}
+
+std::vector<std::string> split(const std::string &s, char sep)
+{
+	std::vector<std::string> v;
+	size_t pos = 0;
+	for (;;) {
+		size_t e = s.find(sep, pos);
+		v.push_back(s.substr(pos, e == std::string::npos ? std::string::npos : e - pos));
+		if (e == std::string::npos)
+			return v;
+		pos = e + 1;
+	}
+}
+
+}  // namespace
+
+void warn(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "daxtrace: warning: clickhouse: %s\n", buf);
+}
+
+Delivery::Delivery(std::unique_ptr<ClickHouseHttp> http, std::string database, SpillQueue &spill,
+		   std::string own_prefix)
+	: http_(std::move(http)), db_(std::move(database)), spill_(spill), own_prefix_(std::move(own_prefix))
+{
+	sender_ = std::thread([this] { sender_main(); });
+}
+
+Delivery::~Delivery()
+{
+	{
+		std::lock_guard<std::mutex> g(m_);
+		stop_ = true;
+	}
+	cv_.notify_all();
+	if (sender_.joinable())
+		sender_.join();
+}
+
+void Delivery::notify()
+{
+	{
+		std::lock_guard<std::mutex> g(m_);
+		dirty_ = true;
+	}
+	cv_.notify_all();
+}
+
+std::string Delivery::last_error() const
+{
+	std::lock_guard<std::mutex> g(m_);
+	return last_error_;
+}
+
+void Delivery::drain(double flush_timeout_s)
+{
+	{
+		std::unique_lock<std::mutex> g(m_);
+		draining_ = true;
+		dirty_ = true;
+		cv_.notify_all();
+		progress_ns_ = monotonic_ns();
+		while (true) {
+			drained_cv_.wait_for(g, std::chrono::milliseconds(200));
+			if (idle_ && spill_.list().empty())
+				break;
+			double stalled = (monotonic_ns() - progress_ns_.load()) / 1e9;
+			if (stalled > flush_timeout_s || (!spill_.locked() && stalled > 1.0))
+				break;
+		}
+		stop_ = true;
+	}
+	cv_.notify_all();
+	if (sender_.joinable())
+		sender_.join();
+}
+
+void Delivery::report_error(const std::string &msg)
+{
+	failures_++;
+	auto now = Clock::now();
+	std::lock_guard<std::mutex> g(m_);
+	if (msg != last_error_ || now - last_warn_ > std::chrono::seconds(30)) {
+		if (suppressed_)
+			fprintf(stderr, "daxtrace: warning: clickhouse: (%lu more failures)\n",
+				(unsigned long)suppressed_);
+		warn("%s; batches wait in %s and are retried (detection continues)", msg.c_str(),
+		     spill_.dir().c_str());
+		last_warn_ = now;
+		suppressed_ = 0;
+	} else {
+		suppressed_++;
+	}
+	last_error_ = msg;
+	in_failure_ = true;
+}
+
+Delivery::Result Delivery::deliver(const std::string &name)
+{
+	std::string content;
+	if (!spill_.read(name, &content))
+		return Delivered;   // gone (another process took it)
+	size_t nl = content.find('\n');
+	auto hdr = split(content.substr(0, nl == std::string::npos ? 0 : nl), '\t');
+	if (nl == std::string::npos || hdr.size() != 5 || hdr[0] != kBatchMagic) {
+		warn("%s/%s.batch is not a daxtrace batch; set aside", spill_.dir().c_str(), name.c_str());
+		spill_.reject(name);
+		rejected_++;
+		return Rejected;
+	}
+	const std::string &tname = hdr[1], &id = hdr[2], &columns = hdr[4];
+	uint64_t rows = strtoull(hdr[3].c_str(), nullptr, 10);
+	std::string qtable = ident(db_) + "." + ident(tname);
+	bool doubt = attempted_.count(name) || name.rfind(own_prefix_, 0) != 0;
+	if (doubt) {
+		// Did the server take it before (answer lost)?  One INSERT of one
+		// batch is one part: it has all the rows or none.
+		ChResult r = http_->query("SELECT count() FROM " + qtable + " WHERE batch_id = " + sql_quote(id));
+		if (!r.ok) {
+			report_error(describe(r, http_->url()));
+			if (ch_error::schema_mismatch(r.ch_code))
+				schema_ok_ = false;
+			return Failed;
+		}
+		if (strtoull(r.body.c_str(), nullptr, 10) > 0) {
+			spill_.remove(name);
+			dup_skipped_++;
+			return Delivered;
+		}
+	}
+	attempted_.insert(name);
+	if (pace_ms_)
+		std::this_thread::sleep_for(std::chrono::milliseconds(pace_ms_));
+	std::string body = content.substr(nl + 1);
+	ChResult r = http_->query("INSERT INTO " + qtable + " (" + columns + ") FORMAT TabSeparated", "",
+				  &body, 120);
+	if (r.ok) {
+		spill_.remove(name);
+		delivered_batches_++;
+		delivered_rows_ += rows;
+		return Delivered;
+	}
+	if (ch_error::schema_mismatch(r.ch_code)) {
+		schema_ok_ = false;
+		report_error(describe(r, http_->url()));
+		return Failed;
+	}
+	if (ch_error::bad_data(r.ch_code)) {
+		warn("ClickHouse refused batch %s (%s); set aside in %s/rejected", id.c_str(), r.error.c_str(),
+		     spill_.dir().c_str());
+		spill_.reject(name);
+		rejected_++;
+		return Rejected;
+	}
+	report_error(describe(r, http_->url()));
+	return Failed;
+}
+
+void Delivery::sender_main()
+{
+	double backoff = 0.25;
+	bool failed = false;
+	for (;;) {
+		{
+			std::unique_lock<std::mutex> g(m_);
+			idle_ = true;
+			drained_cv_.notify_all();
+			auto wait = failed ? std::chrono::duration<double>(backoff) : std::chrono::duration<double>(1.0);
+			cv_.wait_for(g, wait, [&] { return stop_ || (dirty_ && !failed); });
+			if (stop_)
+				return;
+			dirty_ = false;
+			idle_ = false;
+		}
+		if (!spill_.try_lock()) {
+			failed = true;
+			backoff = 1.0;
+			continue;
+		}
+		if (!schema_ok_) {
+			bool unreachable = false;
+			std::string err = apply_schema(*http_, db_, &unreachable);
+			if (!err.empty()) {
+				report_error(err);
+				failed = true;
+				backoff = std::min(backoff * 2, draining_ ? 2.0 : 10.0);
+				continue;
+			}
+			schema_ok_ = true;
+		}
+		failed = false;
+		for (auto &name : spill_.list()) {
+			{
+				std::lock_guard<std::mutex> g(m_);
+				if (stop_)
+					return;
+			}
+			if (deliver(name) == Failed) {
+				failed = true;
+				break;
+			}
+			progress_ns_ = monotonic_ns();
+			if (in_failure_) {
+				in_failure_ = false;
+				fprintf(stderr, "daxtrace: clickhouse: %s answers again; delivering the waiting batches\n",
+					http_->url().c_str());
+				std::lock_guard<std::mutex> g(m_);
+				last_error_.clear();
+			}
+		}
+		backoff = failed ? std::min(backoff * 2, draining_ ? 2.0 : 10.0) : 0.25;
+	}
+}
+
+}  // namespace dtch

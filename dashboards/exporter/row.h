@@ -1,0 +1,111 @@
+// One TabSeparated row of a table, its fields in the table's column order
+// (schema.cpp).  The number of fields is checked against the table's
+// specification: a row that does not fit the table is a bug, and fails
+// loudly in every export test instead of reaching the server.
+#pragma once
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "schema.h"
+
+namespace dtch {
+
+class Row {
+public:
+	Row(std::string &out, const Table &t) : out_(out), table_(t) {}
+	~Row()
+	{
+		out_ += '\n';
+		if (fields_ != table_.inserted()) {
+			fprintf(stderr, "daxtrace: bug: a %.*s row has %zu fields, the table %zu\n",
+				int(table_.name.size()), table_.name.data(), fields_, table_.inserted());
+			abort();
+		}
+	}
+	Row(const Row &) = delete;
+	Row &operator=(const Row &) = delete;
+
+	template <typename T>
+	Row &num(T v)
+	{
+		sep();
+		append_num(v);
+		return *this;
+	}
+	Row &str(std::string_view s)
+	{
+		sep();
+		escape(s, false);
+		return *this;
+	}
+	Row &strs(const std::vector<std::string> &v)
+	{
+		sep();
+		out_ += '[';
+		for (size_t i = 0; i < v.size(); i++) {
+			if (i)
+				out_ += ',';
+			out_ += '\'';
+			escape(v[i], true);
+			out_ += '\'';
+		}
+		out_ += ']';
+		return *this;
+	}
+	template <typename T>
+	Row &nums(const std::vector<T> &v)
+	{
+		sep();
+		out_ += '[';
+		for (size_t i = 0; i < v.size(); i++) {
+			if (i)
+				out_ += ',';
+			append_num(v[i]);
+		}
+		out_ += ']';
+		return *this;
+	}
+
+private:
+	template <typename T>
+	void append_num(T v)
+	{
+		char buf[32];
+		auto r = std::to_chars(buf, buf + sizeof(buf), v);
+		out_.append(buf, r.ptr);
+	}
+	void sep()
+	{
+		if (fields_++)
+			out_ += '\t';
+	}
+	void escape(std::string_view s, bool quoted)
+	{
+		for (char c : s) {
+			switch (c) {
+			case '\\': out_ += "\\\\"; break;
+			case '\t': out_ += "\\t"; break;
+			case '\n': out_ += "\\n"; break;
+			case '\r': out_ += "\\r"; break;
+			case '\0': out_ += "\\0"; break;
+			case '\'':
+				if (quoted)
+					out_ += "\\'";
+				else
+					out_ += c;
+				break;
+			default: out_ += c;
+			}
+		}
+	}
+	std::string &out_;
+	const Table &table_;
+	size_t fields_ = 0;
+};
+
+}  // namespace dtch
