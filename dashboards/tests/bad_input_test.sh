@@ -66,7 +66,8 @@ expect_run "nothing listens at the URL: detection goes on, batches spill" 0 \
 
 python3 -m http.server --bind 127.0.0.1 $((port + 2)) --directory "$WORK" > /dev/null 2>&1 &
 HTTPD_PID=$!
-sleep 1
+# a loaded machine can take seconds to start python: wait until it answers
+for _ in $(seq 100); do curl -s -o /dev/null -m 1 "http://127.0.0.1:$((port + 2))/" && break; sleep 0.1; done
 expect_run "the URL is some other HTTP server" 0 "is not ClickHouse's HTTP interface \(GET /ping answered HTTP 404" -- \
 	--clickhouse "http://127.0.0.1:$((port + 2))/" --clickhouse-spill "$WORK/s2"
 
