@@ -23,12 +23,15 @@
 #include "export_options.h"
 #include "filters.h"
 #include "json_output.h"
+#include "metrics.h"
 #include "output.h"
 #include "privileges.h"
 #include "probe_set.h"
 #include "registry.h"
+#include "service.h"
 #include "session.h"
 #include "text_output.h"
+#include "version.h"
 
 namespace {
 
@@ -69,7 +72,12 @@ struct Common {
 	FilterArgs filters;
 	double interval = 0;    // s between stats lines / view refreshes
 	ClickHouseOptions clickhouse;
+	std::string metrics;    // --metrics ADDR: Prometheus /metrics
 };
+
+// The /metrics endpoint, if --metrics: live mode feeds it the ring-buffer
+// counters, replay keeps it up for --linger.
+MetricsOutput *g_metrics = nullptr;
 
 void add_common(CLI::App *app, Common &c)
 {
@@ -89,6 +97,8 @@ void add_common(CLI::App *app, Common &c)
 			"directory for batches ClickHouse could not take yet (delivered later)");
 	app->add_option("--clickhouse-sample", c.clickhouse.event_sample,
 			"export every Nth event to the events table (1 = all, 0 = none)");
+	app->add_option("--metrics", c.metrics,
+			"serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9477)");
 	app->add_option("--clickhouse-batch-rows", c.clickhouse.batch_rows,
 			"rows per INSERT batch (default 10000)")->check(CLI::PositiveNumber);
 	app->add_option("--clickhouse-batch-seconds", c.clickhouse.batch_seconds,
@@ -102,10 +112,21 @@ std::unique_ptr<Output> make_output(const Common &c, bool live)
 		local = std::make_unique<JsonOutput>();
 	else
 		local = std::make_unique<TextOutput>(live && isatty(STDOUT_FILENO));
-	if (c.clickhouse.url.empty())
+	if (c.clickhouse.url.empty() && c.metrics.empty())
 		return local;
 	auto tee = std::make_unique<TeeOutput>();
 	tee->add(std::move(local));
+	if (!c.metrics.empty()) {
+		try {
+			auto m = std::make_unique<MetricsOutput>(c.metrics);
+			g_metrics = m.get();
+			tee->add(std::move(m));
+		} catch (const std::exception &e) {
+			die(e.what());
+		}
+	}
+	if (c.clickhouse.url.empty())
+		return tee;
 #ifdef DAXTRACE_HAVE_CLICKHOUSE
 	try {
 		tee->add(make_clickhouse_output(c.clickhouse));
@@ -227,6 +248,10 @@ int run_live(LiveArgs &a)
 		if (now > kDeliverySlackNs)
 			session.advance_to(now - kDeliverySlackNs);
 		if (Clock::now() >= next_tick) {
+			if (g_metrics) {
+				auto rb = probes.total_stats();
+				g_metrics->set_ringbuf(rb.emitted, rb.dropped, rb.filtered);
+			}
 			out->tick(session, elapsed());
 			next_tick += period;
 		}
@@ -261,7 +286,19 @@ int run_live(LiveArgs &a)
 
 // --- replay -----------------------------------------------------------------
 
-int run_replay(const std::string &path, Common &c)
+// --linger: keep serving /metrics after a replay so that Prometheus can
+// scrape the final numbers; SIGINT/SIGTERM end it early.
+void linger(double seconds)
+{
+	if (!g_metrics || seconds <= 0)
+		return;
+	install_signals();
+	auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+	while (!g_stop && Clock::now() < end)
+		usleep(100 * 1000);
+}
+
+int run_replay(const std::string &path, Common &c, double linger_s)
 {
 	if (!c.filters.cgroup.empty())
 		die("--cgroup: trace files do not record cgroups; filter when recording", 2);
@@ -306,9 +343,11 @@ int run_replay(const std::string &path, Common &c)
 			     " events in " + std::to_string(reader->blocks_read()) + " intact blocks analysed, " +
 			     std::to_string(reader->gaps().size()) + " gaps");
 		out->summary(session, span);
+		linger(linger_s);
 		return 3;
 	}
 	out->summary(session, span);
+	linger(linger_s);
 	return 0;
 }
 
@@ -444,7 +483,8 @@ int main(int argc, char **argv)
 {
 	CLI::App app{"daxtrace: detect Linux DAX race windows (block zeroing vs. faults, writeback vs. "
 		     "pfn_mkwrite, truncate/punch vs. DMA pins, faults vs. truncate)"};
-	app.set_version_flag("--version", std::string("daxtrace 0.1, event ABI ") +
+	app.set_version_flag("--version", std::string("daxtrace ") + DAXTRACE_VERSION + " (" +
+						  DAXTRACE_GIT_DESCRIBE + "), event ABI " +
 						  std::to_string(DT_ABI_VERSION));
 	app.footer("Live mode is the default. See daxtrace(8). Exit status: 0 ok, 1 error, 2 usage, "
 		   "3 damaged trace.");
@@ -468,6 +508,18 @@ int main(int argc, char **argv)
 	auto *replay = app.add_subcommand("replay", "analyse a trace file recorded with --record");
 	add_common(replay, replay_common);
 	replay->add_option("FILE", replay_file, "trace file")->required();
+	double replay_linger = 0;
+	replay->add_option("--linger", replay_linger,
+			   "with --metrics: keep serving metrics this many seconds after the replay")
+		->check(CLI::NonNegativeNumber);
+
+	std::string service_config = "/etc/daxtrace/daxtrace.conf";
+	bool service_check = false;
+	auto *service = app.add_subcommand(
+		"service", "run as a long-lived service (systemd): config file, rotating recording, metrics, export");
+	service->add_option("-c,--config", service_config, "configuration file (default /etc/daxtrace/daxtrace.conf; "
+			    "FILE.d/*.conf override it)");
+	service->add_flag("--check", service_check, "validate the configuration, print it merged, exit");
 
 	bool doctor_json = false;
 	auto *doctor = app.add_subcommand("doctor",
@@ -482,7 +534,9 @@ int main(int argc, char **argv)
 		return app.exit(e) == 0 ? 0 : 2;
 	}
 	if (*replay)
-		return run_replay(replay_file, replay_common);
+		return run_replay(replay_file, replay_common, replay_linger);
+	if (*service)
+		return run_service(service_config, service_check);
 	if (*doctor)
 		return run_doctor(doctor_json);
 	return run_live(live);

@@ -1,6 +1,8 @@
 #include "metrics.h"
 
 #include <chrono>
+#include <csignal>
+#include <pthread.h>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -100,7 +102,16 @@ MetricsOutput::MetricsOutput(const std::string &addr) : srv_(std::make_unique<ht
 	if (port_ <= 0)
 		throw std::runtime_error("--metrics: cannot listen on " + addr + ": " + strerror(errno));
 	start_time_ = now_s();
-	thread_ = std::make_unique<std::thread>([this] { srv_->listen_after_bind(); });
+	thread_ = std::make_unique<std::thread>([this] {
+		// A scraper that hangs up mid-response raises SIGPIPE in this
+		// thread; the process's handler would take it for `daxtrace |
+		// head` and stop.  Blocked here, the write just fails with EPIPE.
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &set, nullptr);
+		srv_->listen_after_bind();
+	});
 }
 
 MetricsOutput::~MetricsOutput()

@@ -28,7 +28,7 @@ DEB=$(ls "$T"/pkg/daxtrace_*.deb)
 echo "package: $(basename "$DEB"), $(stat -c %s "$DEB") bytes"
 dpkg-deb -f "$DEB" Depends | sed 's/^/Depends: /'
 dpkg-deb -c "$DEB" | awk '{print $6}' > "$T/files"
-for f in ./usr/sbin/daxtrace ./usr/share/man/man8/daxtrace.8 ./lib/systemd/system/daxtrace.service \
+for f in ./usr/sbin/daxtrace ./usr/share/man/man8/daxtrace.8 ./usr/lib/systemd/system/daxtrace.service \
 	./etc/daxtrace/daxtrace.conf ./etc/daxtrace/daxtrace.conf.d/; do
 	grep -qx "$f" "$T/files" || fail "$f not in the package"
 done
