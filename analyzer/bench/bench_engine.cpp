@@ -13,9 +13,13 @@
 
 #include <malloc.h>
 
+#include <cstdio>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "daxtrace/engine.h"
 
@@ -219,4 +223,28 @@ BENCHMARK(BM_MemoryPerPage)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 } // namespace
 
-BENCHMARK_MAIN();
+// `--digest`: instead of timing, print what the engine decided on the
+// mix (findings with evidence, near-miss tables, event counters), so that
+// run.sh can check that a faster engine decides exactly as its baseline.
+int main(int argc, char **argv) {
+	if (argc > 1 && std::string(argv[1]) == "--digest") {
+		const auto &ev = events();
+		daxtrace::Engine eng;
+		eng.push(ev.data(), ev.size());
+		eng.flush();
+		for (const auto &f : eng.take_findings())
+			std::printf("%s\n", daxtrace::to_json(f).dump().c_str());
+		std::printf("%s\n", eng.near_misses().to_json().dump().c_str());
+		nlohmann::json s = daxtrace::to_json(eng.stats());
+		for (const char *k : {"page_state_bytes", "reorder_bytes", "memory_bytes"})
+			s.erase(k); // layout, not decisions
+		std::printf("%s\n", s.dump().c_str());
+		return 0;
+	}
+	benchmark::Initialize(&argc, argv);
+	if (benchmark::ReportUnrecognizedArguments(argc, argv))
+		return 1;
+	benchmark::RunSpecifiedBenchmarks();
+	benchmark::Shutdown();
+	return 0;
+}

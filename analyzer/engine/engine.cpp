@@ -86,7 +86,7 @@ void Engine::Impl::push(const dt_event &ev) {
 void Engine::Impl::release(uint64_t limit) {
 	if (rb.size() && rb.min_ts() <= limit)
 		rb.release(limit, [this](const dt_event &ev) { process(ev); },
-			   [this](const dt_event &ev) { prefetch(ev); });
+			   [this](const ReorderBuffer::Peek &ev) { prefetch(ev); });
 	// Trace time has reached `limit` even if no event was due: anything
 	// older that still arrives is late, and held findings may be due.
 	if (limit > released_ts) {
@@ -98,7 +98,7 @@ void Engine::Impl::release(uint64_t limit) {
 }
 
 // Warm the page-table slot an upcoming event will touch.
-void Engine::Impl::prefetch(const dt_event &ev) {
+void Engine::Impl::prefetch(const ReorderBuffer::Peek &ev) {
 	switch (ev.type) {
 	case DT_FAULT_EXIT:
 	case DT_MKWRITE_DIRTY:
@@ -181,11 +181,14 @@ void Engine::Impl::process(const dt_event &ev) {
 	case DT_FAULT_ENTER:
 		on_fault_enter(t, ev);
 		w2_on_fault_enter(ev);
+		set_in_fault(uint32_t(&t - tasks.data()), true);
 		break;
 	case DT_FAULT_EXIT: {
 		bool in = t.in_fault;
 		on_fault_exit(t, ev);
 		w2_on_fault_exit(t, ev, in);
+		if (in)
+			set_in_fault(uint32_t(&t - tasks.data()), false);
 		break;
 	}
 	case DT_IOMAP:
@@ -438,6 +441,14 @@ PageState *Engine::Impl::find_page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 
 TaskState &Engine::Impl::task(const dt_event &ev) {
 	uint64_t key = ev.tid ? ev.tid : ev.pid;
+	if (key == last_task_key) [[likely]] {
+		TaskState &t = tasks[last_task_idx];
+		t.pid = ev.pid;
+		if (ev.comm[0])
+			memcpy(t.comm, ev.comm, DT_COMM_LEN);
+		t.last_ts = ev.ts;
+		return t;
+	}
 	bool ins = false;
 	uint32_t &idx = task_ids.get_or_insert(key, &ins);
 	if (ins) {
@@ -454,12 +465,25 @@ TaskState &Engine::Impl::task(const dt_event &ev) {
 		tasks[i].used = true;
 		tasks[i].tid = uint32_t(key);
 	}
+	last_task_key = key;
+	last_task_idx = idx;
 	TaskState &t = tasks[idx];
 	t.pid = ev.pid;
 	if (ev.comm[0])
 		memcpy(t.comm, ev.comm, DT_COMM_LEN);
 	t.last_ts = ev.ts;
 	return t;
+}
+
+// Kept in task-index order: W2 visits the running faults in the order a
+// scan of the task table would.
+void Engine::Impl::set_in_fault(uint32_t idx, bool on) {
+	auto it = std::lower_bound(in_fault_tasks.begin(), in_fault_tasks.end(), idx);
+	bool have = it != in_fault_tasks.end() && *it == idx;
+	if (on && !have)
+		in_fault_tasks.insert(it, idx);
+	else if (!on && have)
+		in_fault_tasks.erase(it);
 }
 
 TaskState *Engine::Impl::find_task(uint32_t tid) {
@@ -496,6 +520,9 @@ void Engine::Impl::sweep() {
 			if (!t.used || t.last_ts >= cutoff || t.removal >= 0 || t.mk_dirty)
 				continue;
 			task_ids.erase(t.tid);
+			if (t.tid == last_task_key)
+				last_task_key = ~0ULL;
+			set_in_fault(i, false);
 			t.used = false;
 			task_free.push_back(i);
 		}
@@ -542,7 +569,7 @@ uint64_t Engine::Impl::memory_bytes() const {
 	for (const auto &r : removals)
 		b += r.deleted.capacity() * 16 + r.t1.capacity() * sizeof(Removal::T1Candidate) +
 		     r.evidence.capacity() * sizeof(dt_event);
-	b += mk_inflight.capacity() * 4;
+	b += mk_inflight.capacity() * 4 + in_fault_tasks.capacity() * 4;
 	b += wb_walks.capacity() * sizeof(WbWalk) + fsync_open.capacity() * 4 +
 	     dirty_ring.capacity() * sizeof(dt_event);
 	for (const auto &w : wb_walks)

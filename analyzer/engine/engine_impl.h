@@ -148,7 +148,6 @@ struct TaskState {
 struct ZeroRecord {
 	uint64_t ts = 0, dev = 0, sector = 0, len = 0;
 	uint32_t tid = 0;
-	dt_event ev{};
 };
 
 // An open DAX writeback walk of one task (W2): DT_WB_RANGE_ENTER ..
@@ -188,7 +187,7 @@ struct Engine::Impl {
 	void push(const dt_event &ev);
 	void release(uint64_t limit);
 	void process(const dt_event &ev);
-	void prefetch(const dt_event &ev);
+	void prefetch(const detail::ReorderBuffer::Peek &ev);
 	void flush();
 	void maybe_publish();
 	void sweep();
@@ -282,6 +281,14 @@ struct Engine::Impl {
 	std::vector<detail::TaskState> tasks;
 	std::vector<uint32_t> task_free;
 	detail::FlatMap<uint64_t, uint32_t, ~0ULL> task_ids{64};
+	// The task of the previous event: a task's events come in runs
+	// (enter, iomap, exit), so most lookups end here.
+	uint64_t last_task_key = ~0ULL;
+	uint32_t last_task_idx = 0;
+	// Indices of the tasks inside a fault bracket (W2 looks at them when
+	// a writeback walk begins; scanning every task cost a cache line each).
+	std::vector<uint32_t> in_fault_tasks;
+	void set_in_fault(uint32_t idx, bool on);
 
 	std::vector<detail::Removal> removals;
 	std::vector<uint32_t> removal_free;

@@ -44,8 +44,18 @@ nlohmann::json Histogram::to_json() const {
 
 void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) {
 	total_[int(c)].add(d);
-	fs_[Key{int(c), dev, 0}].add(d);
+	Cache::Ent &fe = cache_.fs[int(c)];
+	if (!fe.h || fe.k.dev != dev) {
+		fe.k = Key{int(c), dev, 0};
+		fe.h = &fs_[fe.k];
+	}
+	fe.h->add(d);
 	Key key{int(c), dev, ino};
+	Cache::Ent &ie = cache_.in[KeyHash()(key) % Cache::kInodes];
+	if (ie.h && ie.k == key) {
+		ie.h->add(d);
+		return;
+	}
 	auto it = inodes_.find(key);
 	if (it == inodes_.end()) {
 		if (inodes_.size() >= max_inodes_) {
@@ -54,6 +64,8 @@ void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) 
 		}
 		it = inodes_.emplace(key, Histogram{}).first;
 	}
+	ie.k = key;
+	ie.h = &it->second;
 	it->second.add(d);
 }
 

@@ -7,10 +7,23 @@
 // pointing into a slab), so the cost of reordering is paid only by the
 // events that need it.  Nothing is allocated per event once the buffers
 // have grown to the window's size.
+//
+// The window holds every event of the last 10 ms, which at a busy host's
+// rate is 100k+ events: the ring is streamed through memory once in and
+// once out, so its bytes per event are the cost.  A ring slot is one cache
+// line (64 bytes, not the 112-byte dt_event): the task's comm is interned
+// (a 16-bit id, looked up through a per-tid cache), the narrow fields are
+// stored narrow.  An event whose fields do not fit (a sector or byte
+// length: iomap and zeroing events; huge values from a damaged trace) is
+// stored whole in a side FIFO and its slot points there, so the round trip
+// is exact for every event.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "daxtrace_abi.h"
@@ -19,27 +32,40 @@ namespace daxtrace::detail {
 
 class ReorderBuffer {
 public:
-	ReorderBuffer() { ring_.resize(1024); }
-
-	size_t size() const { return ring_count_ + heap_.size(); }
-	size_t memory_bytes() const {
-		return ring_.capacity() * sizeof(Entry) + heap_.capacity() * sizeof(HeapItem) +
-		       slab_.capacity() * sizeof(Entry) + free_.capacity() * sizeof(uint32_t);
+	ReorderBuffer() {
+		ring_.resize(1024);
+		full_.resize(64);
 	}
+
+	size_t size() const { return size_t(ring_tail_ - ring_head_) + heap_.size(); }
+	size_t memory_bytes() const {
+		return ring_.capacity() * sizeof(Slot) + full_.capacity() * sizeof(dt_event) +
+		       heap_.capacity() * sizeof(HeapItem) + slab_.capacity() * sizeof(dt_event) +
+		       free_.capacity() * sizeof(uint32_t) + comms_.capacity() * sizeof(Comm) +
+		       comm_ids_.size() * (sizeof(std::string) + DT_COMM_LEN + 4 + 2 * sizeof(void *)) +
+		       comm_ids_.bucket_count() * sizeof(void *) + sizeof(comm_cache_);
+	}
+
+	// What the consumer may look at before an event's release (prefetch).
+	struct Peek {
+		uint16_t type;
+		uint64_t dev, ino, pgoff;
+	};
 
 	// Returns true if the event went out of order (into the heap).
 	bool push(const dt_event &ev) {
 		uint64_t seq = seq_++;
-		if (ring_count_ == 0 || ev.ts >= ring_tail_ts_) {
-			if (ring_count_ == ring_.size())
+		if (ring_tail_ == ring_head_ || ev.ts >= ring_tail_ts_) {
+			if (ring_tail_ - ring_head_ == ring_.size())
 				grow_ring();
-			size_t i = (ring_head_ + ring_count_) & (ring_.size() - 1);
-			ring_[i].ev = ev;
-			ring_[i].seq = seq;
-			++ring_count_;
+			__builtin_prefetch(&ring_[(ring_tail_ + 8) & (ring_.size() - 1)], 1);
+			encode(ring_[ring_tail_ & (ring_.size() - 1)], ev, uint32_t(seq));
+			++ring_tail_;
 			ring_tail_ts_ = ev.ts;
 			return false;
 		}
+		if (insert_near_tail(ev, uint32_t(seq)))
+			return true;
 		uint32_t slot;
 		if (!free_.empty()) {
 			slot = free_.back();
@@ -48,8 +74,7 @@ public:
 			slot = uint32_t(slab_.size());
 			slab_.emplace_back();
 		}
-		slab_[slot].ev = ev;
-		slab_[slot].seq = seq;
+		slab_[slot] = ev;
 		heap_.push_back(HeapItem{ev.ts, seq, slot});
 		std::push_heap(heap_.begin(), heap_.end(), later);
 		return true;
@@ -57,11 +82,12 @@ public:
 
 	// Oldest timestamp held; only valid if size() > 0.
 	uint64_t min_ts() const {
-		if (ring_count_ == 0)
+		if (ring_tail_ == ring_head_)
 			return heap_.front().ts;
+		uint64_t r = ring_[ring_head_ & (ring_.size() - 1)].ts;
 		if (heap_.empty())
-			return ring_[ring_head_].ev.ts;
-		return std::min<uint64_t>(ring_[ring_head_].ev.ts, heap_.front().ts);
+			return r;
+		return std::min<uint64_t>(r, heap_.front().ts);
 	}
 
 	// Release, in order, every event with ts <= limit.  `ahead` is called
@@ -70,28 +96,42 @@ public:
 	static constexpr size_t kAhead = 8;
 	template <typename Fn, typename Ahead>
 	void release(uint64_t limit, Fn &&fn, Ahead &&ahead) {
+		const size_t mask = ring_.size() - 1;
+		dt_event ev;
 		for (;;) {
-			if (ring_count_ > kAhead)
-				ahead(ring_[(ring_head_ + kAhead) & (ring_.size() - 1)].ev);
-			bool have_ring = ring_count_ && ring_[ring_head_].ev.ts <= limit;
+			if (ring_tail_ - ring_head_ > kAhead) {
+				ahead(peek(ring_[(ring_head_ + kAhead) & mask]));
+				// the slot ahead's own line, before it is peeked at
+				__builtin_prefetch(&ring_[(ring_head_ + 4 * kAhead) & mask]);
+			}
+			bool have_ring = ring_tail_ != ring_head_ && ring_[ring_head_ & mask].ts <= limit;
 			bool have_heap = !heap_.empty() && heap_.front().ts <= limit;
 			if (!have_ring && !have_heap)
 				return;
 			bool take_ring = have_ring;
 			if (have_ring && have_heap) {
-				const Entry &r = ring_[ring_head_];
+				const Slot &r = ring_[ring_head_ & mask];
 				const HeapItem &h = heap_.front();
-				take_ring = r.ev.ts < h.ts || (r.ev.ts == h.ts && r.seq < h.seq);
+				// Ring seqs are the low 32 bits: within a window of
+				// less than 2^31 events the difference decides.
+				take_ring = r.ts < h.ts ||
+					    (r.ts == h.ts && int32_t(r.seq - uint32_t(h.seq)) < 0);
 			}
 			if (take_ring) {
-				fn(ring_[ring_head_].ev);
-				ring_head_ = (ring_head_ + 1) & (ring_.size() - 1);
-				--ring_count_;
+				const Slot &s = ring_[ring_head_ & mask];
+				if (s.type8 == kFull) {
+					fn(full_[s.ino & (full_.size() - 1)]);
+					++full_head_;
+				} else {
+					decode(s, ev);
+					fn(ev);
+				}
+				++ring_head_;
 			} else {
 				uint32_t slot = heap_.front().slot;
 				std::pop_heap(heap_.begin(), heap_.end(), later);
 				heap_.pop_back();
-				fn(slab_[slot].ev);
+				fn(slab_[slot]);
 				free_.push_back(slot);
 			}
 		}
@@ -99,14 +139,59 @@ public:
 
 	template <typename Fn>
 	void release(uint64_t limit, Fn &&fn) {
-		release(limit, fn, [](const dt_event &) {});
+		release(limit, fn, [](const Peek &) {});
 	}
 
 private:
-	struct Entry {
-		dt_event ev;
-		uint64_t seq;
+	// Stragglers are mostly a few events late (two CPUs' events trading
+	// places): such an event is slid into the ring just before the newer
+	// events, which keeps the ring sorted by (ts, arrival) and saves the
+	// heap.  Full slots must keep their FIFO order, so only an event that
+	// fits a slot moves, and only past fitting ones.
+	static constexpr size_t kMaxSlide = 32;
+	bool insert_near_tail(const dt_event &ev, uint32_t seq) {
+		const size_t mask = ring_.size() - 1;
+		if (ring_tail_ - ring_head_ == ring_.size())
+			return false;
+		uint64_t pos = ring_tail_;
+		while (pos != ring_head_ && ring_[(pos - 1) & mask].ts > ev.ts) {
+			if (ring_tail_ - pos >= kMaxSlide || ring_[(pos - 1) & mask].type8 == kFull)
+				return false;
+			--pos;
+		}
+		Slot s;
+		if (!encode(s, ev, seq, false))
+			return false;
+		for (uint64_t i = ring_tail_; i != pos; --i)
+			ring_[i & mask] = ring_[(i - 1) & mask];
+		ring_[pos & mask] = s;
+		++ring_tail_;
+		return true;
+	}
+
+	// One cache line.  type8 == kFull: the event is full_[ino & mask].
+	struct alignas(64) Slot {
+		uint64_t ts, ino, pgoff;
+		uint32_t dev, pid, tid;
+		uint32_t seq; // low 32 bits of the arrival number
+		int32_t ret;
+		uint32_t nr_pages;
+		uint32_t flags;
+		uint16_t cpu, comm, refcount;
+		uint8_t type8, hook8, op8, iomap_type8, iomap_flags8;
 	};
+	static_assert(sizeof(Slot) == 64);
+	static constexpr uint8_t kFull = 0xff;
+	struct Comm {
+		char c[DT_COMM_LEN];
+	};
+	struct CommCache {
+		uint32_t tid = ~0u;
+		uint16_t id = 0;
+		char c[DT_COMM_LEN] = {};
+	};
+	static constexpr size_t kCommCache = 256, kMaxComms = 65535;
+
 	struct HeapItem {
 		uint64_t ts;
 		uint64_t seq;
@@ -115,19 +200,129 @@ private:
 	static bool later(const HeapItem &a, const HeapItem &b) {
 		return a.ts > b.ts || (a.ts == b.ts && a.seq > b.seq);
 	}
-	void grow_ring() {
-		std::vector<Entry> n(ring_.size() * 2);
-		for (size_t i = 0; i < ring_count_; ++i)
-			n[i] = ring_[(ring_head_ + i) & (ring_.size() - 1)];
-		ring_.swap(n);
-		ring_head_ = 0;
+
+	// Interned id of ev's comm; false if the table is full.
+	bool comm_id(const dt_event &ev, uint16_t &id) {
+		CommCache &c = comm_cache_[(ev.tid ^ (ev.tid >> 8)) & (kCommCache - 1)];
+		if (c.tid == ev.tid && memcmp(c.c, ev.comm, DT_COMM_LEN) == 0) {
+			id = c.id;
+			return true;
+		}
+		std::string key(ev.comm, DT_COMM_LEN);
+		auto it = comm_ids_.find(key);
+		if (it == comm_ids_.end()) {
+			if (comms_.size() >= kMaxComms)
+				return false;
+			Comm n;
+			memcpy(n.c, ev.comm, DT_COMM_LEN);
+			comms_.push_back(n);
+			it = comm_ids_.emplace(std::move(key), uint16_t(comms_.size() - 1)).first;
+		}
+		c.tid = ev.tid;
+		c.id = it->second;
+		memcpy(c.c, ev.comm, DT_COMM_LEN);
+		id = c.id;
+		return true;
 	}
 
-	std::vector<Entry> ring_;
-	size_t ring_head_ = 0, ring_count_ = 0;
+	// Returns false (slot untouched) if the event does not fit and
+	// `may_spill` is false.
+	bool encode(Slot &s, const dt_event &ev, uint32_t seq, bool may_spill = true) {
+		uint16_t cid;
+		bool fits = ev.type < kFull && ev.hook <= 0xff && ev.op <= 0xff && ev.dev <= 0xffffffffULL &&
+			    ev.nr_pages <= 0xffffffffULL && ev.ret == int64_t(int32_t(ev.ret)) &&
+			    ev.refcount <= 0xffff && ev.iomap_type <= 0xff && ev.iomap_flags <= 0xff &&
+			    !ev.block && !ev.len && !ev.reserved && comm_id(ev, cid);
+		if (!fits && !may_spill)
+			return false;
+		s.ts = ev.ts;
+		s.seq = seq;
+		if (!fits) [[unlikely]] {
+			if (full_tail_ - full_head_ == full_.size())
+				grow_full();
+			full_[full_tail_ & (full_.size() - 1)] = ev;
+			s.type8 = kFull;
+			s.ino = full_tail_++;
+			// for peek()
+			s.dev = uint32_t(ev.dev);
+			s.pgoff = ev.pgoff;
+			return true;
+		}
+		s.ino = ev.ino;
+		s.pgoff = ev.pgoff;
+		s.dev = uint32_t(ev.dev);
+		s.pid = ev.pid;
+		s.tid = ev.tid;
+		s.ret = int32_t(ev.ret);
+		s.nr_pages = uint32_t(ev.nr_pages);
+		s.flags = ev.flags;
+		s.cpu = ev.cpu;
+		s.comm = cid;
+		s.refcount = uint16_t(ev.refcount);
+		s.type8 = uint8_t(ev.type);
+		s.hook8 = uint8_t(ev.hook);
+		s.op8 = uint8_t(ev.op);
+		s.iomap_type8 = uint8_t(ev.iomap_type);
+		s.iomap_flags8 = uint8_t(ev.iomap_flags);
+		return true;
+	}
+
+	void decode(const Slot &s, dt_event &ev) const {
+		ev.ts = s.ts;
+		ev.type = s.type8;
+		ev.hook = s.hook8;
+		ev.cpu = s.cpu;
+		ev.op = s.op8;
+		ev.pid = s.pid;
+		ev.tid = s.tid;
+		ev.dev = s.dev;
+		ev.ino = s.ino;
+		ev.pgoff = s.pgoff;
+		ev.nr_pages = s.nr_pages;
+		ev.block = 0;
+		ev.len = 0;
+		ev.ret = s.ret;
+		ev.flags = s.flags;
+		ev.refcount = s.refcount;
+		ev.iomap_type = s.iomap_type8;
+		ev.iomap_flags = s.iomap_flags8;
+		ev.reserved = 0;
+		memcpy(ev.comm, comms_[s.comm].c, DT_COMM_LEN);
+	}
+
+	Peek peek(const Slot &s) const {
+		if (s.type8 == kFull) {
+			const dt_event &e = full_[s.ino & (full_.size() - 1)];
+			return Peek{e.type, e.dev, e.ino, e.pgoff};
+		}
+		return Peek{s.type8, s.dev, s.ino, s.pgoff};
+	}
+
+	// Slots and full events are addressed by absolute position & mask;
+	// growing keeps that mapping (and so the full-event references).
+	void grow_ring() {
+		std::vector<Slot> n(ring_.size() * 2);
+		for (uint64_t i = ring_head_; i != ring_tail_; ++i)
+			n[i & (n.size() - 1)] = ring_[i & (ring_.size() - 1)];
+		ring_.swap(n);
+	}
+	void grow_full() {
+		std::vector<dt_event> n(full_.size() * 2);
+		for (uint64_t i = full_head_; i != full_tail_; ++i)
+			n[i & (n.size() - 1)] = full_[i & (full_.size() - 1)];
+		full_.swap(n);
+	}
+
+	std::vector<Slot> ring_;
+	uint64_t ring_head_ = 0, ring_tail_ = 0;
 	uint64_t ring_tail_ts_ = 0;
+	std::vector<dt_event> full_;
+	uint64_t full_head_ = 0, full_tail_ = 0;
+	std::vector<Comm> comms_;
+	std::unordered_map<std::string, uint16_t> comm_ids_;
+	CommCache comm_cache_[kCommCache];
 	std::vector<HeapItem> heap_;
-	std::vector<Entry> slab_;
+	std::vector<dt_event> slab_;
 	std::vector<uint32_t> free_;
 	uint64_t seq_ = 0;
 };

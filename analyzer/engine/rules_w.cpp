@@ -378,9 +378,11 @@ void Engine::Impl::w2_on_range(const dt_event &ev) {
 		if (o.dev == w.dev && o.ino == w.ino)
 			o.concurrent = w.concurrent = true;
 	// Faults already running when the walk began overlap it too.
-	for (const TaskState &t : tasks)
+	for (uint32_t i : in_fault_tasks) {
+		const TaskState &t = tasks[i];
 		if (t.used && t.in_fault && t.tid != ev.tid)
 			add_cand(w, t.fault_enter, *this);
+	}
 	wb_walks.push_back(std::move(w));
 }
 

@@ -156,7 +156,6 @@ void Engine::Impl::on_zero(TaskState &t, const dt_event &ev) {
 	z.sector = ev.block;
 	z.len = ev.len;
 	z.tid = t.tid;
-	z.ev = ev;
 	zero_head = (zero_head + 1) % kZeroRing;
 	zero_count = std::min<uint64_t>(zero_count + 1, kZeroRing);
 	t.zero_ts = ev.ts;

@@ -68,6 +68,26 @@ private:
 	Map fs_;
 	Map inodes_;
 	uint64_t inode_overflow_ = 0;
+	// Histograms recently recorded to (map nodes do not move), so most
+	// records hash nothing: the last fs per class, and a direct-mapped
+	// table of inodes.  A copy starts with empty caches.
+	struct Cache {
+		struct Ent {
+			Key k{-1, 0, 0};
+			Histogram *h = nullptr;
+		};
+		static constexpr size_t kInodes = 512;
+		Ent fs[kRaceClasses];
+		Ent in[kInodes];
+		Cache() = default;
+		Cache(const Cache &) {}
+		Cache &operator=(const Cache &) {
+			*this = Cache{};
+			return *this;
+		}
+		Cache &operator=(Cache &&) = default;
+	};
+	Cache cache_;
 };
 
 } // namespace daxtrace
