@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs inside the lab (ci/lab --script): the packaged unit's ExecStart
 # command line, verbatim, with the binary and the configuration where the
-# package puts them (overlays on the guest's read-only /usr/sbin and /etc),
+# package puts them (writable copies bound over the guest's read-only /usr/sbin and /etc),
 # through race workloads, a SIGHUP reload with a new drop-in, more races,
 # then SIGTERM as systemd stops it.  Leaves in $LAB_OUT: service.log
 # (stderr, as journald would get it), metrics.{1,2}.txt, traces/ (the
@@ -12,10 +12,13 @@ daxtrace=${1:?} bindir=${2:?} unit=${3:?} conf=${4:?} secs=${5:-2}
 out=$LAB_OUT
 t=$(mktemp -d)
 mount -t tmpfs tmpfs "$t"
+# The lab kernel has no overlayfs: a writable copy of each directory made
+# of symlinks into a bind of the original, mounted over it.
 for d in /etc /usr/sbin; do
-	mkdir -p "$t/up$d" "$t/wk$d"
-	mount -t overlay overlay -o "lowerdir=$d,upperdir=$t/up$d,workdir=$t/wk$d" "$d" ||
-		{ echo "overlay on $d failed"; exit 1; }
+	mkdir -p "$t/orig$d" "$t/new$d"
+	mount --bind "$d" "$t/orig$d"
+	for f in "$t/orig$d"/*; do ln -s "$f" "$t/new$d/$(basename "$f")"; done
+	mount --bind "$t/new$d" "$d" || { echo "bind over $d failed"; exit 1; }
 done
 cp "$daxtrace" /usr/sbin/daxtrace
 mkdir -p /etc/daxtrace/daxtrace.conf.d
