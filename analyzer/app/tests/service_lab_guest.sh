@@ -36,6 +36,8 @@ spill_dir =
 [log]
 stats_interval = 2s
 CONF
+# The lab guest boots with loopback down: /metrics listens on 127.0.0.1.
+ip link set lo up 2>/dev/null || ifconfig lo up 2>/dev/null || busybox ifconfig lo up || true
 cmd=$(sed -n 's/^ExecStart=//p' "$unit")
 echo "# ExecStart: $cmd"
 cd /
