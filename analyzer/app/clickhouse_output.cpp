@@ -49,6 +49,7 @@ public:
 	void tick(const Session &s, double elapsed_s) override { exp_.tick(snapshot_of(s, elapsed_s)); }
 	void summary(const Session &s, double elapsed_s) override { exp_.finish(snapshot_of(s, elapsed_s)); }
 	void warning(const std::string &) override {}
+	std::string failure() const override { return exp_.failure(); }
 
 private:
 	dtch::Exporter exp_;

@@ -28,14 +28,17 @@ uint64_t kernel_dev(unsigned major, unsigned minor)
 	return (uint64_t(major) << 20) | minor;
 }
 
-dtprobe::Filters resolve_filters(const FilterArgs &a)
+dtprobe::Filters resolve_filters(const FilterArgs &a, FilterFor use)
 {
 	dtprobe::Filters f;
 	if (!a.pid.empty()) {
-		f.pid = uint32_t(parse_number("-p/--pid", a.pid));
+		uint64_t pid = parse_number("-p/--pid", a.pid);
 		struct stat st;
-		if (f.pid == 0 || stat(("/proc/" + a.pid).c_str(), &st) != 0)
+		if (use == FilterFor::Live && (pid == 0 || stat(("/proc/" + a.pid).c_str(), &st) != 0))
 			throw UsageError("-p/--pid: no process " + a.pid);
+		if (pid == 0 || pid > 4194304)   // PID_MAX_LIMIT
+			throw UsageError("-p/--pid: '" + a.pid + "' is not a process id (1 to 4194304)");
+		f.pid = uint32_t(pid);
 	}
 	if (!a.ino.empty()) {
 		f.ino = parse_number("--ino", a.ino);
@@ -52,6 +55,12 @@ dtprobe::Filters resolve_filters(const FilterArgs &a)
 			unsigned min = unsigned(parse_number("--dev", a.dev.substr(colon + 1)));
 			f.dev = kernel_dev(maj, min);
 		} else if (stat(a.dev.c_str(), &st) == 0) {
+			// A character device or fifo is a typo for a block device
+			// (--dev /dev/null would watch devtmpfs, which has no DAX).
+			if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+				throw UsageError("--dev: '" + a.dev + "' is a " +
+						 (S_ISCHR(st.st_mode) ? "character device" : "fifo or socket") +
+						 "; give a block device, MAJ:MIN, or a path on the mounted filesystem");
 			dev_t d = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
 			f.dev = kernel_dev(major(d), minor(d));
 		} else {

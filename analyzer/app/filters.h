@@ -21,8 +21,12 @@ struct FilterArgs {
 	std::string pid, cgroup, dev, ino;
 };
 
+// Live, -p must name a process running here; in a replay it names a
+// process of the trace (this host's /proc says nothing about it).
+enum class FilterFor { Live, Replay };
+
 // Throws UsageError.
-dtprobe::Filters resolve_filters(const FilterArgs &a);
+dtprobe::Filters resolve_filters(const FilterArgs &a, FilterFor use = FilterFor::Live);
 
 // Kernel dev_t encoding (major << 20 | minor), as in sb->s_dev (printed by
 // dtabi::dev_name).

@@ -14,7 +14,7 @@ void JsonOutput::emit(const nlohmann::json &j)
 	// replacing here too keeps one missed string from aborting the run.
 	std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 	fprintf(out_, "%s\n", line.c_str());
-	fflush(out_);
+	flush_output(out_);
 }
 
 void JsonOutput::start(const nlohmann::json &meta)

@@ -8,6 +8,7 @@
 // before the damage was analysed and reported).
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -40,12 +41,46 @@ using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_broken_pipe{false};
+// SIGINT/SIGTERM count: the first stops the run, the second also ends the
+// wait for ClickHouse delivery.
+std::atomic<int> g_interrupts{0};
 
 void on_signal(int sig)
 {
 	if (sig == SIGPIPE)
 		g_broken_pipe = true;
+	else if (sig == SIGINT || sig == SIGTERM)
+		g_interrupts++;
 	g_stop = true;
+}
+
+// A write error on stdout (a full disk, EIO, a closed pipe): "" if none.
+// Checked after each batch of output and at the end, so that a run whose
+// findings went nowhere does not exit 0.
+std::string stdout_error()
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return {};
+	int err = g_stdout_errno ? g_stdout_errno : errno;
+	if (g_broken_pipe || err == EPIPE)
+		return "standard output closed (broken pipe); stopped";
+	return std::string("writing standard output: ") + (err ? strerror(err) : "write error");
+}
+
+// The exit status after the output's end: 1 if stdout or an exporter
+// failed (each says why on one line), else `status`.
+int finish_status(const Output &out, int status)
+{
+	if (auto e = stdout_error(); !e.empty()) {
+		fprintf(stderr, "daxtrace: error: %s\n", e.c_str());
+		status = status ? status : 1;
+	}
+	if (auto f = out.failure(); !f.empty()) {
+		fprintf(stderr, "daxtrace: error: %s\n", f.c_str());
+		status = status ? status : 1;
+	}
+	return status;
 }
 
 [[noreturn]] void die(const std::string &msg, int code = 1)
@@ -79,6 +114,45 @@ struct Common {
 // counters, replay keeps it up for --linger.
 MetricsOutput *g_metrics = nullptr;
 
+// A seconds option: a finite number in [min, max].  CLI11's own number
+// checks let nan and inf through and print DBL_MAX in full.
+CLI::Validator seconds_in(double min, double max, bool zero_ok = false)
+{
+	char range[96];
+	snprintf(range, sizeof(range), "%s%g to %g seconds", zero_ok ? "0 or " : "", min, max);
+	std::string what = range;
+	return CLI::Validator(
+		[=](std::string &v) -> std::string {
+			char *end = nullptr;
+			errno = 0;
+			double d = strtod(v.c_str(), &end);
+			bool ok = !v.empty() && end && *end == '\0' && errno != ERANGE && std::isfinite(d) &&
+				  ((d >= min && d <= max) || (zero_ok && d == 0));
+			return ok ? std::string() : "'" + v + "' is not " + what;
+		},
+		"SECONDS");
+}
+
+// --ringbuf-mb: the kernel wants a power-of-two ring of at least a page,
+// and its size goes to libbpf as 32 bits.
+constexpr unsigned long kRingbufMinMb = 1, kRingbufMaxMb = 1024;
+
+CLI::Validator ringbuf_mb_check()
+{
+	return CLI::Validator(
+		[](std::string &v) -> std::string {
+			char *end = nullptr;
+			errno = 0;
+			unsigned long n = v.empty() || v[0] == '-' ? 0 : strtoul(v.c_str(), &end, 10);
+			bool ok = end && *end == '\0' && errno == 0 && n >= kRingbufMinMb && n <= kRingbufMaxMb &&
+				  (n & (n - 1)) == 0;
+			return ok ? std::string()
+				  : "'" + v + "' is not a power of two from " + std::to_string(kRingbufMinMb) + " to " +
+					    std::to_string(kRingbufMaxMb) + " (MiB)";
+		},
+		"MiB");
+}
+
 void add_common(CLI::App *app, Common &c)
 {
 	app->add_flag("--json", c.json, "one JSON object per line on stdout");
@@ -102,7 +176,7 @@ void add_common(CLI::App *app, Common &c)
 	app->add_option("--clickhouse-batch-rows", c.clickhouse.batch_rows,
 			"rows per INSERT batch (default 10000)")->check(CLI::PositiveNumber);
 	app->add_option("--clickhouse-batch-seconds", c.clickhouse.batch_seconds,
-			"send a partial batch after this many seconds (default 2)")->check(CLI::PositiveNumber);
+			"send a partial batch after this many seconds (default 2)")->check(seconds_in(0.001, 3600));
 }
 
 std::unique_ptr<Output> make_output(const Common &c, bool live)
@@ -129,7 +203,9 @@ std::unique_ptr<Output> make_output(const Common &c, bool live)
 		return tee;
 #ifdef DAXTRACE_HAVE_CLICKHOUSE
 	try {
-		tee->add(make_clickhouse_output(c.clickhouse));
+		ClickHouseOptions o = c.clickhouse;
+		o.interrupts = &g_interrupts;
+		tee->add(make_clickhouse_output(o));
 	} catch (const std::exception &e) {
 		die(std::string("--clickhouse: ") + e.what());
 	}
@@ -231,6 +307,10 @@ int run_live(LiveArgs &a)
 			status = 1;
 			break;
 		}
+		if (ferror(stdout)) {
+			status = 1;   // finish_status() says why
+			break;
+		}
 		if (session.recorder() && session.recorder()->failed()) {
 			// Disk full, EIO, a dead pipe: stop, but still summarise
 			// and close the recording with what fit.
@@ -277,11 +357,11 @@ int run_live(LiveArgs &a)
 		if (rec->failed())
 			status = 1;
 	}
-	if (g_broken_pipe) {
+	if (g_broken_pipe && !ferror(stdout)) {
 		fprintf(stderr, "daxtrace: error: standard output closed (broken pipe); stopped\n");
 		status = 1;
 	}
-	return status;
+	return finish_status(*out, status);
 }
 
 // --- replay -----------------------------------------------------------------
@@ -304,7 +384,7 @@ int run_replay(const std::string &path, Common &c, double linger_s)
 		die("--cgroup: trace files do not record cgroups; filter when recording", 2);
 	dtprobe::Filters filters;
 	try {
-		filters = resolve_filters(c.filters);
+		filters = resolve_filters(c.filters, FilterFor::Replay);
 	} catch (const UsageError &e) {
 		die(e.what(), 2);
 	}
@@ -321,9 +401,18 @@ int run_replay(const std::string &path, Common &c, double linger_s)
 	Session session(cfg, *out, filters);
 	out->start(start_meta({false, hdr.kernel_release, hdr.hostname, path, hdr.abi_version, hdr.hooks,
 				nullptr, hdr.start_wallclock_ns, hdr.start_monotonic_ns}));
+	install_signals();
 	dt_event e;
-	while (reader->next(e))
+	uint64_t n = 0;
+	int status = 0;
+	while (!g_stop && reader->next(e)) {
 		session.on_event(e);
+		// The output fflush()es each line; a failed write stays in ferror.
+		if ((++n & 4095) == 0 && ferror(stdout)) {
+			status = 1;
+			break;
+		}
+	}
 	session.finish();
 	double span = session.last_ts() > session.first_ts()
 			      ? (session.last_ts() - session.first_ts()) / 1e9 : 0.0;
@@ -344,11 +433,11 @@ int run_replay(const std::string &path, Common &c, double linger_s)
 			     std::to_string(reader->gaps().size()) + " gaps");
 		out->summary(session, span);
 		linger(linger_s);
-		return 3;
+		return finish_status(*out, 3);
 	}
 	out->summary(session, span);
 	linger(linger_s);
-	return 0;
+	return finish_status(*out, status);
 }
 
 // --- doctor -----------------------------------------------------------------
@@ -494,12 +583,12 @@ int main(int argc, char **argv)
 	app.add_option("-r,--record", live.record, "also record the event stream to FILE (replay it later)");
 	app.add_flag("--force", live.force, "let --record overwrite an existing file");
 	app.add_option("-d,--duration", live.duration, "stop after SECONDS (default: until Ctrl-C)")
-		->check(CLI::PositiveNumber);
+		->check(seconds_in(0.001, 1e9));
 	app.add_option("-i,--interval", live.common.interval,
 		       "seconds between view refreshes / JSON stats lines (default 1 / 5)")
-		->check(CLI::PositiveNumber);
-	app.add_option("--ringbuf-mb", live.ringbuf_mb, "ring buffer size in MiB (power of two)")
-		->check(CLI::PositiveNumber);
+		->check(seconds_in(0.01, 86400));
+	app.add_option("--ringbuf-mb", live.ringbuf_mb, "ring buffer size in MiB (power of two, 1 to 1024)")
+		->check(ringbuf_mb_check());
 	app.add_option("--forbid", live.forbid,
 		       "never attach with this mechanism (tp_btf, raw_tp, fentry, kprobe); repeatable");
 
@@ -511,7 +600,7 @@ int main(int argc, char **argv)
 	double replay_linger = 0;
 	replay->add_option("--linger", replay_linger,
 			   "with --metrics: keep serving metrics this many seconds after the replay")
-		->check(CLI::NonNegativeNumber);
+		->check(seconds_in(0.001, 1e9, true));
 
 	std::string service_config = "/etc/daxtrace/daxtrace.conf";
 	bool service_check = false;
@@ -526,6 +615,10 @@ int main(int argc, char **argv)
 					  "kernel, BTF, privileges, which hooks attach how, race-class coverage");
 	doctor->add_flag("--json", doctor_json, "one JSON object");
 
+	// Bad usage is one line, like every other daxtrace error.
+	app.failure_message([](const CLI::App *, const CLI::Error &e) {
+		return std::string("daxtrace: error: ") + e.what() + " (see --help)\n";
+	});
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {

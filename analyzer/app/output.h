@@ -4,6 +4,7 @@
 // feed several.
 #pragma once
 
+#include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -17,6 +18,15 @@ namespace dtcli {
 
 class Session;
 
+// errno of the first failed write to stdout (0: none): by the time main
+// sees the stream's error flag, errno no longer says why.
+inline int g_stdout_errno = 0;
+inline void flush_output(FILE *f)
+{
+	if (fflush(f) != 0 && f == stdout && !g_stdout_errno)
+		g_stdout_errno = errno;
+}
+
 class Output {
 public:
 	virtual ~Output() = default;
@@ -28,6 +38,9 @@ public:
 	virtual void tick(const Session &s, double elapsed_s) = 0;
 	virtual void summary(const Session &s, double elapsed_s) = 0;
 	virtual void warning(const std::string &msg) = 0;
+	// After summary(): why this output did not do its job ("" if it did),
+	// one line; the run then exits 1.
+	virtual std::string failure() const { return {}; }
 };
 
 // Sends everything to several outputs (e.g. the terminal and an exporter).
@@ -40,6 +53,13 @@ public:
 	void tick(const Session &s, double t) override { for (auto &o : outs_) o->tick(s, t); }
 	void summary(const Session &s, double t) override { for (auto &o : outs_) o->summary(s, t); }
 	void warning(const std::string &m) override { for (auto &o : outs_) o->warning(m); }
+	std::string failure() const override
+	{
+		for (auto &o : outs_)
+			if (auto f = o->failure(); !f.empty())
+				return f;
+		return {};
+	}
 
 private:
 	std::vector<std::unique_ptr<Output>> outs_;

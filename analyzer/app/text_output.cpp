@@ -38,7 +38,7 @@ void TextOutput::start(const nlohmann::json &meta)
 	if (!live_) {
 		fprintf(out_, "daxtrace: kernel %s%s%s\n", kernel_.c_str(),
 			coverage_line_.empty() ? "" : ", coverage: ", coverage_line_.c_str());
-		fflush(out_);
+		flush_output(out_);
 	}
 }
 
@@ -46,7 +46,7 @@ void TextOutput::finding(const daxtrace::Finding &f)
 {
 	if (!live_) {   // the live view shows them on its next refresh
 		fprintf(out_, "%s\n", finding_line(f).c_str());
-		fflush(out_);
+		flush_output(out_);
 	}
 }
 
@@ -83,7 +83,7 @@ void TextOutput::tick(const Session &s, double elapsed_s)
 	auto &fs = s.findings();
 	for (size_t i = fs.size() > 5 ? fs.size() - 5 : 0; i < fs.size(); i++)
 		fprintf(out_, "  %s\n", finding_line(fs[i]).c_str());
-	fflush(out_);
+	flush_output(out_);
 }
 
 void TextOutput::summary(const Session &s, double elapsed_s)
@@ -117,7 +117,7 @@ void TextOutput::summary(const Session &s, double elapsed_s)
 		fprintf(out_, "  %s\n", near_miss_line(s.engine().near_misses(), RaceClass(c)).c_str());
 	fprintf(out_, "engine: %lu bytes of state, %lu active pages\n",
 		(unsigned long)st.memory_bytes, (unsigned long)st.active_pages);
-	fflush(out_);
+	flush_output(out_);
 }
 
 }  // namespace dtcli

@@ -86,8 +86,16 @@ std::pair<std::string, std::string> hook_and_mechanism(const std::string &h)
 const Options &checked(const Options &o)
 {
 	ClickHouseHttp validate(o.url, "", "");   // throws on a malformed URL
-	if (o.database.empty() || o.database.find_first_of("`\\/") != std::string::npos)
-		throw std::runtime_error("--clickhouse-db: '" + o.database + "' is not a usable database name");
+	// Checked here, not by the server: the default spill directory is
+	// named after the database and is created right after this.  Plain
+	// identifiers only, which every ClickHouse takes without quoting.
+	bool plain = !o.database.empty() && o.database.size() <= 64 && !isdigit((unsigned char)o.database[0]);
+	for (char c : o.database)
+		plain = plain && (isalnum((unsigned char)c) || c == '_');
+	if (!plain)
+		throw std::runtime_error("--clickhouse-db: '" + o.database +
+					 "' is not a usable database name (letters, digits and _, not starting "
+					 "with a digit, at most 64)");
 	return o;
 }
 
@@ -119,6 +127,7 @@ struct Exporter::Impl {
 	uint64_t created_ns = 0;
 	int64_t wall_offset = 0;
 	bool replay = false, finished = false;
+	std::string failure;   // after finish()
 	uint64_t start_ns = 0;
 	uint64_t batch_seq = 0, event_seq = 0, finding_no = 0, snapshot_no = 0;
 	uint64_t exported_events = 0, check_counter = 0;
@@ -383,11 +392,12 @@ void Exporter::finish(const Snapshot &s)
 	x.finished = true;
 	x.seal_old(true);
 	x.snapshot(s, true);
-	x.delivery->drain(x.flush_timeout_s);
+	x.delivery->drain(x.flush_timeout_s, x.opt.interrupts);
 	size_t ours = 0, others = 0;
 	for (auto &n : x.spill.list())
 		(n.rfind(x.name_prefix, 0) == 0 ? ours : others)++;
 	const Delivery &d = *x.delivery;
+
 	fprintf(stderr,
 		"daxtrace: clickhouse: run %s: %lu rows in %lu batches sealed (%lu events); delivered %lu "
 		"rows in %lu batches to %s database %s%s\n",
@@ -410,6 +420,15 @@ void Exporter::finish(const Snapshot &s)
 	if (d.rejected())
 		warn("%lu batches were refused by the server and set aside in %s/rejected",
 		     (unsigned long)d.rejected(), x.spill.dir().c_str());
+	if (ours && x.spill.locked())
+		x.failure = "clickhouse: " + std::to_string(ours) + " of " + std::to_string(x.sealed_batches) +
+			    " batches of this run not delivered to " + x.opt.url + " (" +
+			    (last_error.empty() ? std::string("not delivered in time") : last_error) + ")";
+	else if (d.rejected())
+		x.failure = "clickhouse: " + std::to_string(d.rejected()) + " batches refused by the server (" +
+			    (last_error.empty() ? std::string("rejected") : last_error) + ")";
 }
+
+std::string Exporter::failure() const { return impl_->failure; }
 
 }  // namespace dtch

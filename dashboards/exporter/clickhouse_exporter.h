@@ -13,6 +13,7 @@
 // run or the next.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -35,6 +36,9 @@ struct Options {
 	size_t batch_rows = 10000;     // flush when a batch has this many rows ...
 	double batch_seconds = 2.0;    // ... or is this old
 	unsigned event_sample = 1;     // export every Nth event (1 = all, 0 = none)
+	// SIGINTs seen by the caller: from the second on, finish() stops
+	// waiting for delivery (batches stay in the spill directory).
+	const std::atomic<int> *interrupts = nullptr;
 };
 
 struct RunInfo {
@@ -70,6 +74,9 @@ public:
 	void tick(const Snapshot &s);
 	// The final snapshot, then delivery of everything (bounded wait).
 	void finish(const Snapshot &s);
+	// After finish(): why batches of this run were not delivered, one
+	// line; "" when all were (or another daxtrace took them over).
+	std::string failure() const;
 
 private:
 	struct Impl;

@@ -80,7 +80,7 @@ std::string Delivery::last_error() const
 	return last_error_;
 }
 
-void Delivery::drain(double flush_timeout_s)
+void Delivery::drain(double flush_timeout_s, const std::atomic<int> *interrupts)
 {
 	{
 		std::unique_lock<std::mutex> g(m_);
@@ -88,13 +88,29 @@ void Delivery::drain(double flush_timeout_s)
 		dirty_ = true;
 		cv_.notify_all();
 		progress_ns_ = monotonic_ns();
+		uint64_t t0 = monotonic_ns(), next_note = t0 + 1000000000ULL;
 		while (true) {
-			drained_cv_.wait_for(g, std::chrono::milliseconds(200));
+			drained_cv_.wait_for(g, std::chrono::milliseconds(100));
 			if (idle_ && spill_.list().empty())
 				break;
-			double stalled = (monotonic_ns() - progress_ns_.load()) / 1e9;
+			if (interrupts && interrupts->load() >= 2) {
+				fprintf(stderr, "daxtrace: clickhouse: stopped waiting for delivery (second Ctrl-C)\n");
+				break;
+			}
+			uint64_t now = monotonic_ns();
+			double stalled = (now - progress_ns_.load()) / 1e9;
 			if (stalled > flush_timeout_s || (!spill_.locked() && stalled > 1.0))
 				break;
+			// The user sees why the run has not ended yet.
+			if (now >= next_note) {
+				std::string err = last_error_;
+				fprintf(stderr,
+					"daxtrace: clickhouse: waiting for delivery: %zu batches left, %.0fs without "
+					"progress (gives up after %.0fs; Ctrl-C twice stops waiting)%s%s\n",
+					spill_.list().size(), stalled, flush_timeout_s, err.empty() ? "" : ": ",
+					err.c_str());
+				next_note = now + 2000000000ULL;
+			}
 		}
 		stop_ = true;
 	}

@@ -38,7 +38,9 @@ public:
 	void notify();   // a batch was sealed
 	// Wait until the directory is empty, or nothing could be delivered for
 	// flush_timeout_s; then stop the sender.
-	void drain(double flush_timeout_s);
+	// A second SIGINT (*interrupts >= 2) ends the wait at once; a wait
+	// longer than a second says so on stderr.
+	void drain(double flush_timeout_s, const std::atomic<int> *interrupts = nullptr);
 
 	uint64_t delivered_batches() const { return delivered_batches_; }
 	uint64_t delivered_rows() const { return delivered_rows_; }

@@ -116,7 +116,9 @@ DAXTRACE_CLICKHOUSE_FLUSH_TIMEOUT=1 "$DT" replay --json --clickhouse "$URL" --cl
 rc=$?
 rid3=$(run_id_of "$WORK/r3.err")
 waiting=$(ls "$SPILL"/*.batch 2>/dev/null | wc -l)
-if [ $rc -eq 0 ] && [ "$waiting" -gt 0 ] && grep -q "wait in $SPILL" "$WORK/r3.err" &&
+# Exit 1: the export did not deliver (the reason on one error line).
+if [ $rc -eq 1 ] && [ "$waiting" -gt 0 ] && grep -q "wait in $SPILL" "$WORK/r3.err" &&
+	grep -q "^daxtrace: error: clickhouse: .* not delivered" "$WORK/r3.err" &&
 	cmp -s <(grep -v '"type":"start"' "$WORK/replay.jsonl") <(grep -v '"type":"start"' "$WORK/r3.jsonl"); then
 	ok "server down: findings reported as usual, $waiting batches wait in the spill directory"
 else
