@@ -24,7 +24,7 @@ expect() {
 	echo "#   exit $got (want $rc), stderr ($(wc -l <"$work/err") lines): $(head -c 400 "$work/err")"
 	return 1
 }
-ktap_plan 20
+ktap_plan 21
 
 pow2="^daxtrace: error: --ringbuf-mb: '%s' is not a power of two from 1 to 1024 \(MiB\)"
 for v in 3 4096 6144 100000 0 -8; do
@@ -75,6 +75,13 @@ check "unreachable ClickHouse: exit 1 and one error line naming the undelivered 
 check "... findings and JSON unaffected (same lines as without --clickhouse, the start line aside)" \
 	bash -c "diff <(grep -v '\"type\":\"start\"' '$work/all.jsonl') <(grep -v '\"type\":\"start\"' '$work/ch.jsonl') >/dev/null"
 check "... a wait of over a second says so on stderr" grep -q "waiting for delivery: " "$work/ch.err"
+
+# A database name ClickHouse would refuse: refused here, before the
+# default spill directory (named after the database) is created.
+check "--clickhouse-db 'bad;name': one error line, exit 1, no spill directory named after it" \
+	bash -c "! '$dt' replay --clickhouse http://127.0.0.1:1/ --clickhouse-db 'bad;name' '$trace' >/dev/null 2>'$work/db.err' &&
+		grep -q \"^daxtrace: error: --clickhouse: --clickhouse-db: 'bad;name' is not a usable database name\" '$work/db.err' &&
+		[ -z \"\$(find '$work' /var/lib/daxtrace/clickhouse-spill -name '*bad;name*' 2>/dev/null)\" ]"
 
 # Two SIGINTs during the (default 15 s) delivery wait end it at once.
 "$dt" replay --json --clickhouse http://127.0.0.1:1/ --clickhouse-spill "$work/spill2" "$trace" \
