@@ -174,7 +174,7 @@ void add_common(CLI::App *app, Common &c)
 	app->add_option("--metrics", c.metrics,
 			"serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9477)");
 	app->add_option("--clickhouse-batch-rows", c.clickhouse.batch_rows,
-			"rows per INSERT batch (default 10000)")->check(CLI::PositiveNumber);
+			"rows per INSERT batch (default 10000)")->check(CLI::Range(size_t(1), size_t(10000000)));
 	app->add_option("--clickhouse-batch-seconds", c.clickhouse.batch_seconds,
 			"send a partial batch after this many seconds (default 2)")->check(seconds_in(0.001, 3600));
 }

@@ -24,7 +24,7 @@ expect() {
 	echo "#   exit $got (want $rc), stderr ($(wc -l <"$work/err") lines): $(head -c 400 "$work/err")"
 	return 1
 }
-ktap_plan 21
+ktap_plan 22
 
 pow2="^daxtrace: error: --ringbuf-mb: '%s' is not a power of two from 1 to 1024 \(MiB\)"
 for v in 3 4096 6144 100000 0 -8; do
@@ -41,6 +41,9 @@ for v in nan inf -1 0; do
 done
 check "--interval 1e400 (overflows a double): no 300-digit DBL_MAX, exit 2" \
 	expect 2 "^daxtrace: error: --interval: '1e400' is not 0.01 to 86400 seconds .{0,20}$" "$dt" --interval 1e400
+check "--clickhouse-batch-rows 0: the range in short, exit 2" \
+	expect 2 "^daxtrace: error: --clickhouse-batch-rows: Value 0 not in range 1 to 10000000 .{0,20}$" \
+	"$dt" --clickhouse-batch-rows 0
 check "--dev /dev/null: a character device is refused and the message says what is wanted, exit 2" \
 	expect 2 "^daxtrace: error: --dev: '/dev/null' is a character device; give a block device, MAJ:MIN, or a path on the mounted filesystem" \
 	"$dt" --dev /dev/null
