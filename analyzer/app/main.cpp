@@ -26,7 +26,6 @@
 #include "json_output.h"
 #include "metrics.h"
 #include "output.h"
-#include "privileges.h"
 #include "probe_set.h"
 #include "registry.h"
 #include "service.h"
@@ -263,7 +262,7 @@ int run_live(LiveArgs &a)
 		opt.forbid.insert(mech);
 	}
 	opt.ringbuf_bytes = a.ringbuf_mb << 20;
-	if (auto missing = missing_privileges(); !missing.empty())
+	if (auto missing = dtprobe::missing_privileges(); !missing.empty())
 		die(missing);
 
 	dtprobe::ProbeSet probes(opt);
@@ -498,7 +497,7 @@ int run_doctor(bool json)
 	j["btf"] = {{"vmlinux", vmlinux_btf},
 		    {"ext4", access("/sys/kernel/btf/ext4", R_OK) == 0},
 		    {"xfs", access("/sys/kernel/btf/xfs", R_OK) == 0}};
-	std::string missing = missing_privileges();
+	std::string missing = dtprobe::missing_privileges();
 	j["privileges"] = missing.empty() ? "ok" : missing;
 	int rc = 0;
 	if (!missing.empty()) {

@@ -21,7 +21,6 @@
 #include "filters.h"
 #include "metrics.h"
 #include "output.h"
-#include "privileges.h"
 #include "probe_set.h"
 #include "session.h"
 
@@ -375,7 +374,7 @@ int run_once(const Settings &s, std::unique_ptr<MetricsOutput> &metrics, std::st
 			log(INFO, "metrics on http://%s/metrics", s.metrics.c_str());
 		}
 	}
-	if (auto missing = missing_privileges(); !missing.empty()) {
+	if (auto missing = dtprobe::missing_privileges(); !missing.empty()) {
 		log(ERR, "%s", missing.c_str());
 		return 1;
 	}

@@ -184,18 +184,19 @@ std::string missing_privileges()
 		if (!line.compare(0, 7, "CapEff:"))
 			eff = strtoull(line.c_str() + 7, nullptr, 16);
 	auto has = [&](int cap) { return (eff >> cap) & 1ULL; };
+	// Tracing programs need CAP_BPF and CAP_PERFMON (5.8+); CAP_SYS_ADMIN
+	// implies both and is what older kernels require.
 	const int CAP_SYS_ADMIN_ = 21, CAP_PERFMON_ = 38, CAP_BPF_ = 39;
 	if (has(CAP_SYS_ADMIN_) || (has(CAP_BPF_) && has(CAP_PERFMON_)))
 		return "";
-	std::ostringstream m;
-	m << "insufficient privileges: loading the probes needs CAP_BPF and CAP_PERFMON "
-	     "(or CAP_SYS_ADMIN); this process lacks";
+	std::string missing;
 	if (!has(CAP_BPF_))
-		m << " CAP_BPF";
+		missing = "CAP_BPF";
 	if (!has(CAP_PERFMON_))
-		m << " CAP_PERFMON";
-	m << " (run as root, or grant them: setcap cap_bpf,cap_perfmon+ep <binary>)";
-	return m.str();
+		missing += std::string(missing.empty() ? "" : " and ") + "CAP_PERFMON";
+	return "missing capability " + missing +
+	       " (or CAP_SYS_ADMIN): run as root, or grant them with "
+	       "'setcap cap_bpf,cap_perfmon+ep daxtrace'";
 }
 
 }  // namespace dtprobe
