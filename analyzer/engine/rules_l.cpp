@@ -1,4 +1,4 @@
-// Class L: block removal vs. DMA pins (DESIGN.md §1 "L").
+// Class L: block removal vs. DMA pins (docs/ARCHITECTURE.md §1 "L").
 //
 // A removal is a task-local bracket DT_REMOVE_ENTER .. DT_REMOVE_EXIT on
 // (dev, ino); brackets nest (SWAP_BOOT -> PAGECACHE), the outermost one

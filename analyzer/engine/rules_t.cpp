@@ -1,4 +1,4 @@
-// Class T: fault vs. truncate/punch (DESIGN.md §1 "T"), and the fault
+// Class T: fault vs. truncate/punch (docs/ARCHITECTURE.md §1 "T"), and the fault
 // bracket bookkeeping every class relies on.
 //
 // A fault is the task-local bracket DT_FAULT_ENTER .. DT_FAULT_EXIT.  It

@@ -1,4 +1,4 @@
-// Class W: writeback vs. pfn_mkwrite (DESIGN.md §1 "W").
+// Class W: writeback vs. pfn_mkwrite (docs/ARCHITECTURE.md §1 "W").
 //
 // A first-write fault is the task-local bracket DT_MKWRITE_ENTER ..
 // DT_MKWRITE_EXIT (or DT_FAULT_EXIT when the dirtying happened inside a

@@ -1,4 +1,4 @@
-// Class Z: block zeroing vs. concurrent faults (DESIGN.md §1 "Z").
+// Class Z: block zeroing vs. concurrent faults (docs/ARCHITECTURE.md §1 "Z").
 //
 // Zeroing (DT_ZERO) is seen by sector; blkdev_issue_zeroout does not even
 // know the inode (DT_F_NOINODE).  It is matched to file pages through the
