@@ -3,7 +3,8 @@
 
 Prints KTAP and exits non-zero when a check fails:
   --expect CLASS:COMM    at least one finding of CLASS whose task is COMM*
-  --forbid CLASS[:COMM]  no finding of CLASS (involving COMM*)
+  --forbid CLASS[:COMM]  no finding of CLASS (involving COMM*); CLASS may
+                         also be one rule (W1)
   --near-miss CLASS      the summary has near misses of CLASS
   --workload-fails NAME  workload NAME shows the race itself (fails a check)
   --no-kernel-warnings   the guest kernel log has no WARN/BUG/oops
@@ -66,7 +67,8 @@ def main():
                     f"{sorted({f['rule'] for f in hits})})")
     for spec in a.forbid:
         cls, _, comm = spec.partition(":")
-        hits = [f for f in findings if f["class"] == cls and (not comm or involves(f, comm))]
+        hits = [f for f in findings if cls in (f["class"], f["rule"]) and
+                (not comm or involves(f, comm))]
         check(not hits, f"no class {cls} finding{' for ' + comm if comm else ''} "
                         f"({len(hits)}: {sorted({f['rule'] for f in hits})})")
     nm = s.get("near_misses", {})

@@ -21,12 +21,15 @@ here=$REPO_DIR/tests/lab
 	"$build/tests/workloads" 2
 
 case $kernel-$fs in
-stock-ext4) expect=(--expect L:swap_boot --workload-fails swap_boot_pinned) ;;
-stock-xfs) expect=(--expect L:swapext --workload-fails swapext_pinned) ;;
-built-*) expect=(--forbid L --no-kernel-warnings) ;;
+# W2 (fsync skipped a dirty entry a fault held locked) is a race stock
+# kernels still have, so on stock only W1 is ruled out; with the series
+# (its dax_writeback_one() fix) no W finding at all.
+stock-ext4) expect=(--expect L:swap_boot --workload-fails swap_boot_pinned --forbid W1) ;;
+stock-xfs) expect=(--expect L:swapext --workload-fails swapext_pinned --forbid W1) ;;
+built-*) expect=(--forbid L --forbid W --no-kernel-warnings) ;;
 *) log "no expectations for $kernel-$fs"; exit 2 ;;
 esac
-# Z, W and T are closed in 6.1 and their workloads pass their own checks:
+# Z, T and the W1 race are closed in 6.1 and their workloads pass their own checks:
 # a finding of those classes here would be a false positive.
 exec "$here/check_daxtrace_run.py" "$out" --forbid L:punch_pinned --near-miss L \
-	--forbid Z --forbid W --forbid T "${expect[@]}"
+	--forbid Z --forbid T "${expect[@]}"
