@@ -13,7 +13,7 @@ bindir=${2:?}
 secs=${3:-3}
 out=$LAB_OUT
 
-"$daxtrace" --json --interval 2 --record "$out/trace.dxt" --dev "$LAB_MNT" \
+"$daxtrace" --json --interval 2 --force --record "$out/trace.dxt" --dev "$LAB_MNT" \
 	>"$out/daxtrace.jsonl" 2>"$out/daxtrace.err" &
 pid=$!
 # Without the start line after 60 s the workloads run anyway: the judge

@@ -26,7 +26,7 @@ if [ "${1:-}" = --guest ]; then
 	session() {	# NAME ARGS...: one daxtrace recording around one run
 		local name=$1 pid rc
 		shift
-		"$daxtrace" --json --interval 2 --record "$out/$name.dxt" --dev "$LAB_MNT" \
+		"$daxtrace" --json --interval 2 --force --record "$out/$name.dxt" --dev "$LAB_MNT" \
 			>"$out/$name.jsonl" 2>"$out/$name.err" &
 		pid=$!
 		wait_for_line "$out/$name.jsonl" '"type":"start"' $pid 60
