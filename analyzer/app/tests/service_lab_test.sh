@@ -27,7 +27,9 @@ n1=$(awk '/^<5>reloaded configuration/{r=1} /^<4>finding: \[L/{if(r) b++; else a
 read -r before after <<< "$n1"
 echo "class L findings logged: $before before the reload, $after after"
 [ "$before" -ge 1 ] && [ "$after" -ge 1 ] || fail "findings before and after the reload expected"
-grep -Eq '^<4>finding: \[(Z|W|T)' "$log" && fail "a Z/W/T finding on stock 6.1 (closed there): false positive"
+# W2 (fsync skipped a locked dirty entry) is a race stock 6.1 still has;
+# Z, T and the W1 race are closed there, so those would be false positives.
+grep -Eq '^<4>finding: \[(Z|W1|T)' "$log" && fail "a Z/W1/T finding on stock 6.1 (closed there): false positive"
 total=$(awk 'NR>1 && $5 ~ /^[0-9]+$/ {s+=$5} END{print s+0}' "$out/traces.ls")
 files=$(grep -c '\.dxt$' "$out/traces.ls" || true)
 deleted=$(grep -c '^<6>deleted .*recording bound' "$log" || true)
