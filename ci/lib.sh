@@ -94,16 +94,22 @@ make_workdir() {
 	printf -v "$1" '%s' "$_d"
 }
 
-# wait_for_line FILE REGEX PID SECONDS: wait until FILE has a line matching
-# REGEX (grep -E).  Returns 0 once it has, 1 when PID exits first (the
-# process that was to write it died), 2 after SECONDS.
-wait_for_line() {
-	local i
-	for ((i = 0; i < $4 * 5; i++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || return 1
+# wait_until PID SECONDS COMMAND...: poll COMMAND until it succeeds.
+# Returns 0 once it has, 1 when PID exits first (the process that was to
+# make it true died), 2 after SECONDS.
+wait_until() {
+	local pid=$1 secs=$2 i
+	shift 2
+	for ((i = 0; i < secs * 5; i++)); do
+		"$@" && return 0
+		# Checked again after the exit: the last thing PID did may count.
+		kill -0 "$pid" 2>/dev/null || { "$@" && return 0; return 1; }
 		sleep 0.2
 	done
-	grep -qE "$2" "$1" 2>/dev/null && return 0
+	"$@" && return 0
 	return 2
 }
+
+# wait_for_line FILE REGEX PID SECONDS: wait_until FILE has a line
+# matching REGEX (grep -E).
+wait_for_line() { wait_until "$3" "$4" grep -qsE -- "$2" "$1"; }
