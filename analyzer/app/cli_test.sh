@@ -5,19 +5,11 @@
 # usage: cli_test.sh DAXTRACE
 set -uo pipefail
 dt=$(realpath "${1:?usage: cli_test.sh DAXTRACE}")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. "$(dirname "$0")/../../tests/ktap.sh"
-# expect RC PATTERN CMD...: CMD exits RC and its stderr matches PATTERN
-expect() {
-	local rc=$1 pat=$2 got
-	shift 2
-	"$@" >"$work/out" 2>"$work/err"
-	got=$?
-	[ "$got" = "$rc" ] && grep -qE -- "$pat" "$work/err" && return 0
-	echo "#   exit $got (want $rc), stderr: $(head -c 300 "$work/err")"
-	return 1
-}
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+. "$REPO_DIR/tests/ktap.sh"
+. "$REPO_DIR/tests/expect.sh"
+make_workdir work
 ktap_plan 17
 
 check "--help exits 0 and lists the modes" bash -c "'$dt' --help | grep -q replay"
@@ -78,7 +70,7 @@ sys.exit(0 if isinstance(j['dax_mounts'], list) and j['config_fs_dax'] in ('y', 
 
 "$dt" --json >"$work/int.jsonl" 2>"$work/int.err" &
 pid=$!
-for _ in $(seq 100); do grep -q '"type":"start"' "$work/int.jsonl" 2>/dev/null && break; sleep 0.1; done
+wait_for_line "$work/int.jsonl" '"type":"start"' $pid 10
 kill -INT $pid
 wait $pid
 rc=$?

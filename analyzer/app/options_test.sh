@@ -7,45 +7,35 @@
 # usage: options_test.sh DAXTRACE
 set -uo pipefail
 dt=$(realpath "${1:?usage: options_test.sh DAXTRACE}")
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../../ci/lib.sh"
-. "$here/../../tests/ktap.sh"
-trace="$here/../tests/data/stock-6.1-ext4-swapboot-punch.dxt"
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+. "$REPO_DIR/tests/ktap.sh"
+. "$REPO_DIR/tests/expect.sh"
+trace="$REPO_DIR/analyzer/tests/data/stock-6.1-ext4-swapboot-punch.dxt"
 make_workdir work
 export HOME="$work"   # the exporter's default spill directory lands here
-
-# expect RC PATTERN CMD...: CMD exits RC, its stderr is one line matching PATTERN
-expect() {
-	local rc=$1 pat=$2 got
-	shift 2
-	"$@" >"$work/out" 2>"$work/err"
-	got=$?
-	[ "$got" = "$rc" ] && [ "$(wc -l <"$work/err")" = 1 ] && grep -qE -- "$pat" "$work/err" && return 0
-	echo "#   exit $got (want $rc), stderr ($(wc -l <"$work/err") lines): $(head -c 400 "$work/err")"
-	return 1
-}
 ktap_plan 22
 
 pow2="^daxtrace: error: --ringbuf-mb: '%s' is not a power of two from 1 to 1024 \(MiB\)"
 for v in 3 4096 6144 100000 0 -8; do
 	# shellcheck disable=SC2059
-	check "--ringbuf-mb $v: one line naming the range, exit 2" expect 2 "$(printf "$pow2" "$v")" "$dt" --ringbuf-mb "$v"
+	check "--ringbuf-mb $v: one line naming the range, exit 2" expect_one_line 2 "$(printf "$pow2" "$v")" "$dt" --ringbuf-mb "$v"
 done
 # Accepted values reach the next check (--dev) without loading anything.
 check "--ringbuf-mb 1024 is accepted (the next bad option is the one reported)" \
-	expect 2 "^daxtrace: error: --dev: '/dev/null' is a character device" "$dt" --ringbuf-mb 1024 --dev /dev/null
+	expect_one_line 2 "^daxtrace: error: --dev: '/dev/null' is a character device" "$dt" --ringbuf-mb 1024 --dev /dev/null
 
 for v in nan inf -1 0; do
 	check "--duration $v: one short line with the range, exit 2" \
-		expect 2 "^daxtrace: error: --duration: '$v' is not 0.001 to 1e\+09 seconds .{0,20}$" "$dt" --duration "$v"
+		expect_one_line 2 "^daxtrace: error: --duration: '$v' is not 0.001 to 1e\+09 seconds .{0,20}$" "$dt" --duration "$v"
 done
 check "--interval 1e400 (overflows a double): no 300-digit DBL_MAX, exit 2" \
-	expect 2 "^daxtrace: error: --interval: '1e400' is not 0.01 to 86400 seconds .{0,20}$" "$dt" --interval 1e400
+	expect_one_line 2 "^daxtrace: error: --interval: '1e400' is not 0.01 to 86400 seconds .{0,20}$" "$dt" --interval 1e400
 check "--clickhouse-batch-rows 0: the range in short, exit 2" \
-	expect 2 "^daxtrace: error: --clickhouse-batch-rows: Value 0 not in range 1 to 10000000 .{0,20}$" \
+	expect_one_line 2 "^daxtrace: error: --clickhouse-batch-rows: Value 0 not in range 1 to 10000000 .{0,20}$" \
 	"$dt" --clickhouse-batch-rows 0
 check "--dev /dev/null: a character device is refused and the message says what is wanted, exit 2" \
-	expect 2 "^daxtrace: error: --dev: '/dev/null' is a character device; give a block device, MAJ:MIN, or a path on the mounted filesystem" \
+	expect_one_line 2 "^daxtrace: error: --dev: '/dev/null' is a character device; give a block device, MAJ:MIN, or a path on the mounted filesystem" \
 	"$dt" --dev /dev/null
 
 # replay -p: the trace's processes, not this host's.
@@ -65,7 +55,7 @@ check "replay -p of a pid no trace process has: exit 0, no findings, no /proc ch
 	bash -c "'$dt' replay --json -p 4194303 '$trace' >'$work/none.jsonl' 2>'$work/none.err' && ! grep -q '\"finding\"' '$work/none.jsonl' && ! grep -q 'no process' '$work/none.err'"
 
 check "replay --json > /dev/full: one error line, exit 1" \
-	expect 1 "^daxtrace: error: writing standard output: No space left on device$" \
+	expect_one_line 1 "^daxtrace: error: writing standard output: No space left on device$" \
 	bash -c "exec '$dt' replay --json '$trace' >/dev/full"
 
 # An export that never delivered: the JSON is the same, the exit is 1.

@@ -7,21 +7,14 @@
 # usage: output_safety_test.sh DAXTRACE
 set -u
 dt=$(realpath "${1:?usage: output_safety_test.sh DAXTRACE}")
-here=$(dirname "$(realpath "$0")")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failed=0
-n=0
-check() {
-	local what=$1; shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=1; fi
-}
-if ! command -v zstd >/dev/null; then
-	echo "ok 1 # SKIP zstd command not installed"
-	exit 0
-fi
-python3 "$here/make_unsafe_trace.py" "$work/unsafe.dxt" || exit 1
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+. "$REPO_DIR/tests/ktap.sh"
+make_workdir work
+command -v zstd >/dev/null || ktap_skip_all "zstd command not installed"
+python3 "$REPO_DIR/analyzer/app/make_unsafe_trace.py" "$work/unsafe.dxt" ||
+	die "make_unsafe_trace.py failed"
+ktap_plan 8
 
 "$dt" replay --json "$work/unsafe.dxt" >"$work/out.jsonl" 2>"$work/json.err"
 rc=$?
@@ -62,4 +55,4 @@ for f in ('$work/out.txt', '$work/txt.err'):
     b.decode('utf-8')
 "
 check "... the escapes are shown as text (\\x1b)" grep -q '\\x1b\[2J' "$work/out.txt"
-exit $failed
+ktap_finish

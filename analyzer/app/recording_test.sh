@@ -8,34 +8,17 @@
 # usage: recording_test.sh DAXTRACE
 set -uo pipefail
 dt=$(realpath "${1:?usage: recording_test.sh DAXTRACE}")
-here=$(cd "$(dirname "$0")" && pwd)
-data="$here/../../dashboards/tests/data/stock-ext4.dxt" # 43,035 events in 11 blocks
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. "$here/../../tests/ktap.sh"
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+. "$REPO_DIR/tests/ktap.sh"
+data="$REPO_DIR/dashboards/tests/data/stock-ext4.dxt" # 43,035 events in 11 blocks
+make_workdir work
 
-# expect RC PATTERN CMD...: CMD exits RC and its stderr matches PATTERN
-expect() {
-	local rc=$1 pat=$2 got
-	shift 2
-	"$@" >"$work/out" 2>"$work/err"
-	got=$?
-	[ "$got" = "$rc" ] && grep -qE -- "$pat" "$work/err" && return 0
-	echo "#   exit $got (want $rc), stderr: $(head -c 400 "$work/err")"
-	return 1
-}
 summary_events() {	# the "events" of the JSON summary in FILE
 	python3 -c "
 import json, sys
 s = [json.loads(l) for l in open(sys.argv[1]) if '\"summary\"' in l]
 print(s[-1]['events'] if s else -1)" "$1"
-}
-wait_for_start() {	# wait until FILE holds the JSON start line
-	for _ in $(seq 100); do
-		grep -q '"type":"start"' "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
 }
 # Events for the host's probes while a recording runs: fsync and ioctl
 # on files of the file system the test runs on.
@@ -56,7 +39,7 @@ ktap_plan 12
 # events; test_trace_file.cpp kills a recorder that has some.)
 "$dt" --json --record "$work/killed.dxt" >"$work/killed.jsonl" 2>"$work/killed.err" &
 pid=$!
-wait_for_start "$work/killed.jsonl"
+wait_for_line "$work/killed.jsonl" '"type":"start"' $pid 10
 workload 2
 sleep 1.5 # > flush interval + poll timeout
 kill -KILL $pid
