@@ -1,117 +1,153 @@
-#!/bin/sh
-# Runs INSIDE the lab guest: the cost of the probes.
-#  1. per program: run_time_ns / run_cnt from the kernel's own BPF
-#     statistics (kernel.bpf_stats_enabled=1), for daxtrace and bpftrace;
-#  2. a DAX fault-heavy workload (dax_workload fault-bench: truncate, then
-#     write-fault every page of a hole-y file) bare, under daxtrace, and
-#     under bpftrace attached to the equivalent hooks; ROUNDS runs each,
-#     interleaved, median reported.
-# Results: $LAB_OUT/bench.json (+ raw files).
+#!/bin/bash
+# Runs INSIDE the lab guest (bpf/tests/bench_bpf.sh drives it): the cost of
+# the probes on a DAX fault-heavy workload (dax_workload fault-bench:
+# truncate a file, then write-fault every page, ITERS times), run
+#   bare                no probes
+#   dt-old / dt-new     dtprobe of a baseline build and of this build
+#                       (binary consumer, the analyzer's path)
+#   bt-min              bpftrace, bench_bpftrace.bt (a few integers per
+#                       event, no filter)
+#   bt-full             bpftrace, bench_bpftrace_full.bt (time stamp, tid,
+#                       comm, dev, ino, pgoff, result per event, filtered
+#                       to the DAX device, as daxtrace records)
+# ROUNDS times each, the order rotated every round so that noise from the
+# shared host hits all alike.  Per run: ns per fault, BPF run time of every
+# program (kernel.bpf_stats_enabled), interrupts taken (/proc/interrupts,
+# all lines, all CPUs) and events delivered.  Results: $LAB_OUT/bench.json.
+# DT_NEW_BIN / DT_OLD_BIN: bpf/tests directories of the two builds
+# (DT_OLD_BIN empty: no dt-old).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=${DT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build-bpf/bpfonly/tests}
+NEW=${DT_NEW_BIN:?}
+OLD=${DT_OLD_BIN:-}
 OUT=${LAB_OUT:?}
 MNT=${LAB_MNT:?}
 PAGES=${DT_BENCH_PAGES:-256}
 ITERS=${DT_BENCH_ITERS:-40}
-ROUNDS=${DT_BENCH_ROUNDS:-5}
+ROUNDS=${DT_BENCH_ROUNDS:-3}
 
 sysctl -q -w kernel.bpf_stats_enabled=1
-bench() {	# label
-	"$BIN/dax_workload" fault-bench "$MNT/bench" "$PAGES" "$ITERS" >> "$OUT/bench-$1.jsonl"
-}
+# sb->s_dev of the DAX file system, kernel encoding (major << 20 | minor)
+DEV=$(python3 -c 'import os,sys; d=os.stat(sys.argv[1]).st_dev; print((os.major(d) << 20) | os.minor(d))' "$MNT")
+irqs() { awk 'NR > 1 { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i } END { print s + 0 }' /proc/interrupts; }
 wait_file() {
-	i=0
+	local i=0
 	while [ ! -s "$1" ]; do
-		i=$((i + 1)); [ $i -gt 900 ] && { echo "timeout waiting for $1"; return 1; }
+		i=$((i + 1)); [ $i -gt 1200 ] && { echo "timeout waiting for $1"; return 1; }
 		sleep 0.1
 	done
 }
-
-bench warmup
-r=0
-while [ $r -lt "$ROUNDS" ]; do
-	r=$((r + 1))
-	bench bare
-
-	# daxtrace: consumer counting binary events (as the analyzer does),
-	# and consumer printing JSON lines (as bpftrace prints text)
-	for fmt in none json; do
-		rm -f "$OUT/dt.ready"
-		"$BIN/dtprobe" --mount "$MNT" --events /dev/null --ready "$OUT/dt.ready" \
-			--format $fmt --stats "$OUT/dt-stats-$fmt-$r.json" --quiet &
-		DT=$!
-		wait_file "$OUT/dt.ready" || exit 1
-		bench daxtrace-$fmt
-		kill -INT $DT; wait $DT
-	done
-
-	bpftrace "$HERE/bench_bpftrace.bt" > "$OUT/bt.out" 2> "$OUT/bt.err" &
-	BT=$!
+# bench LABEL ROUND: one workload run, with interrupts counted around it
+bench() {
+	local i0 i1
+	i0=$(irqs)
+	"$NEW/dax_workload" fault-bench "$MNT/bench" "$PAGES" "$ITERS" > "$OUT/run-$1-$2.json"
+	i1=$(irqs)
+	echo $((i1 - i0)) > "$OUT/irq-$1-$2"
+}
+run_dt() {	# LABEL ROUND BINDIR
+	rm -f "$OUT/dt.ready"
+	"$3/dtprobe" --mount "$MNT" --events /dev/null --ready "$OUT/dt.ready" \
+		--format none --stats "$OUT/stats-$1-$2.json" --quiet &
+	local pid=$!
+	wait_file "$OUT/dt.ready" || exit 1
+	bench "$1" "$2"
+	kill -INT $pid; wait $pid
+}
+run_bt() {	# LABEL ROUND SCRIPT
+	: > "$OUT/bt.out"
+	bpftrace "$3" "$DEV" > "$OUT/bt.out" 2> "$OUT/bt.err" &
+	local pid=$! i=0
 	# bpftrace prints "Attaching N probes..." on stdout when ready
-	i=0
 	until grep -q Attaching "$OUT/bt.out" 2>/dev/null; do
-		i=$((i + 1)); [ $i -gt 1200 ] && { echo "bpftrace did not start"; cat "$OUT/bt.err"; exit 1; }
+		i=$((i + 1)); [ $i -gt 1800 ] && { echo "bpftrace did not start"; cat "$OUT/bt.err"; exit 1; }
 		sleep 0.1
 	done
 	sleep 1
-	bench bpftrace
-	bpftool -j prog show > "$OUT/bt-progs-$r.json"
-	kill -INT $BT; wait $BT
-	wc -l < "$OUT/bt.out" > "$OUT/bt-lines-$r"
+	bench "$1" "$2"
+	bpftool -j prog show > "$OUT/progs-$1-$2.json"
+	kill -INT $pid; wait $pid
+	echo $(($(wc -l < "$OUT/bt.out") - 1)) > "$OUT/lines-$1-$2"
+}
+
+configs="bare dt-new bt-min bt-full"
+[ -n "$OLD" ] && configs="bare dt-old dt-new bt-min bt-full"
+set -- $configs
+n=$#
+"$NEW/dax_workload" fault-bench "$MNT/bench" "$PAGES" "$ITERS" > /dev/null   # warm-up
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	r=$((r + 1))
+	# rotate: round r starts at config (r-1) mod n
+	order=""
+	k=0
+	while [ $k -lt $n ]; do
+		idx=$(( (r - 1 + k) % n + 1 ))
+		order="$order ${!idx}"
+		k=$((k + 1))
+	done
+	echo "round $r:$order"
+	for c in $order; do
+		case $c in
+		bare) bench bare $r ;;
+		dt-old) run_dt dt-old $r "$OLD" ;;
+		dt-new) run_dt dt-new $r "$NEW" ;;
+		bt-min) run_bt bt-min $r "$HERE/bench_bpftrace.bt" ;;
+		bt-full) run_bt bt-full $r "$HERE/bench_bpftrace_full.bt" ;;
+		esac
+	done
 done
 
-python3 - "$OUT" "$ROUNDS" <<'PY'
-import json, statistics, sys, glob
-out, rounds = sys.argv[1], int(sys.argv[2])
-def med(label):
-    v = [json.loads(l)["ns_per_fault"] for l in open(f"{out}/bench-{label}.jsonl")]
-    return statistics.median(v), v
-bare, bv = med("bare"); dt, dv = med("daxtrace-none"); bt, btv = med("bpftrace")
-dj, djv = med("daxtrace-json")
-progs = {}
-drops = 0
-for r in range(1, rounds + 1):
-  for fmt in ("none", "json"):
-    st = json.load(open(f"{out}/dt-stats-{fmt}-{r}.json"))
-    drops += st["dropped"]
-    for p in st["programs"]:
-        a = progs.setdefault(p["prog"], [0, 0])
-        a[0] += p["run_cnt"]; a[1] += p["run_time_ns"]
-def per_fault(d):
-    return sum(t for c, t in d.values()) / (sum(c for k, (c, t) in d.items()
-                                                if k.endswith("pte_fault")) or 1)
-btp = {}
-for r in range(1, rounds + 1):
-    for p in json.load(open(f"{out}/bt-progs-{r}.json")):
-        if p.get("run_cnt"):
-            a = btp.setdefault(p.get("name", str(p["id"])), [0, 0])
-            a[0] += p["run_cnt"]; a[1] += p.get("run_time_ns", 0)
-res = {
-    "workload": "dax_workload fault-bench (truncate + write-fault every page)",
-    "ns_per_fault": {"bare": bare, "daxtrace": dt, "daxtrace_json": dj, "bpftrace": bt},
-    "runs": {"bare": bv, "daxtrace": dv, "daxtrace_json": djv, "bpftrace": btv},
-    "slowdown": {"daxtrace": dt / bare, "daxtrace_json": dj / bare, "bpftrace": bt / bare,
-                 "daxtrace_added_vs_bpftrace_added":
-                     (dt - bare) / (bt - bare) if bt > bare else None,
-                 "daxtrace_json_added_vs_bpftrace_added":
-                     (dj - bare) / (bt - bare) if bt > bare else None},
-    "daxtrace_dropped_events": drops,
-    "daxtrace_programs": {k: {"run_cnt": c, "ns_per_run": (t / c if c else 0)}
-                          for k, (c, t) in sorted(progs.items())},
-    "bpftrace_programs": {k: {"run_cnt": c, "ns_per_run": (t / c if c else 0)}
-                          for k, (c, t) in sorted(btp.items())},
-}
+python3 - "$OUT" "$ROUNDS" "$configs" "$PAGES" "$ITERS" "$(uname -r)" <<'PY'
+import json, statistics, sys
+out, rounds, configs = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
+faults = int(sys.argv[4]) * int(sys.argv[5])
+res = {"kernel": sys.argv[6], "rounds": rounds, "faults_per_run": faults, "configs": {}}
+for c in configs:
+    ns, bpf_ns, irq, ev, drops, progs = [], [], [], [], 0, {}
+    for r in range(1, rounds + 1):
+        ns.append(json.load(open(f"{out}/run-{c}-{r}.json"))["ns_per_fault"])
+        irq.append(int(open(f"{out}/irq-{c}-{r}").read()))
+        if c.startswith("dt-"):
+            st = json.load(open(f"{out}/stats-{c}-{r}.json"))
+            ev.append(st["emitted"])
+            drops += st["dropped"]
+            plist = [(p["prog"], p["run_cnt"], p["run_time_ns"]) for p in st["programs"]]
+        elif c.startswith("bt-"):
+            ev.append(int(open(f"{out}/lines-{c}-{r}").read()))
+            plist = [(p.get("name", str(p["id"])), p.get("run_cnt", 0), p.get("run_time_ns", 0))
+                     for p in json.load(open(f"{out}/progs-{c}-{r}.json"))
+                     if p.get("run_cnt") and p.get("type") != "cgroup_skb"]
+        else:
+            plist = []
+        tot = 0
+        for name, cnt, t in plist:
+            a = progs.setdefault(name, [0, 0])
+            a[0] += cnt; a[1] += t
+            tot += t
+        if plist:
+            bpf_ns.append(tot / faults)
+    res["configs"][c] = {
+        "ns_per_fault": statistics.median(ns), "runs": ns,
+        "irqs_per_run": statistics.median(irq), "irq_runs": irq,
+        "events_per_run": statistics.median(ev) if ev else 0,
+        "bpf_ns_per_fault": statistics.median(bpf_ns) if bpf_ns else 0,
+        "bpf_runs": bpf_ns, "dropped": drops,
+        "programs": {k: {"run_cnt": v[0], "ns_per_run": v[1] / v[0] if v[0] else 0}
+                     for k, v in sorted(progs.items())},
+    }
+bare = res["configs"]["bare"]
+for c, v in res["configs"].items():
+    v["slowdown"] = v["ns_per_fault"] / bare["ns_per_fault"]
+    v["irqs_added_per_fault"] = (v["irqs_per_run"] - bare["irqs_per_run"]) / faults
+    v["irqs_added_per_event"] = ((v["irqs_per_run"] - bare["irqs_per_run"]) / v["events_per_run"]
+                                 if v["events_per_run"] else None)
+    v["events_per_fault"] = v["events_per_run"] / faults
 json.dump(res, open(f"{out}/bench.json", "w"), indent=1)
-res["bpf_ns_per_fault"] = {"daxtrace": per_fault(progs), "bpftrace": per_fault(btp)}
-json.dump(res, open(f"{out}/bench.json", "w"), indent=1)
-print(json.dumps({k: res[k] for k in ("ns_per_fault", "slowdown", "bpf_ns_per_fault",
-                                      "daxtrace_dropped_events")}, indent=1))
-print("daxtrace per-program ns/run:")
-for k, v in res["daxtrace_programs"].items():
-    if v["run_cnt"]:
-        print(f"  {k:40s} {v['ns_per_run']:8.0f} ns x {v['run_cnt']}")
-print("bpftrace per-program ns/run:")
-for k, v in res["bpftrace_programs"].items():
-    print(f"  {k:40s} {v['ns_per_run']:8.0f} ns x {v['run_cnt']}")
+for c, v in res["configs"].items():
+    print(f"{c:8s} {v['ns_per_fault']:9.0f} ns/fault  x{v['slowdown']:.2f}  "
+          f"bpf {v['bpf_ns_per_fault']:8.0f} ns/fault  ev/fault {v['events_per_fault']:.2f}  "
+          f"irq+/fault {v['irqs_added_per_fault']:.3f}  drops {v['dropped']}")
+    for k, p in v["programs"].items():
+        print(f"    {k:40s} {p['ns_per_run']:8.0f} ns x {p['run_cnt']}")
 PY

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The probe-cost benchmark, regenerates bench/BPF.md: in one lab boot per
+# kernel, the fault-heavy workload bare, under daxtrace's probes (this
+# build and a baseline commit's), and under bpftrace (minimal script, and
+# one capturing the fields daxtrace records); rounds interleaved.  See
+# bpf/tests/lab_bench.sh for what one round measures.
+#
+#   bpf/tests/bench_bpf.sh [ROUNDS] [KERNEL...]     (default 3 stock built)
+#
+# Environment:
+#   BPF_BASELINE      baseline commit (default 9d513da, before the ring
+#                     and probe rework); BPF_BASELINE= skips it
+#   BPF_BASELINE_DIR  its git worktree (default build-bpf-baseline, ignored)
+#   DT_BUILD          this tree's build directory (default build-bpf-bench)
+#   BENCH_REPORT_ONLY=1  rewrite bench/BPF.md from the last results
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+root=$REPO_DIR
+rounds=${1:-3}
+shift || true
+kernels=("$@")
+[ ${#kernels[@]} -gt 0 ] || kernels=(stock built)
+base=${BPF_BASELINE-9d513da}
+bdir=${BPF_BASELINE_DIR:-$root/build-bpf-baseline}
+build=${DT_BUILD:-$root/build-bpf-bench}
+results=$build/bench-bpf
+
+if [ "${BENCH_REPORT_ONLY:-}" != 1 ]; then
+	log "building dtprobe and dax_workload in $build"
+	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	nice -n 10 cmake --build "$build" -j2 --target dtprobe dax_workload >/dev/null
+	old_bin=
+	if [ -n "$base" ]; then
+		sha=$(git -C "$root" rev-parse --verify "$base^{commit}")
+		[ -e "$bdir/.git" ] || git -C "$root" worktree add --detach "$bdir" "$sha" >&2
+		git -C "$bdir" checkout -q -f --detach "$sha"
+		log "building the baseline probes ($sha) in $bdir/build-bpfonly"
+		cmake -S "$bdir/bpf" -B "$bdir/build-bpfonly" -DCMAKE_BUILD_TYPE=Release >/dev/null
+		nice -n 10 cmake --build "$bdir/build-bpfonly" -j2 --target dtprobe >/dev/null
+		old_bin=$bdir/build-bpfonly/tests
+		echo "$sha" >"$build/bench-bpf-baseline"
+	fi
+	rm -rf "$results"
+	mkdir -p "$results"
+	for k in "${kernels[@]}"; do
+		log "lab: $k ext4, $rounds rounds"
+		nice -n 10 "$root/ci/lab" run --kernel "$k" --fs ext4 --timeout 1800 \
+			--out "$results/$k" --quiet -- env DT_NEW_BIN="$build/bpf/tests" \
+			DT_OLD_BIN="$old_bin" DT_BENCH_ROUNDS="$rounds" \
+			"$root/bpf/tests/lab_bench.sh"
+	done
+fi
+
+sha=$(cat "$build/bench-bpf-baseline" 2>/dev/null || echo none)
+python3 - "$results" "$root/bench/BPF.md" "$rounds" "${sha:0:7}" "${kernels[@]}" <<'PY'
+import json, os, sys, datetime
+results, md, rounds, base = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+kernels = sys.argv[5:]
+names = {"bare": "no probes", "dt-old": f"daxtrace, baseline {base}",
+         "dt-new": "daxtrace, this tree", "bt-min": "bpftrace, minimal script",
+         "bt-full": "bpftrace, daxtrace's fields"}
+L = []
+L.append("# BPF probe cost\n")
+L.append("Regenerate (the whole table comes from one lab boot per kernel; QEMU TCG,")
+L.append("2 vCPUs, on a host shared with other jobs, so compare within a kernel's")
+L.append("rows, not across runs):\n")
+L.append(f"    bpf/tests/bench_bpf.sh {rounds} {' '.join(kernels)}\n")
+L.append(f"({datetime.date.today().isoformat()}.)  The workload (`dax_workload fault-bench`) truncates a")
+L.append("256-page file on ext4 DAX and write-faults every page, 40 times per run")
+L.append("(10,240 allocating faults).  Per configuration: median of the rounds,")
+L.append("run in rotated order.  *BPF run time* is the sum of run_time_ns of all")
+L.append("the configuration's programs (`kernel.bpf_stats_enabled`) per fault;")
+L.append("it leaves out what the kernel spends around the programs (trampolines,")
+L.append("tracepoint argument copies, perf-buffer and ring-buffer wake-ups,")
+L.append("interrupts), which the slowdown includes.  *irq/fault* is the interrupts")
+L.append("taken during the run beyond the bare run (all `/proc/interrupts` lines).")
+L.append("The bpftrace scripts are `bpf/tests/bench_bpftrace.bt` (a few integers")
+L.append("per event, no filter) and `bpf/tests/bench_bpftrace_full.bt` (time stamp,")
+L.append("tid, comm, dev, ino, pgoff and result per event, filtered to the DAX")
+L.append("device like `daxtrace --mount`, on the same hooks).\n")
+for k in kernels:
+    p = os.path.join(results, k, "bench.json")
+    if not os.path.exists(p):
+        L.append(f"## {k}: no result ({p} missing)\n")
+        continue
+    r = json.load(open(p))
+    L.append(f"## {k} kernel ({r['kernel']}), ext4, {r['rounds']} rounds\n")
+    L.append("| | ns per fault | slowdown | BPF run time per fault | events per fault | irq/fault | drops |")
+    L.append("|---|---|---|---|---|---|---|")
+    for c in ("bare", "dt-old", "dt-new", "bt-min", "bt-full"):
+        v = r["configs"].get(c)
+        if not v:
+            continue
+        bpf = f"{v['bpf_ns_per_fault'] / 1000:.1f} us" if c != "bare" else "-"
+        ev = f"{v['events_per_fault']:.2f}" if c != "bare" else "-"
+        irq = f"{v['irqs_added_per_fault']:.3f}" if c != "bare" else "-"
+        dr = str(v["dropped"]) if c.startswith("dt-") else "-"
+        L.append(f"| {names[c]} | {v['ns_per_fault']:,.0f} | {v['slowdown']:.2f}x | {bpf} | {ev} | {irq} | {dr} |")
+    L.append("")
+    cf = r["configs"]
+    if "dt-new" in cf:
+        new = cf["dt-new"]["bpf_ns_per_fault"]
+        parts = []
+        if "dt-old" in cf and cf["dt-old"]["bpf_ns_per_fault"]:
+            parts.append(f"this tree / baseline = {new / cf['dt-old']['bpf_ns_per_fault']:.2f}")
+        if "bt-full" in cf and cf["bt-full"]["bpf_ns_per_fault"]:
+            parts.append(f"this tree / bpftrace with daxtrace's fields = {new / cf['bt-full']['bpf_ns_per_fault']:.2f}")
+        if "bt-min" in cf and cf["bt-min"]["bpf_ns_per_fault"]:
+            parts.append(f"this tree / minimal bpftrace = {new / cf['bt-min']['bpf_ns_per_fault']:.2f}")
+        if parts:
+            L.append("BPF run time per fault: " + "; ".join(parts) + ".\n")
+    L.append("<details><summary>per program (ns per run x runs, all rounds)</summary>\n")
+    for c in ("dt-old", "dt-new", "bt-min", "bt-full"):
+        v = r["configs"].get(c)
+        if not v:
+            continue
+        L.append(f"{names[c]}:\n")
+        for name, pr in v["programs"].items():
+            L.append(f"    {name:40s} {pr['ns_per_run']:9.0f} ns x {pr['run_cnt']}")
+        L.append("")
+    L.append("</details>\n")
+open(md, "w").write("\n".join(L))
+print("\n".join(L))
+PY
