@@ -11,9 +11,12 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <set>
 
+// The skeleton names struct dt_cpu_slot (the .bss counters).
+#include "daxtrace_ring.h"
 #include "daxtrace.skel.h"
 #include "kernel_probe.h"
 
@@ -203,6 +206,9 @@ struct ProbeSet::Impl {
 	std::vector<HookStatus> status;  // per registry group
 	std::vector<std::vector<Candidate>> cands;  // per registry group
 	std::vector<size_t> choice;     // per group: index into cands, or cands.size()
+	// pfn_mkwrite_ext4 served by the fault tracepoints this round (no
+	// programs of its own; see mkwrite_from_fault_tp in core.bpf.h).
+	bool mkwrite_derived = false;
 	daxtrace_bpf *skel = nullptr;
 	std::vector<struct bpf_link *> links;
 	std::map<std::string, size_t> prog_hook;  // enabled program -> group index
@@ -212,15 +218,31 @@ struct ProbeSet::Impl {
 	int ncpus = 0;
 	const EventFn *cur_fn = nullptr;
 	int delivered = 0;
+	// What the ring's task records said: tid -> pid and comm.  A tid
+	// reused by a new task is re-announced before its first event.
+	struct TaskInfo {
+		uint32_t pid;
+		char comm[DT_COMM_LEN];
+	};
+	std::unordered_map<uint32_t, TaskInfo> tasks;
+
+	// Stop the probes but keep the ring buffer and the counters, so that
+	// what is already in the ring can still be drained and the drop
+	// counters read.
+	void stop()
+	{
+		for (auto *l : links)
+			bpf_link__destroy(l);
+		links.clear();
+	}
 
 	void destroy()
 	{
 		if (rb)
 			ring_buffer__free(rb);
 		rb = nullptr;
-		for (auto *l : links)
-			bpf_link__destroy(l);
-		links.clear();
+		stop();
+		tasks.clear();
 		if (skel)
 			daxtrace_bpf__destroy(skel);
 		skel = nullptr;
@@ -251,13 +273,31 @@ struct ProbeSet::Impl {
 	}
 
 	// Advance each group's choice to the first viable candidate.
+	// Is dax_fault attached through its tracepoints this round?
+	bool fault_tracepoints_chosen() const
+	{
+		size_t f = dtabi::kGroup_dax_fault;
+		if (choice[f] >= cands[f].size())
+			return false;
+		Mechanism m = cands[f][choice[f]].mech;
+		return m == Mechanism::TpBtf || m == Mechanism::RawTp;
+	}
+
 	void choose()
 	{
+		mkwrite_derived = false;
 		for (size_t h = 0; h < cands.size(); h++) {
 			const auto &cl = cands[h];
 			HookStatus &s = status[h];
 			if (!s.applicable || opt.disable.count(s.name)) {
 				choice[h] = cl.size();
+				continue;
+			}
+			// ext4's ->pfn_mkwrite is ext4_dax_fault(), its ->fault as
+			// well: fs_dax:dax_pte_fault(_done) see the same calls with
+			// FAULT_FLAG_MKWRITE, so no trampoline on every fault.
+			if (h == dtabi::kGroup_pfn_mkwrite_ext4 && fault_tracepoints_chosen()) {
+				mkwrite_derived = true;
 				continue;
 			}
 			while (choice[h] < cl.size()) {
@@ -307,8 +347,11 @@ struct ProbeSet::Impl {
 		ro->filter_pid = opt.filters.pid;
 		ro->filter_cgroup = opt.filters.cgroup_id;
 		ro->vmemmap_base_addr = kinfo.vmemmap_base_addr;
+		// Per CPU: at most a quarter of the ring between two wake-ups
+		// of the consumer, whatever the option says.
 		ro->wakeup_bytes = opt.wakeup_bytes < opt.ringbuf_bytes / 2
 			? opt.wakeup_bytes : opt.ringbuf_bytes / 4;
+		ro->mkwrite_from_fault_tp = mkwrite_derived;
 		bpf_map__set_max_entries(skel->maps.dt_events, (uint32_t)opt.ringbuf_bytes);
 
 		struct bpf_program *p;
@@ -316,7 +359,8 @@ struct ProbeSet::Impl {
 			bpf_program__set_autoload(p, false);
 		bool busy_tp = false;
 		for (size_t h = 0; h < cands.size(); h++) {
-			if (choice[h] >= cands[h].size())
+			if (choice[h] >= cands[h].size() ||
+			    (h == dtabi::kGroup_pfn_mkwrite_ext4 && mkwrite_derived))
 				continue;
 			const Candidate &c = cands[h][choice[h]];
 			for (const auto &[pn, id] : c.progs) {
@@ -473,6 +517,29 @@ struct ProbeSet::Impl {
 	{
 		for (size_t h = 0; h < status.size(); h++) {
 			HookStatus &s = status[h];
+			if (h == dtabi::kGroup_pfn_mkwrite_ext4 && mkwrite_derived) {
+				s.attached = true;
+				s.mechanism = cands[dtabi::kGroup_dax_fault][choice[dtabi::kGroup_dax_fault]].mech;
+				s.reason.clear();
+				s.targets.clear();
+				s.hook_ids.clear();
+				for (const auto &[name, hh] : prog_hook)
+					if (hh == dtabi::kGroup_dax_fault) {
+						uint16_t id = prog_id[name];
+						if (id != DT_HOOK_TP_PTE_FAULT && id != DT_HOOK_TP_PTE_FAULT_DONE)
+							continue;
+						std::string t = target_of(prog_by_name(name.c_str()));
+						if (std::find(s.targets.begin(), s.targets.end(), t) == s.targets.end())
+							s.targets.push_back(t);
+						if (std::find(s.hook_ids.begin(), s.hook_ids.end(), id) ==
+						    s.hook_ids.end())
+							s.hook_ids.push_back(id);
+					}
+				std::sort(s.hook_ids.begin(), s.hook_ids.end());
+				s.tried.push_back(std::string("fentry/kprobe ext4_dax_fault: not needed, ") +
+						  "the fault tracepoints carry FAULT_FLAG_MKWRITE");
+				continue;
+			}
 			if (choice[h] < cands[h].size()) {
 				s.attached = true;
 				s.mechanism = cands[h][choice[h]].mech;
@@ -506,27 +573,94 @@ struct ProbeSet::Impl {
 		last_dropped.assign(ncpus > 0 ? ncpus : 1, 0);
 	}
 
+	void deliver(const dt_event &e)
+	{
+		(*cur_fn)(e);
+		delivered++;
+	}
+
+	// One ring record (daxtrace_ring.h) -> the dt_events it stands for.
 	static int on_event(void *ctx, void *data, size_t size)
 	{
 		auto *self = static_cast<Impl *>(ctx);
-		if (size < sizeof(dt_event))
+		if (size < sizeof(dt_rec_task))
 			return 0;
-		dt_event e;
-		memcpy(&e, data, sizeof(e));
-		(*self->cur_fn)(e);
-		self->delivered++;
+		const auto *hdr = static_cast<const dt_rec *>(data);
+		if (hdr->type == DT_REC_TASK) {
+			dt_rec_task t;
+			memcpy(&t, data, sizeof(t));
+			TaskInfo &ti = self->tasks[t.tid];
+			ti.pid = t.pid;
+			memcpy(ti.comm, t.comm, DT_COMM_LEN);
+			return 0;
+		}
+		if (size != sizeof(dt_rec) && size != sizeof(dt_rec_ext))
+			return 0;
+		dt_rec_ext x{};
+		memcpy(&x, data, size);
+		const dt_rec &r = x.r;
+		dt_event e{};
+		e.ts = r.ts;
+		e.type = r.type;
+		e.hook = r.hook;
+		e.cpu = r.cpu;
+		e.op = r.op;
+		e.tid = r.tid;
+		if (auto it = self->tasks.find(r.tid); it != self->tasks.end()) {
+			e.pid = it->second.pid;
+			memcpy(e.comm, it->second.comm, DT_COMM_LEN);
+		}
+		e.dev = r.dev;
+		e.ino = r.ino;
+		e.pgoff = r.pgoff;
+		e.nr_pages = r.nr_pages;
+		e.ret = r.ret;
+		e.flags = r.flags & ~DT_RF_MKWRITE;
+		e.refcount = r.refcount;
+		e.block = x.block;
+		e.len = x.len;
+		e.iomap_type = x.iomap_type;
+		e.iomap_flags = x.iomap_flags;
+		if (!(r.flags & DT_RF_MKWRITE)) {
+			self->deliver(e);
+			return 0;
+		}
+		// The first write to a read-mapped ext4 page, seen by the fault
+		// tracepoint: ->pfn_mkwrite brackets the fault.
+		dt_event m = e;
+		m.nr_pages = 1;
+		m.flags = DT_F_WRITE;
+		m.ret = 0;
+		if (e.type == DT_FAULT_ENTER) {
+			m.type = DT_MKWRITE_ENTER;
+			self->deliver(m);
+			self->deliver(e);
+		} else {
+			m.type = DT_MKWRITE_EXIT;
+			m.ret = e.ret;
+			self->deliver(e);
+			self->deliver(m);
+		}
 		return 0;
 	}
 
+	// The BPF side's per-CPU counters, read straight from its .bss.
 	std::vector<dt_cpu_stats> read_stats() const
 	{
 		std::vector<dt_cpu_stats> v(ncpus > 0 ? ncpus : 1);
-		if (!skel)
+		if (!skel || !skel->bss)
 			return v;
-		__u32 key = 0;
-		if (bpf_map__lookup_elem(skel->maps.dt_stats, &key, sizeof(key), v.data(),
-					 v.size() * sizeof(dt_cpu_stats), 0))
-			v.assign(v.size(), dt_cpu_stats{});
+		for (size_t c = 0; c < v.size(); c++) {
+			const volatile dt_cpu_slot &s = skel->bss->dt_cpu[c % DT_MAX_CPUS];
+			v[c].emitted = s.emitted;
+			v[c].dropped = s.dropped;
+			v[c].filtered = s.filtered;
+		}
+		if (v.size() > DT_MAX_CPUS) {
+			// CPUs above DT_MAX_CPUS share slots: count each slot once.
+			for (size_t c = DT_MAX_CPUS; c < v.size(); c++)
+				v[c] = dt_cpu_stats{};
+		}
 		return v;
 	}
 };
@@ -536,17 +670,17 @@ ProbeSet::ProbeSet(Options opt) : impl_(std::make_unique<Impl>())
 	impl_->opt = std::move(opt);
 }
 
-ProbeSet::~ProbeSet() { detach(); }
+ProbeSet::~ProbeSet() { impl_->destroy(); }
 
 void ProbeSet::attach()
 {
-	detach();
+	impl_->destroy();
 	impl_->attach();
 }
 
-void ProbeSet::detach() { impl_->destroy(); }
+void ProbeSet::detach() { impl_->stop(); }
 
-bool ProbeSet::attached() const { return impl_->skel != nullptr; }
+bool ProbeSet::attached() const { return !impl_->links.empty(); }
 
 const std::vector<HookStatus> &ProbeSet::hooks() const { return impl_->status; }
 

@@ -9,7 +9,8 @@
 //   while (running) probes.poll(100, [](const dt_event &e) { ... });
 //   probes.detach();                      // or let the destructor do it
 //
-// Events arrive as the ABI's struct dt_event (daxtrace_abi.h).  Drops are
+// Events arrive as the ABI's struct dt_event (daxtrace_abi.h), expanded
+// from the compact ring records of daxtrace_ring.h.  Drops are
 // never silent: when the per-CPU drop counter grows, poll() delivers a
 // synthesised DT_LOST event (dtabi::make_lost_event: hook DT_HOOK_USER,
 // cpu, ret = events lost).
@@ -51,8 +52,9 @@ struct Filters {
 struct Options {
 	Filters filters;
 	size_t ringbuf_bytes = 8u << 20;         // power of two, >= page size
-	// Batch consumer wake-ups: the kernel wakes poll() only once this many
-	// bytes wait (0 = on every event).  poll()'s timeout bounds latency.
+	// Batch consumer wake-ups: each CPU wakes poll() once per this many
+	// bytes it submitted (0 = on every record; at most a quarter of the
+	// ring).  poll()'s timeout bounds the latency of what waits unwoken.
 	size_t wakeup_bytes = 64u << 10;
 	std::set<Mechanism> forbid;               // never use these (tests, --no-fentry)
 	std::set<std::string> disable;            // logical hook names to leave off
@@ -113,6 +115,8 @@ public:
 	// ProbeError when the probes cannot run at all; a missing individual
 	// hook is not an error, it is reported by hooks() and coverage().
 	void attach();
+	// Stop the probes.  The ring buffer and the counters stay: poll()
+	// drains what the probes wrote before, total_stats() still counts.
 	void detach();
 	bool attached() const;
 

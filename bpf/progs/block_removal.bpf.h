@@ -12,19 +12,14 @@
 #include "core.bpf.h"
 
 static __always_inline void remove_enter(struct inode *inode, __u16 op,
-					 __s64 off, __s64 len, __u16 hook)
+					 __s64 off, __s64 len, __u8 hook)
 {
-	struct dt_event e;
+	__u64 pgoff = off >> DT_PAGE_SHIFT;
 
 	if (!inode_is_dax(inode))
 		return;
-	ev_init(&e, DT_REMOVE_ENTER, hook);
-	ev_inode(&e, inode);
-	e.op = op;
-	e.pgoff = off >> DT_PAGE_SHIFT;
-	e.nr_pages = len <= 0 ? 0 : ((off + len - 1) >> DT_PAGE_SHIFT) - e.pgoff + 1;
-	e.len = len;
-	ev_enter(&e);
+	ev_enter(DT_REMOVE_ENTER, hook, inode, 0, op, pgoff,
+		 len <= 0 ? 0 : ((off + len - 1) >> DT_PAGE_SHIFT) - pgoff + 1, len);
 }
 
 static __always_inline __u16 falloc_op(int mode)
@@ -186,13 +181,14 @@ REMOVE_EXIT_PROGS(xfs_swap_extents, DT_HOOK_FN_XFS_SWAP_EXTENTS,
 static __always_inline void entry_delete(struct address_space *mapping,
 					 __u64 index, bool direct)
 {
-	struct dt_event e;
+	struct dt_out o;
 
-	ev_init(&e, DT_ENTRY_DELETE, DT_HOOK_FN_DELETE_MAPPING_ENTRY);
-	ev_inode_read(&e, READ_KERNEL(direct, mapping, host), direct);
-	e.pgoff = index;
-	e.nr_pages = 1;
-	ev_emit(&e);
+	if (!rec_open_inode(&o, DT_ENTRY_DELETE, DT_HOOK_FN_DELETE_MAPPING_ENTRY,
+			    READ_KERNEL(direct, mapping, host), direct, 0, false, 1))
+		return;
+	o.r->pgoff = index;
+	o.r->nr_pages = 1;
+	rec_submit(&o);
 }
 
 SEC("fentry/dax_delete_mapping_entry")
@@ -219,7 +215,8 @@ static __always_inline void disassociate(void *entry,
 					 struct address_space *mapping,
 					 bool trunc)
 {
-	struct dt_event e;
+	struct dt_out o;
+	struct dt_rec_ext *x;
 	__u64 v = (__u64)entry;
 	struct page *page;
 
@@ -229,15 +226,16 @@ static __always_inline void disassociate(void *entry,
 	if (v & (DT_DAX_ZERO_PAGE | DT_DAX_EMPTY))
 		return;			/* the function returns early too */
 	page = pfn_to_page_ptr(v >> DT_DAX_SHIFT);
-	ev_init(&e, DT_ENTRY_DISASSOC, DT_HOOK_FN_DISASSOCIATE_ENTRY);
-	ev_inode(&e, BPF_CORE_READ(mapping, host));
-	e.pgoff = page_index(page);
-	e.nr_pages = 1;
-	e.block = v >> DT_DAX_SHIFT;	/* pfn */
-	e.refcount = page_refcount(page);
-	if (trunc)
-		e.flags |= DT_F_TRUNC;
-	ev_emit(&e);
+	if (!rec_open_inode(&o, DT_ENTRY_DISASSOC, DT_HOOK_FN_DISASSOCIATE_ENTRY,
+			    BPF_CORE_READ(mapping, host), false,
+			    trunc ? DT_F_TRUNC : 0, true, 1))
+		return;
+	x = rec_ext(&o);
+	x->r.pgoff = page_index(page);
+	x->r.nr_pages = 1;
+	x->block = v >> DT_DAX_SHIFT;	/* pfn */
+	x->r.refcount = page_refcount(page);
+	rec_submit(&o);
 }
 
 SEC("fentry/dax_disassociate_entry")

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * What every daxtrace BPF program shares: the configuration the loader
- * writes into .rodata before load, the maps (ring buffer, per-CPU
- * counters, ENTER events waiting for their EXIT, kprobe arguments waiting
- * for their kretprobe), and the helpers that fill an event, apply the
- * filters, emit it and pair a function's entry with its return.
+ * writes into .rodata before load, the maps (ring buffer, the per-task
+ * storage that pairs a function's entry with its return and remembers
+ * what user space knows of the task), the per-CPU counters, and the
+ * helpers that filter an event and write it in place into the ring.
+ *
+ * Records are the compact ones of daxtrace_ring.h, reserved in the ring
+ * and filled there (no stack copy, no bpf_ringbuf_output); the loader
+ * expands them into struct dt_event.
  *
  * Included once, by daxtrace.bpf.c, before the hook files: they all end
  * up in one object and share these definitions.
@@ -17,6 +21,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "daxtrace_abi.h"
+#include "daxtrace_ring.h"
 #include "daxtrace_bpf_compat.h"
 
 /* ---- configuration, written by the loader before load ------------------- */
@@ -29,12 +34,25 @@ const volatile __u64 filter_cgroup = 0;	/* cgroup v2 id, 0 = any */
  * use the non-randomised default.  Needed to turn a pfn into a struct page
  * where the kernel gives us only the pfn (dax_disassociate_entry on 6.1). */
 const volatile __u64 vmemmap_base_addr = 0;
-/* Wake the consumer only when this much data is waiting (0 = on every
- * event); the consumer's poll timeout bounds the latency otherwise. */
+/*
+ * A CPU wakes the consumer once it has submitted this many bytes since its
+ * last wake-up (0 = on every record); every other record is submitted with
+ * BPF_RB_NO_WAKEUP.  Waking whenever the ring holds more than a threshold
+ * (what the kernel's own heuristics and bpf_ringbuf_query() invite) turns
+ * into a wake-up, an irq_work and a self-interrupt per event once the
+ * consumer lags; this way a busy CPU wakes it at most once per
+ * wakeup_bytes, and the consumer's poll timeout bounds the latency of a
+ * quiet one.
+ */
 const volatile __u64 wakeup_bytes = 0;
 /* The dax_busy_page tracepoint is attached: the busy-scan function hook
  * then reports only the scan result, not the busy page a second time. */
 const volatile bool tp_busy_page_attached = false;
+/* pfn_mkwrite_ext4 is served by the fault tracepoints (see
+ * DT_RF_MKWRITE): ext4's ->pfn_mkwrite is ext4_dax_fault(), which is also
+ * its ->fault, so hooking the function costs a trampoline on every fault
+ * only to test FAULT_FLAG_MKWRITE, which fs_dax:dax_pte_fault carries. */
+const volatile bool mkwrite_from_fault_tp = false;
 
 /* ---- maps ---------------------------------------------------------------- */
 
@@ -43,37 +61,59 @@ struct {
 	__uint(max_entries, 8 << 20);	/* loader may resize before load */
 } dt_events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dt_cpu_stats);
-} dt_stats SEC(".maps");
+/* Per-CPU counters (struct dt_cpu_slot, daxtrace_ring.h): a global array
+ * indexed by CPU instead of a per-CPU map, so counting costs no helper
+ * call and user space reads it through the skeleton's mmap. */
+struct dt_cpu_slot dt_cpu[DT_MAX_CPUS];
 
-struct dt_pend_key {
-	__u32 tid;
-	__u32 hook;
+/* vmemmap_base, read once from vmemmap_base_addr (it does not change
+ * after boot). */
+__u64 dt_vmemmap;
+
+/*
+ * What a task's probes share, in task-local storage (no hash map, no
+ * per-event key): the pid and comm user space last learnt for it, the
+ * fields of a function's ENTER waiting for its EXIT (one slot per kind of
+ * bracket, as they nest: fsync > writeback, setattr > break_layouts >
+ * busy scan, xfs_break_layouts > xfs_break_dax_layouts), arguments a
+ * kprobe saved for its kretprobe, and the last zeroing a filesystem
+ * reported (its blkdev_issue_zeroout is then the same zeroing again).
+ */
+struct dt_pend {
+	__u64 ino;
+	__u64 pgoff;
+	__u64 nr_pages;
+	__u64 len;
+	__u32 dev;
+	__u16 flags;
+	__u16 op;
+	__u8 hook;		/* 0: empty */
+	__u8 lost;		/* the ENTER was dropped: count the EXIT too */
+	__u8 pad[6];
 };
 
-/* ENTER events waiting for their EXIT (fexit and kretprobe alike). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct dt_pend_key);
-	__type(value, struct dt_event);
-} dt_pending SEC(".maps");
-
-/* Arguments saved by a kprobe for the kretprobe that needs them. */
 struct dt_args {
 	__u64 a[3];
 };
 
+#define DT_NPEND 8
+#define DT_NARGS 4
+
+struct dt_task {
+	__u64 comm[2];		/* as last sent in a struct dt_rec_task */
+	__u32 tid;		/* 0: nothing sent yet */
+	__u32 zero_dev;
+	__u64 zero_sector;	/* + 1; 0: none */
+	struct dt_pend pend[DT_NPEND];
+	struct dt_args args[DT_NARGS];
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct dt_pend_key);
-	__type(value, struct dt_args);
-} dt_saved_args SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct dt_task);
+} dt_tasks SEC(".maps");
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -133,138 +173,323 @@ SEC("raw_tp/" #event) int BPF_PROG(raw_##event, UNPAREN args)		\
 #define DT_DAX_EMPTY (1ul << 3)
 #define DT_VMEMMAP_DEFAULT 0xffffea0000000000ull
 
-static __always_inline struct dt_cpu_stats *stats(void)
-{
-	__u32 zero = 0;
+/*
+ * An event under construction: the ring-buffer record it is written into
+ * in place (bpf_ringbuf_reserve), the CPU's counters, the task's storage.
+ */
+struct dt_out {
+	struct dt_rec *r;
+	struct dt_cpu_slot *s;
+	struct dt_task *t;
+	__u32 size;
+	__u32 nev;		/* dt_events the record stands for */
+};
 
-	return bpf_map_lookup_elem(&dt_stats, &zero);
+enum dt_open { DT_OPEN_OK, DT_OPEN_FILTERED, DT_OPEN_DROPPED };
+
+static __always_inline __u64 wake_flags(struct dt_cpu_slot *s, __u32 size)
+{
+	s->unwoken += size + 8;		/* + the ring's record header */
+	if (s->unwoken < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	s->unwoken = 0;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
-static __always_inline void ev_init(struct dt_event *e, __u16 type, __u16 hook)
+static __always_inline struct dt_task *task_storage(struct task_struct *task)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts = bpf_ktime_get_ns();
-	e->type = type;
-	e->hook = hook;
-	e->cpu = bpf_get_smp_processor_id();
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return bpf_task_storage_get(&dt_tasks, task, 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
-static __always_inline void ev_inode_read(struct dt_event *e, struct inode *inode,
-					bool direct)
+static __always_inline bool ids_pass(__u32 tgid, __u32 dev, __u64 ino,
+				     __u16 flags)
 {
-	if (!inode) {
-		e->flags |= DT_F_NOINODE;
-		return;
-	}
-	e->dev = READ_KERNEL(direct, inode, i_sb, s_dev);
-	e->ino = READ_KERNEL(direct, inode, i_ino);
-}
-
-/* Most handlers read through bpf_probe_read_kernel in every flavour. */
-#define ev_inode(e, inode) ev_inode_read(e, inode, false)
-
-static __always_inline bool inode_is_dax(struct inode *inode)
-{
-	return inode && (BPF_CORE_READ(inode, i_flags) & DT_S_DAX);
-}
-
-static __always_inline bool ev_pass(const struct dt_event *e)
-{
-	if (filter_pid && e->pid != filter_pid)
+	if (filter_pid && tgid != filter_pid)
 		return false;
-	if (filter_dev && e->dev != filter_dev)
+	if (filter_dev && dev != filter_dev)
 		return false;
-	if (filter_ino && !(e->flags & DT_F_NOINODE) && e->ino != filter_ino)
+	if (filter_ino && !(flags & DT_F_NOINODE) && ino != filter_ino)
 		return false;
 	if (filter_cgroup && bpf_get_current_cgroup_id() != filter_cgroup)
 		return false;
 	return true;
 }
 
-/* Filter, then copy into the ring buffer; count what happened. */
-static __always_inline bool ev_emit(struct dt_event *e)
+/*
+ * Filter, then reserve the record in the ring buffer and fill its header;
+ * the caller fills the rest and calls rec_submit().  A task's pid and
+ * comm go into the ring before its first event, and again when its comm
+ * (exec, PR_SET_NAME) or tid (a thread exec'ing becomes the leader)
+ * changed: a direct load of current->comm and a compare instead of
+ * bpf_get_current_comm() per event.  If that task record does not fit,
+ * the event is dropped too, so no event reaches user space without its
+ * task.  known: the task's storage if the caller has it.
+ */
+static __always_inline enum dt_open rec_open(struct dt_out *o, __u8 type, __u8 hook,
+					     __u32 dev, __u64 ino, __u16 flags,
+					     bool ext, __u32 nev,
+					     struct dt_task *known)
 {
-	struct dt_cpu_stats *s = stats();
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct dt_cpu_slot *s = &dt_cpu[cpu & (DT_MAX_CPUS - 1)];
+	__u32 tid = task->pid, tgid = task->tgid;
+	struct dt_task *t = known;
+	struct dt_rec *r;
+	__u64 c0, c1;
 
-	if (!ev_pass(e)) {
-		if (s)
-			s->filtered++;
+	o->s = s;
+	o->nev = nev;
+	o->r = NULL;
+	if (!ids_pass(tgid, dev, ino, flags)) {
+		s->filtered += nev;
+		return DT_OPEN_FILTERED;
+	}
+	if (!t)
+		t = task_storage(task);
+	o->t = t;
+	c0 = *(__u64 *)&task->comm[0];
+	c1 = *(__u64 *)&task->comm[8];
+	if (!t || t->tid != tid || t->comm[0] != c0 || t->comm[1] != c1) {
+		struct dt_rec_task *tr = bpf_ringbuf_reserve(&dt_events, sizeof(*tr), 0);
+
+		if (!tr) {
+			s->dropped += nev;
+			return DT_OPEN_DROPPED;
+		}
+		tr->ts = bpf_ktime_get_ns();
+		tr->tid = tid;
+		tr->type = DT_REC_TASK;
+		tr->reserved0 = 0;
+		tr->cpu = cpu;
+		tr->pid = tgid;
+		tr->reserved1 = 0;
+		*(__u64 *)&tr->comm[0] = c0;
+		*(__u64 *)&tr->comm[8] = c1;
+		bpf_ringbuf_submit(tr, wake_flags(s, sizeof(*tr)));
+		if (t) {
+			t->tid = tid;
+			t->comm[0] = c0;
+			t->comm[1] = c1;
+		}
+	}
+	o->size = ext ? sizeof(struct dt_rec_ext) : sizeof(struct dt_rec);
+	if (ext)
+		r = bpf_ringbuf_reserve(&dt_events, sizeof(struct dt_rec_ext), 0);
+	else
+		r = bpf_ringbuf_reserve(&dt_events, sizeof(struct dt_rec), 0);
+	if (!r) {
+		s->dropped += nev;
+		return DT_OPEN_DROPPED;
+	}
+	if (ext)
+		__builtin_memset(r, 0, sizeof(struct dt_rec_ext));
+	else
+		__builtin_memset(r, 0, sizeof(struct dt_rec));
+	r->ts = bpf_ktime_get_ns();
+	r->tid = tid;
+	r->type = type;
+	r->hook = hook;
+	r->cpu = cpu;
+	r->dev = dev;
+	r->flags = flags;
+	r->ino = ino;
+	o->r = r;
+	return DT_OPEN_OK;
+}
+
+static __always_inline void rec_submit(struct dt_out *o)
+{
+	o->s->emitted += o->nev;
+	bpf_ringbuf_submit(o->r, wake_flags(o->s, o->size));
+}
+
+static __always_inline struct dt_rec_ext *rec_ext(struct dt_out *o)
+{
+	return (struct dt_rec_ext *)o->r;
+}
+
+static __always_inline void inode_ids(struct inode *inode, bool direct,
+				      __u32 *dev, __u64 *ino, __u16 *flags)
+{
+	if (!inode) {
+		*dev = 0;
+		*ino = 0;
+		*flags |= DT_F_NOINODE;
+		return;
+	}
+	*dev = READ_KERNEL(direct, inode, i_sb, s_dev);
+	*ino = READ_KERNEL(direct, inode, i_ino);
+}
+
+/* rec_open() for an event about an inode (NULL: DT_F_NOINODE). */
+static __always_inline bool rec_open_inode(struct dt_out *o, __u8 type, __u8 hook,
+					   struct inode *inode, bool direct,
+					   __u16 flags, bool ext, __u32 nev)
+{
+	__u32 dev;
+	__u64 ino;
+
+	inode_ids(inode, direct, &dev, &ino, &flags);
+	return rec_open(o, type, hook, dev, ino, flags, ext, nev, NULL) == DT_OPEN_OK;
+}
+
+static __always_inline bool inode_is_dax(struct inode *inode)
+{
+	return inode && (BPF_CORE_READ(inode, i_flags) & DT_S_DAX);
+}
+
+/*
+ * Slots of the task's pending brackets and saved arguments.  hook is a
+ * constant at every call site, so this folds to a constant index.
+ */
+static __always_inline __u32 pend_slot(__u8 hook)
+{
+	switch (hook) {
+	case DT_HOOK_FN_DAX_FAULT:
+		return 0;
+	case DT_HOOK_FN_EXT4_PFN_MKWRITE:
+	case DT_HOOK_FN_XFS_PFN_MKWRITE:
+		return 1;
+	case DT_HOOK_FN_DAX_WRITEBACK_RANGE:
+		return 2;
+	case DT_HOOK_FN_VFS_FSYNC_RANGE:
+		return 3;
+	case DT_HOOK_FN_EXT4_BREAK_LAYOUTS:
+	case DT_HOOK_FN_XFS_BREAK_LAYOUTS:
+		return 4;
+	case DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS:
+		return 5;
+	case DT_HOOK_FN_EXT4_FALLOCATE:
+	case DT_HOOK_FN_EXT4_PUNCH_HOLE:
+	case DT_HOOK_FN_EXT4_SETATTR:
+	case DT_HOOK_FN_EXT4_IOCTL:
+	case DT_HOOK_FN_XFS_FALLOCATE:
+	case DT_HOOK_FN_XFS_SETATTR:
+	case DT_HOOK_FN_XFS_SWAP_EXTENTS:
+		return 6;
+	default:
+		return 7;
+	}
+}
+
+static __always_inline __u32 args_slot(__u8 hook)
+{
+	switch (hook) {
+	case DT_HOOK_FN_IOMAP_ITER:
+		return 0;
+	case DT_HOOK_FN_EXT4_IOMAP_BEGIN:
+	case DT_HOOK_FN_XFS_IOMAP_BEGIN:
+		return 1;
+	case DT_HOOK_FN_FINISH_SYNC_FAULT:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+/*
+ * ENTER of a function bracket: emit it and keep its fields in the task's
+ * storage for the EXIT.  An ENTER that was dropped still leaves a marker,
+ * so that its EXIT is counted as dropped instead of vanishing.
+ */
+static __always_inline void ev_enter(__u8 type, __u8 hook, struct inode *inode,
+				     __u16 flags, __u16 op, __u64 pgoff,
+				     __u64 nr_pages, __u64 len)
+{
+	struct dt_out o;
+	struct dt_pend *p;
+	__u32 dev;
+	__u64 ino;
+	enum dt_open st;
+
+	inode_ids(inode, false, &dev, &ino, &flags);
+	st = rec_open(&o, type, hook, dev, ino, flags, true, 1, NULL);
+	if (st == DT_OPEN_FILTERED)
+		return;
+	if (st == DT_OPEN_OK) {
+		struct dt_rec_ext *x = rec_ext(&o);
+
+		x->r.op = op;
+		x->r.pgoff = pgoff;
+		x->r.nr_pages = nr_pages;
+		x->len = len;
+		rec_submit(&o);
+	}
+	if (!o.t)
+		return;
+	p = &o.t->pend[pend_slot(hook)];
+	p->hook = hook;
+	p->lost = st != DT_OPEN_OK;
+	p->dev = dev;
+	p->ino = ino;
+	p->flags = flags;
+	p->op = op;
+	p->pgoff = pgoff;
+	p->nr_pages = nr_pages;
+	p->len = len;
+}
+
+/* EXIT of a function whose ENTER was seen: same fields, new time. */
+static __always_inline void ev_exit(__u8 hook, __u8 type, __s64 ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct dt_task *t = bpf_task_storage_get(&dt_tasks, task, 0, 0);
+	struct dt_pend *p;
+	struct dt_out o;
+
+	if (!t)
+		return;
+	p = &t->pend[pend_slot(hook)];
+	if (p->hook != hook)
+		return;
+	p->hook = 0;
+	if (p->lost) {
+		__u32 cpu = bpf_get_smp_processor_id();
+
+		dt_cpu[cpu & (DT_MAX_CPUS - 1)].dropped++;
+		return;
+	}
+	if (rec_open(&o, type, hook, p->dev, p->ino, p->flags, true, 1, t) != DT_OPEN_OK)
+		return;
+	struct dt_rec_ext *x = rec_ext(&o);
+
+	x->r.op = p->op;
+	x->r.pgoff = p->pgoff;
+	x->r.nr_pages = p->nr_pages;
+	x->r.ret = ret;
+	x->len = p->len;
+	rec_submit(&o);
+}
+
+static __always_inline void save_args(__u8 hook, __u64 a0, __u64 a1, __u64 a2)
+{
+	struct dt_task *t = task_storage(bpf_get_current_task_btf());
+	struct dt_args *v;
+
+	if (!t)
+		return;
+	v = &t->args[args_slot(hook)];
+	v->a[0] = a0;
+	v->a[1] = a1;
+	v->a[2] = a2;
+}
+
+/* The arguments the kprobe saved; a[0] == 0 means none (every saved
+ * first argument is a kernel pointer). */
+static __always_inline bool take_args(__u8 hook, struct dt_args *out)
+{
+	struct dt_task *t = bpf_task_storage_get(&dt_tasks, bpf_get_current_task_btf(), 0, 0);
+	struct dt_args *v;
+
+	if (!t)
 		return false;
-	}
-	__u64 wake = 0;
-
-	if (wakeup_bytes)
-		wake = bpf_ringbuf_query(&dt_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&dt_events, e, sizeof(*e), wake)) {
-		if (s)
-			s->dropped++;
-	} else if (s) {
-		s->emitted++;
-	}
-	return true;
-}
-
-static __always_inline struct dt_pend_key pend_key(__u16 hook)
-{
-	struct dt_pend_key k = {
-		.tid = (__u32)bpf_get_current_pid_tgid(),
-		.hook = hook,
-	};
-	return k;
-}
-
-/* Emit an ENTER event and remember it for the matching EXIT. */
-static __always_inline void ev_enter(struct dt_event *e)
-{
-	struct dt_pend_key k;
-
-	if (!ev_emit(e))
-		return;
-	k = pend_key(e->hook);
-	bpf_map_update_elem(&dt_pending, &k, e, BPF_ANY);
-}
-
-/* EXIT of a function whose ENTER was emitted: same fields, new time. */
-static __always_inline void ev_exit(__u16 hook, __u16 type, __s64 ret)
-{
-	struct dt_pend_key k = pend_key(hook);
-	struct dt_event *p, e;
-
-	p = bpf_map_lookup_elem(&dt_pending, &k);
-	if (!p)
-		return;
-	e = *p;
-	bpf_map_delete_elem(&dt_pending, &k);
-	e.ts = bpf_ktime_get_ns();
-	e.type = type;
-	e.ret = ret;
-	e.cpu = bpf_get_smp_processor_id();
-	ev_emit(&e);
-}
-
-static __always_inline void save_args(__u16 hook, __u64 a0, __u64 a1, __u64 a2)
-{
-	struct dt_pend_key k = pend_key(hook);
-	struct dt_args v = { .a = { a0, a1, a2 } };
-
-	bpf_map_update_elem(&dt_saved_args, &k, &v, BPF_ANY);
-}
-
-static __always_inline bool take_args(__u16 hook, struct dt_args *out)
-{
-	struct dt_pend_key k = pend_key(hook);
-	struct dt_args *v = bpf_map_lookup_elem(&dt_saved_args, &k);
-
-	if (!v)
+	v = &t->args[args_slot(hook)];
+	if (!v->a[0])
 		return false;
 	*out = *v;
-	bpf_map_delete_elem(&dt_saved_args, &k);
+	v->a[0] = 0;
 	return true;
 }
 
@@ -304,11 +529,15 @@ static __always_inline __u64 page_index(struct page *page)
 
 static __always_inline struct page *pfn_to_page_ptr(__u64 pfn)
 {
-	__u64 base = DT_VMEMMAP_DEFAULT;
+	__u64 base = dt_vmemmap;
 
-	if (vmemmap_base_addr)
-		bpf_probe_read_kernel(&base, sizeof(base),
-				      (void *)vmemmap_base_addr);
+	if (!base) {
+		base = DT_VMEMMAP_DEFAULT;
+		if (vmemmap_base_addr)
+			bpf_probe_read_kernel(&base, sizeof(base),
+					      (void *)vmemmap_base_addr);
+		dt_vmemmap = base;
+	}
 	return (struct page *)(base + pfn * bpf_core_type_size(struct page));
 }
 

@@ -3,8 +3,9 @@
  * daxtrace BPF programs: one object with every hook point of the registry
  * (bpf/abi/daxtrace_registry.def) in every attach flavour it can have:
  * tp_btf and raw_tp for a tracepoint, fentry/fexit and kprobe/kretprobe
- * for a function.  Each program reports what it saw as a struct dt_event
- * into one ring buffer.  The loader (bpf/loader) finds each program's hook
+ * for a function.  Each program reports what it saw as a compact record
+ * (daxtrace_ring.h) written in place into one ring buffer; the loader
+ * expands the records into the ABI's struct dt_event.  The loader (bpf/loader) finds each program's hook
  * by its section target, turns on per logical hook the first flavour the
  * running kernel accepts and turns the others off before load, so one
  * compiled object runs on every kernel we support.
@@ -13,7 +14,7 @@
  * translation unit so that they share one set of maps and configuration
  * (core.bpf.h) and the skeleton stays one object:
  *
- *   core.bpf.h           config, maps, event init/filter/emit, enter/exit
+ *   core.bpf.h           config, maps, task storage, filter/reserve/submit
  *   faults.bpf.h         Z W T  DAX page faults
  *   iomap.bpf.h          Z T    the filesystem's mapping answer
  *   zeroing.bpf.h        Z      zeroing of newly allocated blocks

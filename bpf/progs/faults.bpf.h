@@ -10,23 +10,33 @@
 
 #include "core.bpf.h"
 
-static __always_inline void tp_fault(struct inode *inode, struct vm_fault *vmf,
-				     int result, __u16 type, __u16 hook,
-				     __u32 pmd, bool direct)
-{
-	struct dt_event e;
-	__u32 fl = READ_KERNEL(direct, vmf, flags);
+#define DT_EXT4_SUPER_MAGIC 0xEF53
 
-	ev_init(&e, type, hook);
-	ev_inode_read(&e, inode, direct);
-	e.pgoff = READ_KERNEL(direct, vmf, pgoff);
-	e.nr_pages = pmd ? 512 : 1;
-	e.flags = pmd;
+static __always_inline void tp_fault(struct inode *inode, struct vm_fault *vmf,
+				     int result, __u8 type, __u8 hook,
+				     __u16 pmd, bool direct)
+{
+	struct dt_out o;
+	__u32 fl = READ_KERNEL(direct, vmf, flags);
+	__u16 flags = pmd;
+	__u32 nev = 1;
+
 	if (fl & fault_flag_write())
-		e.flags |= DT_F_WRITE;
+		flags |= DT_F_WRITE;
+	/* ext4's ->pfn_mkwrite (see mkwrite_from_fault_tp): a PTE fault with
+	 * FAULT_FLAG_MKWRITE on ext4 stands for its MKWRITE_ENTER/EXIT too. */
+	if (mkwrite_from_fault_tp && !pmd && (fl & fault_flag_mkwrite()) && inode &&
+	    READ_KERNEL(direct, inode, i_sb, s_magic) == DT_EXT4_SUPER_MAGIC) {
+		flags |= DT_RF_MKWRITE;
+		nev = 2;
+	}
+	if (!rec_open_inode(&o, type, hook, inode, direct, flags, false, nev))
+		return;
+	o.r->pgoff = READ_KERNEL(direct, vmf, pgoff);
+	o.r->nr_pages = pmd ? 512 : 1;
 	if (type == DT_FAULT_EXIT)
-		e.ret = result;
-	ev_emit(&e);
+		o.r->ret = result;
+	rec_submit(&o);
 }
 
 TRACEPOINT_PROGS(dax_pte_fault, (struct inode *inode, struct vm_fault *vmf, int result),
@@ -47,21 +57,16 @@ TRACEPOINT_PROGS(dax_pmd_fault_done, (struct inode *inode, struct vm_fault *vmf,
  */
 static __always_inline void fn_fault_enter(struct vm_fault *vmf, __u64 size)
 {
-	struct dt_event e;
 	bool pmd;
 
 	if (bpf_core_type_exists(enum page_entry_size___dt))
 		pmd = size == 1;
 	else
 		pmd = size > 0;
-	ev_init(&e, DT_FAULT_ENTER, DT_HOOK_FN_DAX_FAULT);
-	ev_inode(&e, vmf_inode(vmf));
-	e.pgoff = BPF_CORE_READ(vmf, pgoff);
-	e.nr_pages = pmd ? 512 : 1;
-	e.flags = pmd ? DT_F_PMD : 0;
-	if (BPF_CORE_READ(vmf, flags) & fault_flag_write())
-		e.flags |= DT_F_WRITE;
-	ev_enter(&e);
+	ev_enter(DT_FAULT_ENTER, DT_HOOK_FN_DAX_FAULT, vmf_inode(vmf),
+		 (pmd ? DT_F_PMD : 0) |
+		 ((BPF_CORE_READ(vmf, flags) & fault_flag_write()) ? DT_F_WRITE : 0),
+		 0, BPF_CORE_READ(vmf, pgoff), pmd ? 512 : 1, 0);
 }
 
 SEC("fentry/dax_iomap_fault")

@@ -12,26 +12,28 @@
 #include "core.bpf.h"
 
 static __always_inline void emit_iomap_read(struct inode *inode, struct iomap *map,
-					  __u16 hook, bool direct)
+					  __u8 hook, bool direct)
 {
-	struct dt_event e;
+	struct dt_out o;
+	struct dt_rec_ext *x;
 	__u64 addr, off, len;
 
 	/* Only DAX mappings: their iomap carries the dax_device. */
 	if (!READ_KERNEL(direct, map, dax_dev))
 		return;
-	ev_init(&e, DT_IOMAP, hook);
-	ev_inode_read(&e, inode, direct);
+	if (!rec_open_inode(&o, DT_IOMAP, hook, inode, direct, 0, true, 1))
+		return;
+	x = rec_ext(&o);
 	addr = READ_KERNEL(direct, map, addr);
 	off = READ_KERNEL(direct, map, offset);
 	len = READ_KERNEL(direct, map, length);
-	e.pgoff = off >> DT_PAGE_SHIFT;
-	e.nr_pages = (len + (1 << DT_PAGE_SHIFT) - 1) >> DT_PAGE_SHIFT;
-	e.len = len;
-	e.block = addr == (__u64)-1 ? (__u64)-1 : addr >> 9;
-	e.iomap_type = READ_KERNEL(direct, map, type);
-	e.iomap_flags = READ_KERNEL(direct, map, flags);
-	ev_emit(&e);
+	x->r.pgoff = off >> DT_PAGE_SHIFT;
+	x->r.nr_pages = (len + (1 << DT_PAGE_SHIFT) - 1) >> DT_PAGE_SHIFT;
+	x->len = len;
+	x->block = addr == (__u64)-1 ? (__u64)-1 : addr >> 9;
+	x->iomap_type = READ_KERNEL(direct, map, type);
+	x->iomap_flags = READ_KERNEL(direct, map, flags);
+	rec_submit(&o);
 }
 
 #define emit_iomap(inode, map, hook) emit_iomap_read(inode, map, hook, false)

@@ -11,15 +11,11 @@
 
 #include "core.bpf.h"
 
-static __always_inline void break_enter(struct inode *inode, __u16 hook)
+static __always_inline void break_enter(struct inode *inode, __u8 hook)
 {
-	struct dt_event e;
-
 	if (!inode_is_dax(inode))
 		return;
-	ev_init(&e, DT_BREAK_ENTER, hook);
-	ev_inode(&e, inode);
-	ev_enter(&e);
+	ev_enter(DT_BREAK_ENTER, hook, inode, 0, 0, 0, 0, 0);
 }
 
 /* fexit needs the exact argument count to find the return value, so each
@@ -100,26 +96,39 @@ int BPF_KRETPROBE(kr_xfs_break_dax_layouts, int ret)
 static __always_inline void busy_scan(struct address_space *mapping,
 				      __s64 start, __s64 end, struct page *page)
 {
-	struct dt_event e;
+	struct dt_out o;
 	struct inode *inode = BPF_CORE_READ(mapping, host);
+	__u64 pgoff = start >> DT_PAGE_SHIFT;
+	__u32 refcount = 0;
+	__u64 index = 0;
+	__u32 dev;
+	__u64 ino;
+	__u16 flags = 0;
 
-	ev_init(&e, DT_BUSY_SCAN, DT_HOOK_FN_BUSY_PAGE_RANGE);
-	ev_inode(&e, inode);
-	e.pgoff = start >> DT_PAGE_SHIFT;
-	e.nr_pages = (end == -1 || end == 0x7fffffffffffffffll) ? 0 :
-		((end >> DT_PAGE_SHIFT) - e.pgoff + 1);
 	if (page) {
-		e.flags |= DT_F_BUSY;
-		e.refcount = page_refcount(page);
-		e.ret = page_index(page);
+		flags |= DT_F_BUSY;
+		refcount = page_refcount(page);
+		index = page_index(page);
 	}
-	if (!ev_emit(&e) || !page || tp_busy_page_attached)
+	inode_ids(inode, false, &dev, &ino, &flags);
+	if (rec_open(&o, DT_BUSY_SCAN, DT_HOOK_FN_BUSY_PAGE_RANGE, dev, ino, flags,
+		     false, 1, NULL) != DT_OPEN_OK)
 		return;
-	e.type = DT_BREAK_BUSY;
-	e.pgoff = e.ret;
-	e.nr_pages = 1;
-	e.ret = 0;
-	ev_emit(&e);
+	o.r->pgoff = pgoff;
+	o.r->nr_pages = (end == -1 || end == 0x7fffffffffffffffll) ? 0 :
+		((end >> DT_PAGE_SHIFT) - pgoff + 1);
+	o.r->refcount = refcount;
+	o.r->ret = index;
+	rec_submit(&o);
+	if (!page || tp_busy_page_attached)
+		return;
+	if (rec_open(&o, DT_BREAK_BUSY, DT_HOOK_FN_BUSY_PAGE_RANGE, dev, ino, flags,
+		     false, 1, o.t) != DT_OPEN_OK)
+		return;
+	o.r->pgoff = index;
+	o.r->nr_pages = 1;
+	o.r->refcount = refcount;
+	rec_submit(&o);
 }
 
 SEC("fexit/dax_layout_busy_page_range")
@@ -149,15 +158,15 @@ int BPF_KRETPROBE(kr_dax_layout_busy_page_range, struct page *ret)
 }
 
 /* New tracepoints (patches/). */
-static __always_inline void tp_break(struct inode *inode, int ret, __u16 type,
-				     __u16 hook)
+static __always_inline void tp_break(struct inode *inode, int ret, __u8 type,
+				     __u8 hook)
 {
-	struct dt_event e;
+	struct dt_out o;
 
-	ev_init(&e, type, hook);
-	ev_inode(&e, inode);
-	e.ret = ret;
-	ev_emit(&e);
+	if (!rec_open_inode(&o, type, hook, inode, false, 0, false, 1))
+		return;
+	o.r->ret = ret;
+	rec_submit(&o);
 }
 
 TRACEPOINT_PROGS(dax_layout_break_begin, (struct inode *inode),
@@ -166,18 +175,17 @@ TRACEPOINT_PROGS(dax_layout_break_end, (struct inode *inode, int ret),
 	tp_break(inode, ret, DT_BREAK_EXIT, DT_HOOK_TP_BREAK_END))
 
 static __always_inline void tp_page(struct inode *inode, __u64 index,
-				    struct page *page, __u16 type, __u16 hook,
-				    __u32 flags)
+				    struct page *page, __u8 type, __u8 hook,
+				    __u16 flags)
 {
-	struct dt_event e;
+	struct dt_out o;
 
-	ev_init(&e, type, hook);
-	ev_inode(&e, inode);
-	e.pgoff = page && index == (__u64)-1 ? page_index(page) : index;
-	e.nr_pages = 1;
-	e.refcount = page_refcount(page);
-	e.flags |= flags;
-	ev_emit(&e);
+	if (!rec_open_inode(&o, type, hook, inode, false, flags, false, 1))
+		return;
+	o.r->pgoff = page && index == (__u64)-1 ? page_index(page) : index;
+	o.r->nr_pages = 1;
+	o.r->refcount = page_refcount(page);
+	rec_submit(&o);
 }
 
 TRACEPOINT_PROGS(dax_busy_page, (struct inode *inode, unsigned long index,

@@ -12,20 +12,16 @@
 
 /* ext4's pfn_mkwrite is ext4_dax_fault(), which is also its ->fault and
  * ->page_mkwrite: only the calls flagged FAULT_FLAG_MKWRITE count. */
-static __always_inline void mkwrite_enter(struct vm_fault *vmf, __u16 hook,
+static __always_inline void mkwrite_enter(struct vm_fault *vmf, __u8 hook,
 					  bool need_flag, bool direct)
 {
-	struct dt_event e;
 	__u32 fl = READ_KERNEL(direct, vmf, flags);
 
 	if (need_flag && !(fl & fault_flag_mkwrite()))
 		return;
-	ev_init(&e, DT_MKWRITE_ENTER, hook);
-	ev_inode_read(&e, READ_KERNEL(direct, vmf, vma, vm_file, f_mapping, host), direct);
-	e.pgoff = READ_KERNEL(direct, vmf, pgoff);
-	e.nr_pages = 1;
-	e.flags = DT_F_WRITE;
-	ev_enter(&e);
+	ev_enter(DT_MKWRITE_ENTER, hook,
+		 READ_KERNEL(direct, vmf, vma, vm_file, f_mapping, host), DT_F_WRITE,
+		 0, READ_KERNEL(direct, vmf, pgoff), 1, 0);
 }
 
 #define MKWRITE_PROGS(fn, hook, need_flag)				\
@@ -63,15 +59,15 @@ MKWRITE_PROGS(xfs_filemap_pfn_mkwrite, DT_HOOK_FN_XFS_PFN_MKWRITE, false)
 static __always_inline void tp_insert_mkwrite(struct inode *inode,
 					      struct vm_fault *vmf, int result)
 {
-	struct dt_event e;
+	struct dt_out o;
 
-	ev_init(&e, DT_MKWRITE_DIRTY, DT_HOOK_TP_INSERT_PFN_MKWRITE);
-	ev_inode(&e, inode);
-	e.pgoff = BPF_CORE_READ(vmf, pgoff);
-	e.nr_pages = 1;
-	e.flags = DT_F_WRITE | DT_F_SYNC;
-	e.ret = result;
-	ev_emit(&e);
+	if (!rec_open_inode(&o, DT_MKWRITE_DIRTY, DT_HOOK_TP_INSERT_PFN_MKWRITE, inode,
+			    false, DT_F_WRITE | DT_F_SYNC, false, 1))
+		return;
+	o.r->pgoff = BPF_CORE_READ(vmf, pgoff);
+	o.r->nr_pages = 1;
+	o.r->ret = result;
+	rec_submit(&o);
 }
 
 TRACEPOINT_PROGS(dax_insert_pfn_mkwrite, (struct inode *inode, struct vm_fault *vmf,
@@ -86,15 +82,15 @@ TRACEPOINT_PROGS(dax_insert_pfn_mkwrite, (struct inode *inode, struct vm_fault *
  */
 static __always_inline void sync_fault_done(struct vm_fault *vmf, unsigned int ret)
 {
-	struct dt_event e;
+	struct dt_out o;
 
-	ev_init(&e, DT_MKWRITE_DIRTY, DT_HOOK_FN_FINISH_SYNC_FAULT);
-	ev_inode(&e, vmf_inode(vmf));
-	e.pgoff = BPF_CORE_READ(vmf, pgoff);
-	e.nr_pages = 1;
-	e.flags = DT_F_WRITE | DT_F_SYNC;
-	e.ret = ret;
-	ev_emit(&e);
+	if (!rec_open_inode(&o, DT_MKWRITE_DIRTY, DT_HOOK_FN_FINISH_SYNC_FAULT,
+			    vmf_inode(vmf), false, DT_F_WRITE | DT_F_SYNC, false, 1))
+		return;
+	o.r->pgoff = BPF_CORE_READ(vmf, pgoff);
+	o.r->nr_pages = 1;
+	o.r->ret = ret;
+	rec_submit(&o);
 }
 
 SEC("fexit/dax_finish_sync_fault")
@@ -124,18 +120,19 @@ int BPF_KRETPROBE(kr_dax_finish_sync_fault, unsigned int ret)
 
 /* New tracepoints (patches/): entry tagged dirty / cleaned. */
 static __always_inline void tp_entry(struct inode *inode, __u64 index,
-				     __u64 pfn, __u16 type, __u16 hook)
+				     __u64 pfn, __u8 type, __u8 hook)
 {
-	struct dt_event e;
+	struct dt_out o;
+	struct dt_rec_ext *x;
 
-	ev_init(&e, type, hook);
-	ev_inode(&e, inode);
-	e.pgoff = index;
-	e.nr_pages = 1;
-	e.block = pfn;		/* pfn, not a sector, for these two hooks */
-	if (type == DT_MKWRITE_DIRTY)
-		e.flags = DT_F_WRITE;
-	ev_emit(&e);
+	if (!rec_open_inode(&o, type, hook, inode, false,
+			    type == DT_MKWRITE_DIRTY ? DT_F_WRITE : 0, true, 1))
+		return;
+	x = rec_ext(&o);
+	x->r.pgoff = index;
+	x->r.nr_pages = 1;
+	x->block = pfn;		/* pfn, not a sector, for these two hooks */
+	rec_submit(&o);
 }
 
 TRACEPOINT_PROGS(dax_entry_mkdirty, (struct inode *inode, unsigned long index,
@@ -148,21 +145,21 @@ TRACEPOINT_PROGS(dax_entry_mkclean, (struct inode *inode, unsigned long index,
 /* Writeback. */
 
 static __always_inline void tp_wb(struct inode *inode, __u64 start, __u64 end,
-				  __u16 type, __u16 hook, bool direct)
+				  __u8 type, __u8 hook, bool direct)
 {
-	struct dt_event e;
+	struct dt_out o;
 
-	ev_init(&e, type, hook);
-	ev_inode_read(&e, inode, direct);
-	e.pgoff = start;
+	if (!rec_open_inode(&o, type, hook, inode, direct, 0, false, 1))
+		return;
+	o.r->pgoff = start;
 	/* range tracepoints give [start, end]; writeback_one gives a length */
 	if (type == DT_WB_ENTRY)
-		e.nr_pages = end;
+		o.r->nr_pages = end;
 	else if (end >= (0x7fffffffffffffffull >> DT_PAGE_SHIFT) || end < start)
-		e.nr_pages = 0;		/* to the end of the file */
+		o.r->nr_pages = 0;		/* to the end of the file */
 	else
-		e.nr_pages = end - start + 1;
-	ev_emit(&e);
+		o.r->nr_pages = end - start + 1;
+	rec_submit(&o);
 }
 
 TRACEPOINT_PROGS(dax_writeback_range, (struct inode *inode, unsigned long start,
@@ -178,16 +175,13 @@ TRACEPOINT_PROGS(dax_writeback_one, (struct inode *inode, unsigned long pgoff,
 static __always_inline void wb_fn_enter(struct address_space *mapping,
 					struct writeback_control *wbc)
 {
-	struct dt_event e;
 	__s64 start = BPF_CORE_READ(wbc, range_start);
 	__s64 end = BPF_CORE_READ(wbc, range_end);
+	__u64 pgoff = start >> DT_PAGE_SHIFT;
 
-	ev_init(&e, DT_WB_RANGE_ENTER, DT_HOOK_FN_DAX_WRITEBACK_RANGE);
-	ev_inode(&e, BPF_CORE_READ(mapping, host));
-	e.pgoff = start >> DT_PAGE_SHIFT;
-	e.nr_pages = end == 0x7fffffffffffffffll ? 0 :
-		((end >> DT_PAGE_SHIFT) - e.pgoff + 1);
-	ev_enter(&e);
+	ev_enter(DT_WB_RANGE_ENTER, DT_HOOK_FN_DAX_WRITEBACK_RANGE,
+		 BPF_CORE_READ(mapping, host), 0, 0, pgoff,
+		 end == 0x7fffffffffffffffll ? 0 : ((end >> DT_PAGE_SHIFT) - pgoff + 1), 0);
 }
 
 SEC("fentry/dax_writeback_mapping_range")
@@ -225,19 +219,14 @@ int BPF_KRETPROBE(kr_dax_writeback_mapping_range, int ret)
 static __always_inline void fsync_enter(struct file *file, __s64 start,
 					__s64 end, int datasync)
 {
-	struct dt_event e;
 	struct inode *inode = file_inode_of(file);
+	__u64 pgoff = start >> DT_PAGE_SHIFT;
 
 	if (!inode_is_dax(inode))
 		return;
-	ev_init(&e, DT_FSYNC_ENTER, DT_HOOK_FN_VFS_FSYNC_RANGE);
-	ev_inode(&e, inode);
-	e.pgoff = start >> DT_PAGE_SHIFT;
-	e.nr_pages = end == 0x7fffffffffffffffll ? 0 :
-		((end >> DT_PAGE_SHIFT) - e.pgoff + 1);
-	if (datasync)
-		e.flags |= DT_F_DATASYNC;
-	ev_enter(&e);
+	ev_enter(DT_FSYNC_ENTER, DT_HOOK_FN_VFS_FSYNC_RANGE, inode,
+		 datasync ? DT_F_DATASYNC : 0, 0, pgoff,
+		 end == 0x7fffffffffffffffll ? 0 : ((end >> DT_PAGE_SHIFT) - pgoff + 1), 0);
 }
 
 SEC("fentry/vfs_fsync_range")

@@ -11,18 +11,46 @@
 
 #include "core.bpf.h"
 
+/*
+ * blkdev_issue_zeroout() called by ext4_issue_zeroout() or
+ * xfs_zero_extent() zeroes what those hooks just reported, with inode and
+ * file offset: the same zeroing twice.  They leave its sector in the
+ * task's storage and this hook skips a call for that sector.
+ */
 static __always_inline void zero_blkdev(struct block_device *bdev, __u64 sector,
 					__u64 nr_sects, bool direct)
 {
-	struct dt_event e;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct dt_task *t = bpf_task_storage_get(&dt_tasks, task, 0, 0);
+	struct dt_out o;
+	struct dt_rec_ext *x;
+	__u32 dev = READ_KERNEL(direct, bdev, bd_dev);
 
-	ev_init(&e, DT_ZERO, DT_HOOK_FN_BLKDEV_ZEROOUT);
-	e.op = DT_ZOP_BLKDEV;
-	e.flags = DT_F_NOINODE;
-	e.dev = READ_KERNEL(direct, bdev, bd_dev);
-	e.block = sector;
-	e.len = nr_sects << 9;
-	ev_emit(&e);
+	if (t && t->zero_sector) {
+		bool same = t->zero_sector == sector + 1 && t->zero_dev == dev;
+
+		t->zero_sector = 0;
+		if (same)
+			return;
+	}
+	if (rec_open(&o, DT_ZERO, DT_HOOK_FN_BLKDEV_ZEROOUT, dev, 0, DT_F_NOINODE,
+		     true, 1, t) != DT_OPEN_OK)
+		return;
+	x = rec_ext(&o);
+	x->r.op = DT_ZOP_BLKDEV;
+	x->block = sector;
+	x->len = nr_sects << 9;
+	rec_submit(&o);
+}
+
+/* A filesystem's zeroing event was made (or filtered): its
+ * blkdev_issue_zeroout() of that sector is not reported again. */
+static __always_inline void zero_seen(struct dt_out *o, __u32 dev, __u64 sector)
+{
+	if (o->t) {
+		o->t->zero_sector = sector + 1;
+		o->t->zero_dev = dev;
+	}
 }
 
 SEC("fentry/blkdev_issue_zeroout")
@@ -45,19 +73,24 @@ int BPF_KPROBE(kp_blkdev_issue_zeroout, struct block_device *bdev, __u64 sector,
  * and bytes. */
 static __always_inline void zero_fsblocks(struct inode *inode, __u64 lblk,
 					  __u64 pblk, __u64 len, __u16 op,
-					  __u16 hook, bool direct)
+					  __u8 hook, bool direct)
 {
-	struct dt_event e;
+	struct dt_out o;
+	struct dt_rec_ext *x;
 	__u32 bits = READ_KERNEL(direct, inode, i_blkbits);
+	__u64 sector = pblk << (bits - 9);
 
-	ev_init(&e, DT_ZERO, hook);
-	ev_inode_read(&e, inode, direct);
-	e.op = op;
-	e.pgoff = (lblk << bits) >> DT_PAGE_SHIFT;
-	e.nr_pages = ((len << bits) + (1 << DT_PAGE_SHIFT) - 1) >> DT_PAGE_SHIFT;
-	e.block = pblk << (bits - 9);
-	e.len = len << bits;
-	ev_emit(&e);
+	if (!rec_open_inode(&o, DT_ZERO, hook, inode, direct, 0, true, 1))
+		return;
+	x = rec_ext(&o);
+	x->r.op = op;
+	x->r.pgoff = (lblk << bits) >> DT_PAGE_SHIFT;
+	x->r.nr_pages = ((len << bits) + (1 << DT_PAGE_SHIFT) - 1) >> DT_PAGE_SHIFT;
+	x->block = sector;
+	x->len = len << bits;
+	if (op == DT_ZOP_EXT4)
+		zero_seen(&o, x->r.dev, sector);
+	rec_submit(&o);
 }
 
 SEC("fentry/ext4_issue_zeroout")
@@ -96,23 +129,29 @@ static __always_inline __u64 xfs_fsb_to_sector(struct xfs_inode___dt *ip,
  * pgoff/nr_pages stay 0. */
 static __always_inline void zero_xfs(struct xfs_inode___dt *ip, __u64 lblk,
 				     __u64 fsb, __u64 count, __u16 op,
-				     __u16 hook)
+				     __u8 hook)
 {
-	struct dt_event e;
+	struct dt_out o;
+	struct dt_rec_ext *x;
 	struct inode *inode = &ip->i_vnode;
 	__u32 bits = BPF_CORE_READ(inode, i_blkbits);
+	__u64 sector;
 
-	ev_init(&e, DT_ZERO, hook);
-	ev_inode(&e, inode);
-	e.op = op;
+	if (!rec_open_inode(&o, DT_ZERO, hook, inode, false, 0, true, 1))
+		return;
+	x = rec_ext(&o);
+	x->r.op = op;
 	if (lblk != (__u64)-1) {
-		e.pgoff = (lblk << bits) >> DT_PAGE_SHIFT;
-		e.nr_pages = ((count << bits) + (1 << DT_PAGE_SHIFT) - 1) >>
+		x->r.pgoff = (lblk << bits) >> DT_PAGE_SHIFT;
+		x->r.nr_pages = ((count << bits) + (1 << DT_PAGE_SHIFT) - 1) >>
 			DT_PAGE_SHIFT;
 	}
-	e.block = xfs_fsb_to_sector(ip, fsb);
-	e.len = count << bits;
-	ev_emit(&e);
+	sector = xfs_fsb_to_sector(ip, fsb);
+	x->block = sector;
+	x->len = count << bits;
+	if (op == DT_ZOP_XFS)
+		zero_seen(&o, x->r.dev, sector);
+	rec_submit(&o);
 }
 
 /* xfs_zero_extent() does not know the file offset: pgoff/nr_pages stay 0
@@ -137,15 +176,18 @@ int BPF_KPROBE(kp_xfs_zero_extent, struct xfs_inode___dt *ip, __u64 fsb,
 
 static __always_inline void zero_range(struct inode *inode, __u64 pos, __u64 len)
 {
-	struct dt_event e;
+	struct dt_out o;
+	struct dt_rec_ext *x;
 
-	ev_init(&e, DT_ZERO, DT_HOOK_FN_DAX_ZERO_RANGE);
-	ev_inode(&e, inode);
-	e.op = DT_ZOP_DAX_RANGE;
-	e.pgoff = pos >> DT_PAGE_SHIFT;
-	e.nr_pages = (len + (1 << DT_PAGE_SHIFT) - 1) >> DT_PAGE_SHIFT;
-	e.len = len;
-	ev_emit(&e);
+	if (!rec_open_inode(&o, DT_ZERO, DT_HOOK_FN_DAX_ZERO_RANGE, inode, false, 0,
+			    true, 1))
+		return;
+	x = rec_ext(&o);
+	x->r.op = DT_ZOP_DAX_RANGE;
+	x->r.pgoff = pos >> DT_PAGE_SHIFT;
+	x->r.nr_pages = (len + (1 << DT_PAGE_SHIFT) - 1) >> DT_PAGE_SHIFT;
+	x->len = len;
+	rec_submit(&o);
 }
 
 SEC("fentry/dax_zero_range")

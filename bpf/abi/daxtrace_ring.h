@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The ring-buffer records between the BPF programs and the loader.  Not a
+ * file format: the loader (bpf/loader/probe_set.cpp) expands every record
+ * into the struct dt_event of daxtrace_abi.h before anyone else sees it,
+ * so trace files, the engine and replay of old traces are unaffected; the
+ * two sides are built together from one tree.
+ *
+ * Why not struct dt_event itself: a 112-byte event with comm and pid per
+ * record costs a helper call (bpf_get_current_comm) and a copy per event.
+ * Instead a task's pid and comm go into the ring once (struct dt_rec_task,
+ * again when its comm or tid changes), and events carry only what varies:
+ * struct dt_rec (64 bytes), or struct dt_rec_ext (88) for the events with
+ * a block range or an iomap answer.  The record kind is the size the ring
+ * reports and, for task records, the type byte.
+ */
+#ifndef DAXTRACE_RING_H
+#define DAXTRACE_RING_H
+
+#include "daxtrace_abi.h"
+
+/* dt_rec.type of a struct dt_rec_task (enum dt_type stays below it). */
+#define DT_REC_TASK 0xff
+
+/* Ring-only bit in dt_rec.flags, never in a dt_event: this fault was a
+ * first write to a read-mapped page (FAULT_FLAG_MKWRITE) of an ext4
+ * inode, whose ->pfn_mkwrite is ext4_dax_fault(); the loader delivers the
+ * DT_MKWRITE_ENTER (before FAULT_ENTER) or DT_MKWRITE_EXIT (after
+ * FAULT_EXIT) the pfn_mkwrite_ext4 hook stands for, from the fault
+ * tracepoint that saw it. */
+#define DT_RF_MKWRITE (1u << 15)
+
+struct dt_rec {
+	__u64 ts;
+	__u32 tid;
+	__u8 type;		/* enum dt_type, or DT_REC_TASK */
+	__u8 hook;		/* enum dt_hook */
+	__u16 cpu;
+	__u32 dev;		/* dev_t, kernel encoding */
+	__u16 flags;		/* DT_F_*, DT_RF_* */
+	__u16 op;
+	__u64 ino;
+	__u64 pgoff;
+	__u64 nr_pages;
+	__s64 ret;
+	__u32 refcount;
+	__u32 reserved;
+};
+
+struct dt_rec_ext {
+	struct dt_rec r;
+	__u64 block;
+	__u64 len;
+	__u16 iomap_type;
+	__u16 iomap_flags;
+	__u32 reserved;
+};
+
+struct dt_rec_task {
+	__u64 ts;
+	__u32 tid;
+	__u8 type;		/* DT_REC_TASK */
+	__u8 reserved0;
+	__u16 cpu;
+	__u32 pid;		/* thread-group id */
+	__u32 reserved1;
+	char comm[DT_COMM_LEN];
+};
+
+/* Per-CPU counters, in the object's .bss (user space reads them through
+ * the skeleton's mmap, no syscall); one cache line per CPU.  Counts are
+ * in struct dt_event units, as user space delivers them. */
+#define DT_MAX_CPUS 1024
+struct dt_cpu_slot {
+	__u64 emitted;		/* events written to the ring buffer */
+	__u64 dropped;		/* lost: the ring buffer was full */
+	__u64 filtered;		/* rejected by a dev/ino/pid/cgroup filter */
+	__u64 unwoken;		/* bytes submitted since this CPU last woke the consumer */
+	__u64 pad[4];
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct dt_rec) == 64, "dt_rec");
+static_assert(sizeof(struct dt_rec_ext) == 88, "dt_rec_ext");
+static_assert(sizeof(struct dt_rec_task) == 40, "dt_rec_task");
+static_assert(sizeof(struct dt_cpu_slot) == 64, "dt_cpu_slot");
+static_assert(DT_TYPE_MAX < DT_REC_TASK && DT_HOOK_MAX <= 0xff, "type and hook fit a byte");
+#endif
+
+#endif /* DAXTRACE_RING_H */
