@@ -121,8 +121,9 @@ struct dt_event {
 
 #define DT_EVENT_SIZE 112
 
-/* Per-CPU counters that the BPF side keeps and user space reads (array map
- * "dt_stats", one struct per CPU).  Drops are never silent. */
+/* Per-CPU counters that the BPF side keeps (struct dt_cpu_slot in
+ * daxtrace_ring.h) and the loader reports, one struct per CPU.  Drops are
+ * never silent. */
 struct dt_cpu_stats {
 	__u64 emitted;			/* events written to the ring buffer */
 	__u64 dropped;			/* bpf_ringbuf_reserve() failed */

@@ -67,23 +67,34 @@ struct dt_rec_task {
 	char comm[DT_COMM_LEN];
 };
 
-/* Per-CPU counters, in the object's .bss (user space reads them through
- * the skeleton's mmap, no syscall); one cache line per CPU.  Counts are
- * in struct dt_event units, as user space delivers them. */
+/* Per-CPU state, in the object's .bss (user space reads the counters
+ * through the skeleton's mmap, no syscall); two cache lines per CPU.
+ * Counts are in struct dt_event units, as user space delivers them. */
 #define DT_MAX_CPUS 1024
 struct dt_cpu_slot {
 	__u64 emitted;		/* events written to the ring buffer */
 	__u64 dropped;		/* lost: the ring buffer was full */
 	__u64 filtered;		/* rejected by a dev/ino/pid/cgroup filter */
 	__u64 unwoken;		/* bytes submitted since this CPU last woke the consumer */
-	__u64 pad[4];
+	/* The task of this CPU's last event, as user space knows it (task
+	 * pointer, tgid << 32 | tid, comm): the next event of the same task
+	 * needs no task-storage lookup to know its task record was sent. */
+	__u64 task;
+	__u64 ids;
+	__u64 comm[2];
+	/* The zeroing a filesystem hook just reported on this CPU (tid, dev,
+	 * sector + 1): its own blkdev_issue_zeroout() is the same zeroing. */
+	__u32 zero_tid;
+	__u32 zero_dev;
+	__u64 zero_sector;
+	__u64 pad[6];
 };
 
 #ifdef __cplusplus
 static_assert(sizeof(struct dt_rec) == 64, "dt_rec");
 static_assert(sizeof(struct dt_rec_ext) == 88, "dt_rec_ext");
 static_assert(sizeof(struct dt_rec_task) == 40, "dt_rec_task");
-static_assert(sizeof(struct dt_cpu_slot) == 64, "dt_cpu_slot");
+static_assert(sizeof(struct dt_cpu_slot) == 128, "dt_cpu_slot");
 static_assert(DT_TYPE_MAX < DT_REC_TASK && DT_HOOK_MAX <= 0xff, "type and hook fit a byte");
 #endif
 

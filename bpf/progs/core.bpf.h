@@ -76,8 +76,7 @@ __u64 dt_vmemmap;
  * fields of a function's ENTER waiting for its EXIT (one slot per kind of
  * bracket, as they nest: fsync > writeback, setattr > break_layouts >
  * busy scan, xfs_break_layouts > xfs_break_dax_layouts), arguments a
- * kprobe saved for its kretprobe, and the last zeroing a filesystem
- * reported (its blkdev_issue_zeroout is then the same zeroing again).
+ * kprobe saved for its kretprobe.
  */
 struct dt_pend {
 	__u64 ino;
@@ -101,9 +100,7 @@ struct dt_args {
 
 struct dt_task {
 	__u64 comm[2];		/* as last sent in a struct dt_rec_task */
-	__u32 tid;		/* 0: nothing sent yet */
-	__u32 zero_dev;
-	__u64 zero_sector;	/* + 1; 0: none */
+	__u64 ids;		/* tgid << 32 | tid as sent; 0: nothing sent yet */
 	struct dt_pend pend[DT_NPEND];
 	struct dt_args args[DT_NARGS];
 };
@@ -224,17 +221,21 @@ static __always_inline bool ids_pass(__u32 tgid, __u32 dev, __u64 ino,
  * changed: a direct load of current->comm and a compare instead of
  * bpf_get_current_comm() per event.  If that task record does not fit,
  * the event is dropped too, so no event reaches user space without its
- * task.  known: the task's storage if the caller has it.
+ * task.  The common case, the same task as the CPU's previous event, is
+ * settled from the CPU's slot without a task-storage lookup.  known: the
+ * task's storage if the caller has it; need_task: the caller wants it
+ * (o->t) in any case.
  */
 static __always_inline enum dt_open rec_open(struct dt_out *o, __u8 type, __u8 hook,
 					     __u32 dev, __u64 ino, __u16 flags,
 					     bool ext, __u32 nev,
-					     struct dt_task *known)
+					     struct dt_task *known, bool need_task)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct dt_cpu_slot *s = &dt_cpu[cpu & (DT_MAX_CPUS - 1)];
 	__u32 tid = task->pid, tgid = task->tgid;
+	__u64 ids = (__u64)tgid << 32 | tid;
 	struct dt_task *t = known;
 	struct dt_rec *r;
 	__u64 c0, c1;
@@ -242,37 +243,46 @@ static __always_inline enum dt_open rec_open(struct dt_out *o, __u8 type, __u8 h
 	o->s = s;
 	o->nev = nev;
 	o->r = NULL;
+	o->t = t;
 	if (!ids_pass(tgid, dev, ino, flags)) {
 		s->filtered += nev;
 		return DT_OPEN_FILTERED;
 	}
-	if (!t)
-		t = task_storage(task);
-	o->t = t;
 	c0 = *(__u64 *)&task->comm[0];
 	c1 = *(__u64 *)&task->comm[8];
-	if (!t || t->tid != tid || t->comm[0] != c0 || t->comm[1] != c1) {
-		struct dt_rec_task *tr = bpf_ringbuf_reserve(&dt_events, sizeof(*tr), 0);
+	if (!t && need_task)
+		o->t = t = task_storage(task);
+	/* The same task as this CPU's last event: user space knows it. */
+	if (s->task != (__u64)task || s->ids != ids || s->comm[0] != c0 || s->comm[1] != c1) {
+		if (!t)
+			o->t = t = task_storage(task);
+		if (!t || t->ids != ids || t->comm[0] != c0 || t->comm[1] != c1) {
+			struct dt_rec_task *tr = bpf_ringbuf_reserve(&dt_events, sizeof(*tr), 0);
 
-		if (!tr) {
-			s->dropped += nev;
-			return DT_OPEN_DROPPED;
+			if (!tr) {
+				s->dropped += nev;
+				return DT_OPEN_DROPPED;
+			}
+			tr->ts = bpf_ktime_get_ns();
+			tr->tid = tid;
+			tr->type = DT_REC_TASK;
+			tr->reserved0 = 0;
+			tr->cpu = cpu;
+			tr->pid = tgid;
+			tr->reserved1 = 0;
+			*(__u64 *)&tr->comm[0] = c0;
+			*(__u64 *)&tr->comm[8] = c1;
+			bpf_ringbuf_submit(tr, wake_flags(s, sizeof(*tr)));
+			if (t) {
+				t->ids = ids;
+				t->comm[0] = c0;
+				t->comm[1] = c1;
+			}
 		}
-		tr->ts = bpf_ktime_get_ns();
-		tr->tid = tid;
-		tr->type = DT_REC_TASK;
-		tr->reserved0 = 0;
-		tr->cpu = cpu;
-		tr->pid = tgid;
-		tr->reserved1 = 0;
-		*(__u64 *)&tr->comm[0] = c0;
-		*(__u64 *)&tr->comm[8] = c1;
-		bpf_ringbuf_submit(tr, wake_flags(s, sizeof(*tr)));
-		if (t) {
-			t->tid = tid;
-			t->comm[0] = c0;
-			t->comm[1] = c1;
-		}
+		s->task = (__u64)task;
+		s->ids = ids;
+		s->comm[0] = c0;
+		s->comm[1] = c1;
 	}
 	o->size = ext ? sizeof(struct dt_rec_ext) : sizeof(struct dt_rec);
 	if (ext)
@@ -332,7 +342,7 @@ static __always_inline bool rec_open_inode(struct dt_out *o, __u8 type, __u8 hoo
 	__u64 ino;
 
 	inode_ids(inode, direct, &dev, &ino, &flags);
-	return rec_open(o, type, hook, dev, ino, flags, ext, nev, NULL) == DT_OPEN_OK;
+	return rec_open(o, type, hook, dev, ino, flags, ext, nev, NULL, false) == DT_OPEN_OK;
 }
 
 static __always_inline bool inode_is_dax(struct inode *inode)
@@ -405,7 +415,7 @@ static __always_inline void ev_enter(__u8 type, __u8 hook, struct inode *inode,
 	enum dt_open st;
 
 	inode_ids(inode, false, &dev, &ino, &flags);
-	st = rec_open(&o, type, hook, dev, ino, flags, true, 1, NULL);
+	st = rec_open(&o, type, hook, dev, ino, flags, true, 1, NULL, true);
 	if (st == DT_OPEN_FILTERED)
 		return;
 	if (st == DT_OPEN_OK) {
@@ -451,7 +461,7 @@ static __always_inline void ev_exit(__u8 hook, __u8 type, __s64 ret)
 		dt_cpu[cpu & (DT_MAX_CPUS - 1)].dropped++;
 		return;
 	}
-	if (rec_open(&o, type, hook, p->dev, p->ino, p->flags, true, 1, t) != DT_OPEN_OK)
+	if (rec_open(&o, type, hook, p->dev, p->ino, p->flags, true, 1, t, false) != DT_OPEN_OK)
 		return;
 	struct dt_rec_ext *x = rec_ext(&o);
 

@@ -112,7 +112,7 @@ static __always_inline void busy_scan(struct address_space *mapping,
 	}
 	inode_ids(inode, false, &dev, &ino, &flags);
 	if (rec_open(&o, DT_BUSY_SCAN, DT_HOOK_FN_BUSY_PAGE_RANGE, dev, ino, flags,
-		     false, 1, NULL) != DT_OPEN_OK)
+		     false, 1, NULL, false) != DT_OPEN_OK)
 		return;
 	o.r->pgoff = pgoff;
 	o.r->nr_pages = (end == -1 || end == 0x7fffffffffffffffll) ? 0 :
@@ -123,7 +123,7 @@ static __always_inline void busy_scan(struct address_space *mapping,
 	if (!page || tp_busy_page_attached)
 		return;
 	if (rec_open(&o, DT_BREAK_BUSY, DT_HOOK_FN_BUSY_PAGE_RANGE, dev, ino, flags,
-		     false, 1, o.t) != DT_OPEN_OK)
+		     false, 1, o.t, false) != DT_OPEN_OK)
 		return;
 	o.r->pgoff = index;
 	o.r->nr_pages = 1;

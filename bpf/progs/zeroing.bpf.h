@@ -14,27 +14,30 @@
 /*
  * blkdev_issue_zeroout() called by ext4_issue_zeroout() or
  * xfs_zero_extent() zeroes what those hooks just reported, with inode and
- * file offset: the same zeroing twice.  They leave its sector in the
- * task's storage and this hook skips a call for that sector.
+ * file offset: the same zeroing twice.  They leave tid, device and sector
+ * in the CPU's slot and this hook skips that call.  Another task's
+ * zeroing of the same sector is still reported; if the task migrated in
+ * between, the zeroing is reported twice, as before.
  */
 static __always_inline void zero_blkdev(struct block_device *bdev, __u64 sector,
 					__u64 nr_sects, bool direct)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct dt_task *t = bpf_task_storage_get(&dt_tasks, task, 0, 0);
+	struct dt_cpu_slot *s = &dt_cpu[bpf_get_smp_processor_id() & (DT_MAX_CPUS - 1)];
 	struct dt_out o;
 	struct dt_rec_ext *x;
 	__u32 dev = READ_KERNEL(direct, bdev, bd_dev);
 
-	if (t && t->zero_sector) {
-		bool same = t->zero_sector == sector + 1 && t->zero_dev == dev;
+	if (s->zero_sector) {
+		bool same = s->zero_sector == sector + 1 && s->zero_dev == dev &&
+			    s->zero_tid == task->pid;
 
-		t->zero_sector = 0;
+		s->zero_sector = 0;
 		if (same)
 			return;
 	}
 	if (rec_open(&o, DT_ZERO, DT_HOOK_FN_BLKDEV_ZEROOUT, dev, 0, DT_F_NOINODE,
-		     true, 1, t) != DT_OPEN_OK)
+		     true, 1, NULL, false) != DT_OPEN_OK)
 		return;
 	x = rec_ext(&o);
 	x->r.op = DT_ZOP_BLKDEV;
@@ -43,14 +46,13 @@ static __always_inline void zero_blkdev(struct block_device *bdev, __u64 sector,
 	rec_submit(&o);
 }
 
-/* A filesystem's zeroing event was made (or filtered): its
- * blkdev_issue_zeroout() of that sector is not reported again. */
+/* A filesystem's zeroing event was made: its blkdev_issue_zeroout() of
+ * that sector is not reported again. */
 static __always_inline void zero_seen(struct dt_out *o, __u32 dev, __u64 sector)
 {
-	if (o->t) {
-		o->t->zero_sector = sector + 1;
-		o->t->zero_dev = dev;
-	}
+	o->s->zero_tid = o->r->tid;
+	o->s->zero_dev = dev;
+	o->s->zero_sector = sector + 1;
 }
 
 SEC("fentry/blkdev_issue_zeroout")

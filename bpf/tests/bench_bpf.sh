@@ -11,7 +11,10 @@
 #   BPF_BASELINE      baseline commit (default 9d513da, before the ring
 #                     and probe rework); BPF_BASELINE= skips it
 #   BPF_BASELINE_DIR  its git worktree (default build-bpf-baseline, ignored)
+#   BPF_BASELINE_BIN  bpf/tests directory of an existing baseline build
+#                     (instead of building one)
 #   DT_BUILD          this tree's build directory (default build-bpf-bench)
+#   BENCH_SKIP_BUILD=1   use the binaries already in DT_BUILD
 #   BENCH_REPORT_ONLY=1  rewrite bench/BPF.md from the last results
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../../ci/lib.sh
@@ -27,11 +30,15 @@ build=${DT_BUILD:-$root/build-bpf-bench}
 results=$build/bench-bpf
 
 if [ "${BENCH_REPORT_ONLY:-}" != 1 ]; then
-	log "building dtprobe and dax_workload in $build"
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	nice -n 10 cmake --build "$build" -j2 --target dtprobe dax_workload >/dev/null
-	old_bin=
-	if [ -n "$base" ]; then
+	if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
+		log "building dtprobe and dax_workload in $build"
+		cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+		nice -n 10 cmake --build "$build" -j2 --target dtprobe dax_workload >/dev/null
+	fi
+	old_bin=${BPF_BASELINE_BIN:-}
+	if [ -n "$old_bin" ]; then
+		git -C "$(dirname "$old_bin")" rev-parse HEAD >"$build/bench-bpf-baseline"
+	elif [ -n "$base" ]; then
 		sha=$(git -C "$root" rev-parse --verify "$base^{commit}")
 		[ -e "$bdir/.git" ] || git -C "$root" worktree add --detach "$bdir" "$sha" >&2
 		git -C "$bdir" checkout -q -f --detach "$sha"
