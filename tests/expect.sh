@@ -11,6 +11,7 @@ declare -F make_workdir >/dev/null || {
 	echo "tests/expect.sh: source ci/lib.sh first" >&2
 	exit 1
 }
+_expect_dir=
 make_workdir _expect_dir
 expect_out=$_expect_dir/out
 expect_err=$_expect_dir/err

@@ -9,6 +9,7 @@ dt=$(realpath "${1:?usage: cli_test.sh DAXTRACE}")
 . "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
 . "$REPO_DIR/tests/ktap.sh"
 . "$REPO_DIR/tests/expect.sh"
+work=
 make_workdir work
 ktap_plan 17
 

@@ -12,6 +12,7 @@ dt=$(realpath "${1:?usage: options_test.sh DAXTRACE}")
 . "$REPO_DIR/tests/ktap.sh"
 . "$REPO_DIR/tests/expect.sh"
 trace="$REPO_DIR/analyzer/tests/data/stock-6.1-ext4-swapboot-punch.dxt"
+work=
 make_workdir work
 export HOME="$work"   # the exporter's default spill directory lands here
 ktap_plan 22

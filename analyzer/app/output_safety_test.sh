@@ -10,6 +10,7 @@ dt=$(realpath "${1:?usage: output_safety_test.sh DAXTRACE}")
 # shellcheck source=SCRIPTDIR/../../ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
 . "$REPO_DIR/tests/ktap.sh"
+work=
 make_workdir work
 command -v zstd >/dev/null || ktap_skip_all "zstd command not installed"
 python3 "$REPO_DIR/analyzer/app/make_unsafe_trace.py" "$work/unsafe.dxt" ||

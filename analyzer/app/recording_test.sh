@@ -12,6 +12,7 @@ dt=$(realpath "${1:?usage: recording_test.sh DAXTRACE}")
 . "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
 . "$REPO_DIR/tests/ktap.sh"
 data="$REPO_DIR/dashboards/tests/data/stock-ext4.dxt" # 43,035 events in 11 blocks
+work=
 make_workdir work
 
 summary_events() {	# the "events" of the JSON summary in FILE
