@@ -164,6 +164,11 @@ void add_common(CLI::App *app, Common &c)
 			"also export to ClickHouse over HTTP (e.g. http://127.0.0.1:8123/); credentials from "
 			"DAXTRACE_CLICKHOUSE_USER/_PASSWORD or --clickhouse-credentials");
 	app->add_option("--clickhouse-db", c.clickhouse.database, "ClickHouse database (default daxtrace)");
+	app->add_option("--clickhouse-cluster", c.clickhouse.cluster,
+			"--clickhouse lists the shards (URL1,URL2,...) of this ClickHouse cluster: each host "
+			"writes into one shard, Distributed tables read them all");
+	app->add_option("--clickhouse-hostname", c.clickhouse.host_name,
+			"host column of the exported rows (default: the run's host name)");
 	app->add_option("--clickhouse-credentials", c.clickhouse.credentials_file,
 			"file holding user:password for ClickHouse");
 	app->add_option("--clickhouse-spill", c.clickhouse.spill_dir,

@@ -83,8 +83,8 @@ const char *kKnownKeys[] = {
 	"filter.pid", "filter.cgroup", "filter.dev", "filter.ino", "probes.ringbuf_mb", "probes.forbid",
 	"metrics.listen", "clickhouse.url", "clickhouse.database", "clickhouse.credentials",
 	"clickhouse.spill_dir", "clickhouse.sample", "clickhouse.batch_rows", "clickhouse.batch_seconds",
-	"record.dir", "record.max_file_size", "record.max_file_age", "record.max_total_size",
-	"record.max_files", "log.stats_interval",
+	"clickhouse.cluster", "clickhouse.hostname", "record.dir", "record.max_file_size",
+	"record.max_file_age", "record.max_total_size", "record.max_files", "log.stats_interval",
 };
 
 Settings settings_from(const Config &c)
@@ -121,6 +121,8 @@ Settings settings_from(const Config &c)
 	s.metrics = c.str("metrics.listen");
 	s.clickhouse.url = c.str("clickhouse.url");
 	s.clickhouse.database = c.str("clickhouse.database", s.clickhouse.database);
+	s.clickhouse.cluster = c.str("clickhouse.cluster");
+	s.clickhouse.host_name = c.str("clickhouse.hostname");
 	s.clickhouse.credentials_file = c.str("clickhouse.credentials");
 	s.clickhouse.spill_dir = c.str("clickhouse.spill_dir");
 	s.clickhouse.event_sample = unsigned(c.num("clickhouse.sample", s.clickhouse.event_sample));

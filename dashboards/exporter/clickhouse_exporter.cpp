@@ -47,6 +47,51 @@ std::string op_of(const dt_event &e)
 
 std::string dev_or_empty(uint64_t dev) { return dev ? dtabi::dev_name(dev) : std::string(); }
 
+// The columns of a dt_event that events and finding_evidence share, in
+// their (common) order in schema.cpp: type, hook ... refcount.
+Row &event_fields(Row &r, const dt_event &e)
+{
+	return r.str(dtabi::type_name(e.type)).str(dtabi::hook_name(e.hook)).num(e.cpu).str(op_of(e)).num(e.pid)
+		.num(e.tid).str(raw_comm(e)).num(e.dev).str(dev_or_empty(e.dev)).num(e.ino).num(e.pgoff)
+		.num(e.nr_pages).num(e.block).num(e.len).num(e.ret).num(e.flags).num(e.refcount);
+}
+
+// "host_port" of a URL: names a destination's spill directory.
+std::string url_key(const std::string &url)
+{
+	std::string key;
+	auto scheme = url.find("://");
+	for (char c : url.substr(scheme == std::string::npos ? 0 : scheme + 3))
+		key += isalnum((unsigned char)c) || c == '.' || c == '-' ? c : '_';
+	while (!key.empty() && key.back() == '_')
+		key.pop_back();
+	return key;
+}
+
+std::vector<std::string> shard_urls(const Options &o)
+{
+	std::vector<std::string> v;
+	for (size_t pos = 0;;) {
+		size_t comma = o.url.find(',', pos);
+		v.push_back(o.url.substr(pos, comma == std::string::npos ? comma : comma - pos));
+		if (comma == std::string::npos)
+			return v;
+		pos = comma + 1;
+	}
+}
+
+// The shard of a host: FNV-1a of its name.  Any fixed function would do
+// (reads go through the Distributed tables, which ask every shard); a
+// host's rows staying on one shard keeps its queries and its batches on
+// one server.
+size_t shard_of(const std::string &host, size_t shards)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (unsigned char c : host)
+		h = (h ^ c) * 1099511628211ULL;
+	return size_t(h % shards);
+}
+
 std::string default_spill_dir(const Options &opt)
 {
 	std::string base;
@@ -58,14 +103,11 @@ std::string default_spill_dir(const Options &opt)
 		base = st && *st ? std::string(st) + "/daxtrace/clickhouse-spill"
 				 : std::string(home && *home ? home : "/tmp") + "/.local/state/daxtrace/clickhouse-spill";
 	}
-	// One directory per destination: a batch never goes to another server.
-	std::string key;
-	auto scheme = opt.url.find("://");
-	for (char c : opt.url.substr(scheme == std::string::npos ? 0 : scheme + 3))
-		key += isalnum((unsigned char)c) || c == '.' || c == '-' ? c : '_';
-	while (!key.empty() && key.back() == '_')
-		key.pop_back();
-	return base + "/" + key + "-" + opt.database;
+	// One directory per destination: a batch never goes to another server
+	// (on a cluster, a subdirectory per shard below this one).
+	if (!opt.cluster.empty())
+		return base + "/cluster-" + opt.cluster + "-" + opt.database;
+	return base + "/" + url_key(opt.url) + "-" + opt.database;
 }
 
 // A trace header's hook entry as (name, mechanism): "fs_dax:dax_pte_fault@tp_btf",
@@ -83,20 +125,49 @@ std::pair<std::string, std::string> hook_and_mechanism(const std::string &h)
 }
 
 // Bad options fail before anything is created (the spill directory).
+bool plain_name(const std::string &n)
+{
+	bool plain = !n.empty() && n.size() <= 64 && !isdigit((unsigned char)n[0]);
+	for (char c : n)
+		plain = plain && (isalnum((unsigned char)c) || c == '_');
+	return plain;
+}
+
 const Options &checked(const Options &o)
 {
-	ClickHouseHttp validate(o.url, "", "");   // throws on a malformed URL
+	auto urls = shard_urls(o);
+	if (urls.size() > 1 && o.cluster.empty())
+		throw std::runtime_error("several URLs are the shards of a cluster: name it with --clickhouse-cluster");
+	for (auto &u : urls)
+		ClickHouseHttp validate(u, "", "");   // throws on a malformed URL
 	// Checked here, not by the server: the default spill directory is
 	// named after the database and is created right after this.  Plain
 	// identifiers only, which every ClickHouse takes without quoting.
-	bool plain = !o.database.empty() && o.database.size() <= 64 && !isdigit((unsigned char)o.database[0]);
-	for (char c : o.database)
-		plain = plain && (isalnum((unsigned char)c) || c == '_');
-	if (!plain)
+	if (!plain_name(o.database))
 		throw std::runtime_error("--clickhouse-db: '" + o.database +
 					 "' is not a usable database name (letters, digits and _, not starting "
 					 "with a digit, at most 64)");
+	if (!o.cluster.empty() && !plain_name(o.cluster))
+		throw std::runtime_error("--clickhouse-cluster: '" + o.cluster +
+					 "' is not a usable cluster name (letters, digits and _, not starting "
+					 "with a digit, at most 64)");
 	return o;
+}
+
+// Rows in the batches of dir whose names start with prefix.
+uint64_t pending_rows(const SpillQueue &q, const std::string &prefix)
+{
+	uint64_t rows = 0;
+	std::string content;
+	for (auto &n : q.list())
+		if (n.rfind(prefix, 0) == 0 && q.read(n, &content)) {
+			// header: magic, table, batch_id, rows, columns
+			size_t t1 = content.find('\t'), t2 = content.find('\t', t1 + 1),
+			       t3 = content.find('\t', t2 + 1);
+			if (t3 != std::string::npos)
+				rows += strtoull(content.c_str() + t3 + 1, nullptr, 10);
+		}
+	return rows;
 }
 
 }  // namespace
@@ -120,9 +191,21 @@ struct Exporter::Impl {
 	void snapshot(const Snapshot &s, bool final);
 	void add_devices(uint64_t now_ns);
 
+	// A destination: the server, or on a cluster one shard, with its own
+	// spill directory and sender.  This run writes to shards[target]; the
+	// other senders deliver what earlier runs left for their shard.
+	struct Shard {
+		std::string url;
+		std::unique_ptr<SpillQueue> spill;
+		std::unique_ptr<Delivery> delivery;
+	};
+	SpillQueue &spill() { return *shards[target].spill; }
+	Delivery &delivery() { return *shards[target].delivery; }
+
 	Options opt;
-	SpillQueue spill;
-	std::unique_ptr<Delivery> delivery;
+	std::string spill_base;
+	std::vector<Shard> shards;
+	size_t target = 0;
 	std::string run_id, name_prefix, host = "unknown";
 	uint64_t created_ns = 0;
 	int64_t wall_offset = 0;
@@ -140,13 +223,12 @@ struct Exporter::Impl {
 };
 
 Exporter::Impl::Impl(const Options &o)
-	: opt(checked(o)), spill(o.spill_dir.empty() ? default_spill_dir(o) : o.spill_dir)
+	: opt(checked(o)), spill_base(o.spill_dir.empty() ? default_spill_dir(o) : o.spill_dir)
 {
 	if (opt.batch_rows == 0)
 		opt.batch_rows = 1;
 	std::string user, password;
 	clickhouse_credentials(opt.credentials_file, &user, &password);
-	auto http = std::make_unique<ClickHouseHttp>(opt.url, user, password);
 	if (const char *p = getenv("DAXTRACE_CLICKHOUSE_FLUSH_TIMEOUT"))
 		flush_timeout_s = atof(p);
 	if (const char *p = getenv("DAXTRACE_CLICKHOUSE_SPILL_MAX_MB"))
@@ -160,9 +242,16 @@ Exporter::Impl::Impl(const Options &o)
 	snprintf(prefix, sizeof(prefix), "%020lu-%s-", (unsigned long)created_ns, run_id.c_str());
 	name_prefix = prefix;
 	wall_offset = int64_t(clock_ns(CLOCK_REALTIME)) - int64_t(clock_ns(CLOCK_MONOTONIC));
-	delivery = std::make_unique<Delivery>(std::move(http), opt.database, spill, name_prefix);
-	if (const char *p = getenv("DAXTRACE_CLICKHOUSE_TEST_PACE_MS"))
-		delivery->set_pace_ms(unsigned(atoi(p)));
+	for (auto &u : shard_urls(opt)) {
+		Shard sh;
+		sh.url = u;
+		sh.spill = std::make_unique<SpillQueue>(opt.cluster.empty() ? spill_base : spill_base + "/" + url_key(u));
+		sh.delivery = std::make_unique<Delivery>(std::make_unique<ClickHouseHttp>(u, user, password),
+							 opt.database, opt.cluster, *sh.spill, name_prefix);
+		if (const char *p = getenv("DAXTRACE_CLICKHOUSE_TEST_PACE_MS"))
+			sh.delivery->set_pace_ms(unsigned(atoi(p)));
+		shards.push_back(std::move(sh));
+	}
 }
 
 Row Exporter::Impl::row(Batch &b)
@@ -183,7 +272,7 @@ void Exporter::Impl::seal(Batch &b)
 {
 	if (!b.rows)
 		return;
-	std::string tname(b.table.name);
+	std::string tname = b.table.insert_table(!opt.cluster.empty());
 	std::string content = std::string(kBatchMagic) + "\t" + tname + "\t" + b.id + "\t" +
 			      std::to_string(b.rows) + "\t" + b.table.insert_columns() + "\n" + b.body;
 	char name[128];
@@ -191,18 +280,18 @@ void Exporter::Impl::seal(Batch &b)
 	// A server down for long: the spill directory is bounded; events give
 	// way first (findings, evidence, histograms and counters are small and
 	// always kept).
-	if (&b == &events && spill_max_bytes && spill.bytes() + content.size() > spill_max_bytes) {
+	if (&b == &events && spill_max_bytes && spill().bytes() + content.size() > spill_max_bytes) {
 		if (!events_dropped_rows)
 			warn("spill directory %s is full (%lu MiB, DAXTRACE_CLICKHOUSE_SPILL_MAX_MB): event rows "
 			     "are dropped until ClickHouse takes the waiting batches; findings are kept",
-			     spill.dir().c_str(), (unsigned long)(spill_max_bytes >> 20));
+			     spill().dir().c_str(), (unsigned long)(spill_max_bytes >> 20));
 		events_dropped_rows += b.rows;
 		b.body.clear();
 		b.rows = 0;
 		return;
 	}
 	try {
-		spill.put(name, content);
+		spill().put(name, content);
 		sealed_batches++;
 		sealed_rows += b.rows;
 	} catch (const std::exception &e) {
@@ -211,7 +300,7 @@ void Exporter::Impl::seal(Batch &b)
 	}
 	b.body.clear();
 	b.rows = 0;
-	delivery->notify();
+	delivery().notify();
 }
 
 void Exporter::Impl::seal_old(bool all)
@@ -248,7 +337,7 @@ void Exporter::Impl::snapshot(const Snapshot &s, bool final)
 	row(stats).num(now_ns).str(host).str(run_id).num(no).num(final ? 1 : 0).str(stats.id)
 		.num(s.elapsed_s).num(s.events).num(s.lost).num(s.filtered).num(st.late).num(s.findings)
 		.num(st.uncertain_findings).num(st.near_misses).num(st.memory_bytes).num(exported_events)
-		.num(delivery->failures());
+		.num(delivery().failures());
 	seal(stats);
 
 	Batch nm{table("near_misses")};
@@ -280,7 +369,8 @@ Exporter::~Exporter() = default;
 void Exporter::start(const RunInfo &run)
 {
 	Impl &x = *impl_;
-	x.host = run.host.empty() ? "unknown" : run.host;
+	x.host = !x.opt.host_name.empty() ? x.opt.host_name : run.host.empty() ? "unknown" : run.host;
+	x.target = shard_of(x.host, x.shards.size());
 	if (run.start_wallclock_ns && run.start_monotonic_ns)
 		x.wall_offset = int64_t(run.start_wallclock_ns) - int64_t(run.start_monotonic_ns);
 	x.start_ns = run.start_wallclock_ns ? run.start_wallclock_ns : clock_ns(CLOCK_REALTIME);
@@ -326,11 +416,9 @@ void Exporter::event(const dt_event &e)
 	// Drop markers are always exported (the drops dashboard needs them all).
 	bool lost = e.type == DT_LOST;
 	if (lost || (x.opt.event_sample && seq % x.opt.event_sample == 0)) {
-		x.row(x.events).num(x.wall(e.ts)).num(e.ts).str(x.host).str(x.run_id).num(seq).str(x.events.id)
-			.num(lost ? 1u : x.opt.event_sample).str(dtabi::type_name(e.type)).str(dtabi::hook_name(e.hook))
-			.num(e.cpu).str(op_of(e)).num(e.pid).num(e.tid).str(raw_comm(e)).num(e.dev)
-			.str(dev_or_empty(e.dev)).num(e.ino).num(e.pgoff).num(e.nr_pages).num(e.block).num(e.len)
-			.num(e.ret).num(e.flags).num(e.refcount).num(e.iomap_type).num(e.iomap_flags);
+		event_fields(x.row(x.events).num(x.wall(e.ts)).num(e.ts).str(x.host).str(x.run_id).num(seq)
+				     .str(x.events.id).num(lost ? 1u : x.opt.event_sample), e)
+			.num(e.iomap_type).num(e.iomap_flags);
 		x.exported_events++;
 		if (x.events.rows >= x.opt.batch_rows)
 			x.seal(x.events);
@@ -361,12 +449,9 @@ void Exporter::finding(const daxtrace::Finding &f)
 	uint64_t t0 = f.evidence.empty() ? 0 : f.evidence.front().ts;
 	uint32_t idx = 0;
 	for (auto &e : f.evidence)
-		x.row(x.evidence).num(wstart).str(x.host).str(x.run_id).num(no).num(idx++).str(x.evidence.id)
-			.str(f.id()).str(cls).num(x.wall(e.ts)).num(e.ts).num(int64_t(e.ts) - int64_t(t0))
-			.str(dtabi::type_name(e.type)).str(dtabi::hook_name(e.hook)).num(e.cpu).str(op_of(e))
-			.num(e.pid).num(e.tid).str(raw_comm(e)).num(e.dev).str(dev_or_empty(e.dev)).num(e.ino)
-			.num(e.pgoff).num(e.nr_pages).num(e.block).num(e.len).num(e.ret).num(e.flags)
-			.num(e.refcount);
+		event_fields(x.row(x.evidence).num(wstart).str(x.host).str(x.run_id).num(no).num(idx++)
+				     .str(x.evidence.id).str(f.id()).str(cls).num(x.wall(e.ts)).num(e.ts)
+				     .num(int64_t(e.ts) - int64_t(t0)), e);
 	if (x.findings.rows >= x.opt.batch_rows)
 		x.seal(x.findings);
 	if (x.evidence.rows >= x.opt.batch_rows)
@@ -392,40 +477,65 @@ void Exporter::finish(const Snapshot &s)
 	x.finished = true;
 	x.seal_old(true);
 	x.snapshot(s, true);
-	x.delivery->drain(x.flush_timeout_s, x.opt.interrupts);
-	size_t ours = 0, others = 0;
-	for (auto &n : x.spill.list())
-		(n.rfind(x.name_prefix, 0) == 0 ? ours : others)++;
-	const Delivery &d = *x.delivery;
-
+	// This run's shard first: its batches are the ones the exit status
+	// is about.
+	x.delivery().drain(x.flush_timeout_s, x.opt.interrupts);
+	for (auto &sh : x.shards)
+		if (sh.delivery.get() != &x.delivery())
+			sh.delivery->drain(x.flush_timeout_s, x.opt.interrupts);
+	uint64_t rows = 0, batches = 0, dups = 0, rejected = 0;
+	for (auto &sh : x.shards) {
+		rows += sh.delivery->delivered_rows();
+		batches += sh.delivery->delivered_batches();
+		dups += sh.delivery->duplicates_skipped();
+		rejected += sh.delivery->rejected();
+	}
+	std::string where = x.shards[x.target].url;
+	if (!x.opt.cluster.empty())
+		where += " (shard " + std::to_string(x.target + 1) + " of " + std::to_string(x.shards.size()) +
+			 " of cluster " + x.opt.cluster + ")";
 	fprintf(stderr,
 		"daxtrace: clickhouse: run %s: %lu rows in %lu batches sealed (%lu events); delivered %lu "
 		"rows in %lu batches to %s database %s%s\n",
 		x.run_id.c_str(), (unsigned long)x.sealed_rows, (unsigned long)x.sealed_batches,
-		(unsigned long)x.exported_events, (unsigned long)d.delivered_rows(),
-		(unsigned long)d.delivered_batches(), x.opt.url.c_str(), x.opt.database.c_str(),
-		d.duplicates_skipped()
-			? (", " + std::to_string(d.duplicates_skipped()) + " already there (not sent twice)").c_str()
-			: "");
-	std::string last_error = d.last_error();
-	if (ours + others)
-		warn("%zu batches (%zu of this run) wait in %s: %s; the next daxtrace --clickhouse run "
-		     "with this spill directory delivers them",
-		     ours + others, ours, x.spill.dir().c_str(),
-		     x.spill.locked() ? (last_error.empty() ? "not delivered in time" : last_error.c_str())
-				      : "another daxtrace holds the directory and delivers them");
+		(unsigned long)x.exported_events, (unsigned long)rows, (unsigned long)batches, where.c_str(),
+		x.opt.database.c_str(),
+		dups ? (", " + std::to_string(dups) + " already there (not sent twice)").c_str() : "");
+
+	size_t ours = 0;
+	uint64_t our_rows = 0;
+	std::string last_error = x.delivery().last_error();
+	for (auto &sh : x.shards) {
+		size_t mine = 0, others = 0;
+		for (auto &n : sh.spill->list())
+			(n.rfind(x.name_prefix, 0) == 0 ? mine : others)++;
+		if (!(mine + others))
+			continue;
+		uint64_t mine_rows = mine ? pending_rows(*sh.spill, x.name_prefix) : 0;
+		std::string err = sh.delivery->last_error();
+		// Counted, never silent: what waits, where, why, and who takes it.
+		warn("%zu batches (%zu of this run: %lu rows) wait in %s: %s; the next daxtrace --clickhouse "
+		     "run with this spill directory delivers them",
+		     mine + others, mine, (unsigned long)mine_rows, sh.spill->dir().c_str(),
+		     sh.spill->locked() ? (err.empty() ? "not delivered in time" : err.c_str())
+					: "another daxtrace holds the directory and delivers them");
+		if (sh.spill->locked()) {
+			ours += mine;
+			our_rows += mine_rows;
+		}
+	}
 	if (x.events_dropped_rows)
 		warn("%lu event rows were not exported: the spill directory was full",
 		     (unsigned long)x.events_dropped_rows);
-	if (d.rejected())
+	if (rejected)
 		warn("%lu batches were refused by the server and set aside in %s/rejected",
-		     (unsigned long)d.rejected(), x.spill.dir().c_str());
-	if (ours && x.spill.locked())
+		     (unsigned long)rejected, x.spill().dir().c_str());
+	if (ours)
 		x.failure = "clickhouse: " + std::to_string(ours) + " of " + std::to_string(x.sealed_batches) +
-			    " batches of this run not delivered to " + x.opt.url + " (" +
-			    (last_error.empty() ? std::string("not delivered in time") : last_error) + ")";
-	else if (d.rejected())
-		x.failure = "clickhouse: " + std::to_string(d.rejected()) + " batches refused by the server (" +
+			    " batches of this run (" + std::to_string(our_rows) + " rows) not delivered to " +
+			    where + " (" + (last_error.empty() ? std::string("not delivered in time") : last_error) + ")";
+	else if (rejected)
+		x.failure = "clickhouse: " + std::to_string(rejected) + " batches refused by the server (" +
 			    (last_error.empty() ? std::string("rejected") : last_error) + ")";
 }
 

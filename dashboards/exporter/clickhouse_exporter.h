@@ -11,6 +11,22 @@
 // (delivery.h) delivers them.  So a server that is down, slow or refusing
 // costs detection nothing: batches wait on disk until it answers, for this
 // run or the next.
+//
+// A cluster (Options::cluster) is sharded by the exporter itself, not by
+// INSERTs into the Distributed tables: each host's batches go, with their
+// own spill directory and sender, straight into the NAME_local tables of
+// the one shard its host name maps to.  So a batch is still one INSERT into
+// one table on one server -- one part, all rows or none -- and a batch in
+// doubt is looked up by batch_id on the very server that would have it:
+// the single-server exactly-once argument holds per shard, and a shard
+// killed -9 and restarted loses nothing and gets nothing twice.  Through
+// the Distributed table neither holds: asynchronous INSERTs (the default)
+// queue blocks on the receiving server and re-send one whose answer a
+// killed shard never gave (plain MergeTree keeps both copies); synchronous
+// ones (insert_distributed_sync) fail on 18.16 while any shard is down,
+// stalling every host, and the batch_id lookup through the Distributed
+// table fails the same way.  Here a dead shard stalls only its own hosts,
+// whose batches wait on disk.
 #pragma once
 
 #include <atomic>
@@ -29,7 +45,14 @@
 namespace dtch {
 
 struct Options {
-	std::string url;               // http://host:8123/ (ClickHouse HTTP interface)
+	// http://host:8123/ (ClickHouse HTTP interface); on a cluster the
+	// shards' URLs, comma-separated, one per shard (any server of it).
+	std::string url;
+	// "": one server.  Else the cluster (remote_servers) the URLs are the
+	// shards of: each host's rows go into the NAME_local tables of one
+	// shard, chosen by its host name; Distributed tables NAME read them all.
+	std::string cluster;
+	std::string host_name;         // the host column ("": the run's host name)
 	std::string database = "daxtrace";
 	std::string credentials_file;  // "user:password" in a file; else the environment
 	std::string spill_dir;         // batches that could not be delivered wait here

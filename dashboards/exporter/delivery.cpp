@@ -47,9 +47,10 @@ void warn(const char *fmt, ...)
 	fprintf(stderr, "daxtrace: warning: clickhouse: %s\n", buf);
 }
 
-Delivery::Delivery(std::unique_ptr<ClickHouseHttp> http, std::string database, SpillQueue &spill,
-		   std::string own_prefix)
-	: http_(std::move(http)), db_(std::move(database)), spill_(spill), own_prefix_(std::move(own_prefix))
+Delivery::Delivery(std::unique_ptr<ClickHouseHttp> http, std::string database, std::string cluster,
+		   SpillQueue &spill, std::string own_prefix)
+	: http_(std::move(http)), db_(std::move(database)), cluster_(std::move(cluster)), spill_(spill),
+	  own_prefix_(std::move(own_prefix))
 {
 	sender_ = std::thread([this] { sender_main(); });
 }
@@ -221,9 +222,20 @@ void Delivery::sender_main()
 			backoff = 1.0;
 			continue;
 		}
+		if (!schema_ok_ && spill_.list().empty()) {
+			// Nothing to deliver here (a shard this run does not write
+			// to): still give it the tables once, quietly, since a
+			// Distributed query needs them on every shard.
+			if (!tried_idle_schema_) {
+				tried_idle_schema_ = true;
+				bool unreachable = false;
+				schema_ok_ = apply_schema(*http_, db_, cluster_, &unreachable).empty();
+			}
+			continue;
+		}
 		if (!schema_ok_) {
 			bool unreachable = false;
-			std::string err = apply_schema(*http_, db_, &unreachable);
+			std::string err = apply_schema(*http_, db_, cluster_, &unreachable);
 			if (!err.empty()) {
 				report_error(err);
 				failed = true;

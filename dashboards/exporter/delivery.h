@@ -28,9 +28,10 @@ void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 class Delivery {
 public:
 	// own_prefix: the names of this run's batches start with it (a batch
-	// of another run is always in doubt).
-	Delivery(std::unique_ptr<ClickHouseHttp> http, std::string database, SpillQueue &spill,
-		 std::string own_prefix);
+	// of another run is always in doubt).  cluster: "" for one server,
+	// else the cluster the server is a shard of (schema.h).
+	Delivery(std::unique_ptr<ClickHouseHttp> http, std::string database, std::string cluster,
+		 SpillQueue &spill, std::string own_prefix);
 	~Delivery();
 	Delivery(const Delivery &) = delete;
 	Delivery &operator=(const Delivery &) = delete;
@@ -57,7 +58,7 @@ private:
 	void report_error(const std::string &msg);
 
 	std::unique_ptr<ClickHouseHttp> http_;
-	std::string db_;
+	std::string db_, cluster_;
 	SpillQueue &spill_;
 	std::string own_prefix_;
 	unsigned pace_ms_ = 0;
@@ -71,7 +72,7 @@ private:
 	std::atomic<uint64_t> progress_ns_{0};
 
 	// sender thread only (last_error_ also under m_)
-	bool schema_ok_ = false, in_failure_ = false;
+	bool schema_ok_ = false, in_failure_ = false, tried_idle_schema_ = false;
 	std::set<std::string> attempted_;
 	std::string last_error_;
 	std::chrono::steady_clock::time_point last_warn_{};

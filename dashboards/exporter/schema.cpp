@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "ch_errors.h"
 #include "clickhouse_http.h"
@@ -274,9 +275,25 @@ std::string Table::insert_columns() const
 	return s;
 }
 
-std::string Table::create_sql(bool comments) const
+std::string Table::insert_table(bool cluster) const
 {
-	std::string s = "CREATE TABLE IF NOT EXISTS " + std::string(name) + "\n(\n";
+	return std::string(name) + (cluster && sharded() ? std::string(kLocalSuffix) : "");
+}
+
+std::string Table::distributed_sql(const std::string &cluster, const std::string &db) const
+{
+	// No sharding key: ClickHouse then refuses INSERTs into the Distributed
+	// table of a cluster of several shards, so rows only arrive the way
+	// the exporter writes them (clickhouse_exporter.h: per-shard batches,
+	// exactly once).
+	std::string n(name);
+	return "CREATE TABLE IF NOT EXISTS " + n + " AS " + n + std::string(kLocalSuffix) +
+	       " ENGINE = Distributed(" + cluster + ", " + db + ", " + n + std::string(kLocalSuffix) + ")";
+}
+
+std::string Table::create_sql(bool comments, std::string_view suffix) const
+{
+	std::string s = "CREATE TABLE IF NOT EXISTS " + std::string(name) + std::string(suffix) + "\n(\n";
 	for (size_t i = 0; i < columns.size(); i++) {
 		const Column &c = columns[i];
 		std::string def = "    " + std::string(c.name) + " " + std::string(c.type) +
@@ -291,9 +308,18 @@ std::string Table::create_sql(bool comments) const
 	return s + ") " + std::string(engine);
 }
 
-std::string schema_sql()
+std::string schema_sql(const std::string &cluster, const std::string &db)
 {
 	std::string s = kPreamble;
+	if (!cluster.empty())
+		s += "--\n"
+		     "-- CLUSTER VARIANT for cluster " + cluster + ", database " + db + "\n"
+		     "-- (clickhouse_schema --cluster NAME --db DB): run it on every server of\n"
+		     "-- the cluster.  Each holds NAME_local tables (its shard's\n"
+		     "-- rows) and Distributed tables NAME over all shards, which every query\n"
+		     "-- uses.  The exporter (daxtrace --clickhouse URL1,URL2,...\n"
+		     "-- --clickhouse-cluster " + cluster + ") writes each host's rows into the\n"
+		     "-- NAME_local tables of one shard (dashboards/README.md, \"Fleet\").\n";
 	for (const Table &t : kTableList) {
 		s += "\n";
 		// Table comments wrapped at 76 columns.
@@ -310,7 +336,12 @@ std::string schema_sql()
 		}
 		if (!line.empty())
 			s += line + "\n";
-		s += t.create_sql(true) + ";\n";
+		if (cluster.empty() || !t.sharded()) {
+			s += t.create_sql(true) + ";\n";
+			continue;
+		}
+		s += t.create_sql(true, kLocalSuffix) + ";\n";
+		s += t.distributed_sql(cluster, db) + ";\n";
 	}
 	return s;
 }
@@ -339,13 +370,17 @@ ChResult existing_columns(ClickHouseHttp &http, const std::string &db, ColumnsBy
 }
 
 // What the server's tables lack, "" if nothing.
-std::string missing(const ColumnsByTable &cols)
+std::string missing(const ColumnsByTable &cols, bool cluster)
 {
 	std::string m;
 	for (const Table &t : tables()) {
-		auto it = cols.find(t.name);
+		std::vector<std::string> names{std::string(t.name)};
+		if (cluster && t.sharded())
+			names.push_back(t.insert_table(true));
+		for (const std::string &tn : names) {
+		auto it = cols.find(tn);
 		if (it == cols.end()) {
-			m += std::string(m.empty() ? "" : "; ") + "no table " + std::string(t.name);
+			m += std::string(m.empty() ? "" : "; ") + "no table " + tn;
 			continue;
 		}
 		std::string lacks;
@@ -356,14 +391,16 @@ std::string missing(const ColumnsByTable &cols)
 		if (nlack > 4)
 			lacks += " and " + std::to_string(nlack - 4) + " more";
 		if (!lacks.empty())
-			m += std::string(m.empty() ? "" : "; ") + std::string(t.name) + " lacks " + lacks;
+			m += std::string(m.empty() ? "" : "; ") + tn + " lacks " + lacks;
+		}
 	}
 	return m;
 }
 
 }  // namespace
 
-std::string apply_schema(ClickHouseHttp &http, const std::string &db, bool *unreachable)
+std::string apply_schema(ClickHouseHttp &http, const std::string &db, const std::string &cluster,
+			 bool *unreachable)
 {
 	*unreachable = false;
 	ChResult p = http.ping(5);
@@ -376,14 +413,16 @@ std::string apply_schema(ClickHouseHttp &http, const std::string &db, bool *unre
 	ChResult r = existing_columns(http, db, &cols);
 	if (!r.ok)
 		return describe(r, http.url());
-	if (missing(cols).empty())
+	bool on_cluster = !cluster.empty();
+	if (missing(cols, on_cluster).empty())
 		return "";
 	std::string qdb = ident(db);
 	r = http.query("CREATE DATABASE IF NOT EXISTS " + qdb);
 	for (const Table &t : tables()) {
-		if (!r.ok)
-			break;
-		r = http.query(t.create_sql(false), db);
+		if (r.ok)
+			r = http.query(t.create_sql(false, on_cluster && t.sharded() ? kLocalSuffix : ""), db);
+		if (r.ok && on_cluster && t.sharded())
+			r = http.query(t.distributed_sql(cluster, db), db);
 	}
 	if (!r.ok)
 		return r.transport_error() ? describe(r, http.url())
@@ -391,7 +430,7 @@ std::string apply_schema(ClickHouseHttp &http, const std::string &db, bool *unre
 						     db + "): " + r.error;
 	if (!(r = existing_columns(http, db, &cols)).ok)
 		return describe(r, http.url());
-	if (std::string m = missing(cols); !m.empty())
+	if (std::string m = missing(cols, on_cluster); !m.empty())
 		return "the tables in ClickHouse database " + db + " at " + http.url() +
 		       " do not fit daxtrace's schema (" + m + "): drop them or use another --clickhouse-db";
 	std::string row = std::to_string(kSchemaVersion) + "\n";

@@ -27,17 +27,34 @@ struct Table {
 	size_t inserted() const;             // columns an INSERT names
 	std::string insert_columns() const;  // "wall_ns,ts_ns,host,..."
 	// CREATE TABLE IF NOT EXISTS ...; comments: the columns' (schema.sql).
-	std::string create_sql(bool comments) const;
+	// suffix: appended to the table's name (kLocalSuffix on a cluster).
+	std::string create_sql(bool comments, std::string_view suffix = "") const;
+	// On a cluster: the Distributed table of this name over every shard's
+	// NAME_local in database db.
+	std::string distributed_sql(const std::string &cluster, const std::string &db) const;
+	// Is it sharded on a cluster?  (schema_info stays per server.)
+	bool sharded() const { return name != "schema_info"; }
+	// The table an exporter INSERTs into: NAME, or NAME_local on a cluster.
+	std::string insert_table(bool cluster) const;
 };
+
+// A cluster's shards hold NAME_local (MergeTree); NAME is the Distributed
+// table over them, so every query (dashboards, tests) reads NAME alike.
+inline constexpr std::string_view kLocalSuffix = "_local";
 
 std::span<const Table> tables();         // schema_info first
 const Table &table(std::string_view name);   // throws std::logic_error
-std::string schema_sql();                // the whole schema, as schema.sql
+// The whole schema, as schema.sql; with a cluster name the cluster
+// variant (schema-cluster.sql: per-shard tables plus Distributed ones
+// reading database db on every shard).
+std::string schema_sql(const std::string &cluster = "", const std::string &db = "daxtrace");
 
 // Makes database `db` on the server fit the specification: creates the
-// database and missing tables.  Returns "" when it fits, else one line for
+// database and missing tables (on a cluster, this server's local tables
+// and the Distributed tables).  Returns "" when it fits, else one line for
 // a person; *reachability is set when the server did not answer at all or
 // is not ClickHouse.
-std::string apply_schema(ClickHouseHttp &http, const std::string &db, bool *unreachable);
+std::string apply_schema(ClickHouseHttp &http, const std::string &db, const std::string &cluster,
+			 bool *unreachable);
 
 }  // namespace dtch

@@ -1,11 +1,25 @@
 // clickhouse_schema: daxtrace's ClickHouse schema as SQL, from schema.cpp.
 //   clickhouse_schema > dashboards/clickhouse/schema.sql
+//   clickhouse_schema --cluster daxtrace_fleet [--db daxtrace] > dashboards/clickhouse/schema-cluster.sql
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "schema.h"
 
-int main()
+int main(int argc, char **argv)
 {
-	fputs(dtch::schema_sql().c_str(), stdout);
+	std::string cluster, db = "daxtrace";
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 < argc && !strcmp(argv[i], "--cluster")) {
+			cluster = argv[++i];
+		} else if (i + 1 < argc && !strcmp(argv[i], "--db")) {
+			db = argv[++i];
+		} else {
+			fprintf(stderr, "usage: clickhouse_schema [--cluster NAME [--db DB]]\n");
+			return 2;
+		}
+	}
+	fputs(dtch::schema_sql(cluster, db).c_str(), stdout);
 	return 0;
 }

@@ -6,27 +6,24 @@ set -u
 DT=${1:?usage: bad_input_test.sh DAXTRACE [TRACE]}
 HERE=$(cd "$(dirname "$0")" && pwd)
 TRACE=${2:-$HERE/data/stock-ext4.dxt}
+. "$HERE/../../ci/lib.sh"
+. "$HERE/../../tests/ktap.sh"
 . "$HERE/ch_server.sh"
-command -v "$CH_BIN" >/dev/null 2>&1 || [ -x "$CH_BIN" ] || {
-	echo "1..0 # SKIP clickhouse-server not installed (ci/packages.txt)"; exit 0; }
+command -v "$CH_BIN" >/dev/null 2>&1 || [ -x "$CH_BIN" ] ||
+	ktap_skip_all "clickhouse-server not installed (ci/packages.txt)"
 
-WORK=$(mktemp -d /tmp/dt-ch-bad.XXXXXX)
+make_workdir WORK /tmp/dt-ch-bad.XXXXXX
 HTTPD_PID=
-cleanup() { ch_stop; [ -n "$HTTPD_PID" ] && kill "$HTTPD_PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
+on_exit 'ch_stop; [ -z "$HTTPD_PID" ] || kill "$HTTPD_PID" 2>/dev/null'
 trap 'exit 130' INT TERM
 port=$((20000 + RANDOM % 20000))
 ch_setup "$WORK/ch" "$port" "$((port + 1))"
-ch_start || { echo "1..0 # SKIP clickhouse-server does not start here"; exit 0; }
+ch_start || ktap_skip_all "clickhouse-server does not start here"
 URL="http://127.0.0.1:$port/"
 export DAXTRACE_CLICKHOUSE_FLUSH_TIMEOUT=2
 unset DAXTRACE_CLICKHOUSE_USER DAXTRACE_CLICKHOUSE_PASSWORD
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-echo "KTAP version 1"
-echo "1..11"
+ktap_plan 11
 
 "$DT" replay --json "$TRACE" 2>/dev/null | grep -v '"type":"start"' > "$WORK/plain.jsonl"
 same_findings() { cmp -s "$WORK/plain.jsonl" <(grep -v '"type":"start"' "$1"); }
@@ -50,10 +47,10 @@ expect_run() {
 	warns=$(grep -c "warning: clickhouse" "$WORK/err")
 	[ "$warns" -le 6 ] || why+=("$warns warnings: not rate-limited")
 	if [ ${#why[@]} -eq 0 ]; then
-		ok "$name: $(grep -m1 -E "$pat" "$WORK/err" | cut -c1-230)"
+		ktap_ok "$name: $(grep -m1 -E "$pat" "$WORK/err" | cut -c1-230)"
 	else
 		mapfile -t e < "$WORK/err"
-		not_ok "$name" "${why[@]}" "${e[@]:0:8}"
+		ktap_not_ok "$name" "${why[@]}" "${e[@]:0:8}"
 	fi
 }
 
@@ -66,6 +63,7 @@ expect_run "nothing listens at the URL: detection goes on, batches spill" 1 \
 	--clickhouse http://127.0.0.1:1/ --clickhouse-spill "$WORK/s1"
 
 python3 -m http.server --bind 127.0.0.1 $((port + 2)) --directory "$WORK" > /dev/null 2>&1 &
+# shellcheck disable=SC2034 # on_exit kills it
 HTTPD_PID=$!
 # a loaded machine can take seconds to start python: wait until it answers
 for _ in $(seq 100); do curl -s -o /dev/null -m 1 "http://127.0.0.1:$((port + 2))/" && break; sleep 0.1; done
@@ -103,4 +101,4 @@ expect_run "schema fixed: the batches that waited are delivered" 0 "delivered [0
 expect_run "server down and the spill directory full: events give way, findings kept" 1 \
 	"spill directory .* is full \(2 MiB" DAXTRACE_CLICKHOUSE_SPILL_MAX_MB=2 -- \
 	--clickhouse http://127.0.0.1:1/ --clickhouse-spill "$WORK/s7"
-[ $failed -eq 0 ]
+ktap_finish

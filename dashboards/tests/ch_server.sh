@@ -6,8 +6,12 @@
 #   ch_kill                           SIGKILL it (no clean shutdown)
 #   ch_stop                           stop it (the tests' trap calls this)
 #   ch_query SQL                      run SQL over HTTP as the admin user
+#   ch_node N CMD ARGS...             run one of the above for server N of
+#                                     several (each keeps its own CH_* state)
+# CH_EXTRA_CONFIG: XML put into config.xml by ch_setup (e.g. remote_servers).
 # Users: "dtwriter"/"s3cret-pw" (the exporter's), "default" (no password,
-# loopback only), "ro" (readonly: the schema cannot be created).
+# loopback only), "ro" (readonly: the schema cannot be created), "nodb"
+# (may use database "other" only).
 CH_BIN=${CH_BIN:-$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)}
 
 ch_setup() {
@@ -35,6 +39,7 @@ ch_setup() {
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <mlock_executable>false</mlock_executable>
+${CH_EXTRA_CONFIG:-}
 </yandex>
 XML
 	cat > "$CH_DIR/users.xml" <<XML
@@ -51,6 +56,9 @@ XML
       <profile>default</profile><quota>default</quota></dtwriter>
     <ro><password>ro-pw</password><networks><ip>127.0.0.1</ip></networks>
       <profile>readonly</profile><quota>default</quota></ro>
+    <nodb><password>nodb-pw</password><networks><ip>127.0.0.1</ip></networks>
+      <profile>default</profile><quota>default</quota>
+      <allow_databases><database>other</database></allow_databases></nodb>
   </users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
     <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
@@ -95,4 +103,23 @@ ch_stop() {
 	fi
 	CH_PID=
 	return 0
+}
+
+# Several servers (a cluster): each node's CH_DIR/CH_HTTP/CH_TCP/CH_PID are
+# swapped in around CMD.  ch_stop_all stops every node ch_node knows.
+declare -A CH_NODE_DIR CH_NODE_HTTP CH_NODE_TCP CH_NODE_PID
+ch_node() {
+	local n=$1 rc
+	shift
+	CH_DIR=${CH_NODE_DIR[$n]:-} CH_HTTP=${CH_NODE_HTTP[$n]:-} CH_TCP=${CH_NODE_TCP[$n]:-}
+	CH_PID=${CH_NODE_PID[$n]:-}
+	"$@"
+	rc=$?
+	CH_NODE_DIR[$n]=$CH_DIR CH_NODE_HTTP[$n]=$CH_HTTP CH_NODE_TCP[$n]=$CH_TCP CH_NODE_PID[$n]=$CH_PID
+	return $rc
+}
+
+ch_stop_all() {
+	local n
+	for n in "${!CH_NODE_DIR[@]}"; do ch_node "$n" ch_stop; done
 }

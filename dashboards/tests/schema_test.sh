@@ -1,13 +1,23 @@
 #!/bin/sh
-# clickhouse/schema.sql is what the exporter creates: its column
-# specification (exporter/schema.cpp) printed by clickhouse_schema.
+# clickhouse/schema.sql and schema-cluster.sql are what the exporter
+# creates: its column specification (exporter/schema.cpp) printed by
+# clickhouse_schema.
 # usage: schema_test.sh CLICKHOUSE_SCHEMA
 set -eu
 here=$(dirname "$0")
-if "$1" | diff -u "$here/../clickhouse/schema.sql" -; then
-	echo "ok - clickhouse/schema.sql is exporter/schema.cpp's specification"
-else
-	echo "not ok - clickhouse/schema.sql differs from exporter/schema.cpp: regenerate it with" \
-	     "clickhouse_schema > dashboards/clickhouse/schema.sql"
-	exit 1
-fi
+rc=0
+check() {	# check FILE ARGS...
+	f=$1
+	shift
+	if "$CH_SCHEMA" "$@" | diff -u "$here/../clickhouse/$f" -; then
+		echo "ok - clickhouse/$f is exporter/schema.cpp's specification"
+	else
+		echo "not ok - clickhouse/$f differs from exporter/schema.cpp: regenerate it with" \
+		     "clickhouse_schema $* > dashboards/clickhouse/$f"
+		rc=1
+	fi
+}
+CH_SCHEMA=$1
+check schema.sql
+check schema-cluster.sql --cluster daxtrace_fleet
+exit $rc
