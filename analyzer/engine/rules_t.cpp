@@ -13,13 +13,26 @@
 //     goes on with teardown work (any further DT_ENTRY_*, DT_BREAK_*,
 //     DT_BUSY_SCAN or DT_ZERO by R).  Plain overlap of the two brackets is
 //     not a race: the removal waits for the invalidate lock after ENTER.
-//     Limitation, chosen to stay conservative: the filesystem drops the
-//     invalidate lock a little before REMOVE_EXIT, so a fault mapping P
-//     after R's last teardown event but before its EXIT is legal on a
-//     correct kernel; it is indistinguishable from a racing fault that
-//     came after the last teardown, and is counted as a near miss.
-//     Window: [teardown of P, R's next teardown event].  Gap sensitive
-//     (dep. from REMOVE_ENTER).
+//     The filesystem drops the invalidate lock a little before
+//     REMOVE_EXIT, so a fault mapping P after R's last teardown event but
+//     before its EXIT can be legal; by timing alone it is
+//     indistinguishable from a racing fault that came after the last
+//     teardown.  But a hole punch (and a truncate) emits nothing between
+//     tearing the pages down and freeing their blocks (the freeing,
+//     ext4_ext_remove_space()/xfs_unmap_extent(), is not hooked), which is
+//     exactly where the race lab kernel's punch holds the window open
+//     (tests/reopen, dax_reopen.t=1): the racing fault maps there, and no
+//     teardown follows.  What tells it apart is the block: after a punch
+//     or truncate the torn-down page is a hole (or beyond EOF), so a fault
+//     serialised with it maps the zero page, a block it allocates
+//     (IOMAP_F_NEW), or nothing.  So at a successful PUNCH/TRUNCATE's
+//     REMOVE_EXIT, a candidate whose fault's own DT_IOMAP was an existing
+//     MAPPED block (not new) is T1 too: that block is the one being freed.
+//     Without the fault's iomap, for other ops (collapse/insert shift
+//     blocks, zero range leaves unwritten ones) or after a failed removal
+//     it stays a near miss.
+//     Window: [teardown of P, R's next teardown event or its REMOVE_EXIT].
+//     Gap sensitive (dep. from REMOVE_ENTER).
 //
 //  Near miss (class T): the first fault by another task that maps a page
 //     inside the range a completed removal on the inode tore down:
@@ -150,45 +163,80 @@ void Engine::Impl::t1_on_teardown(Removal &r, const dt_event &ev) {
 	}
 }
 
+// The block a T1 candidate's fault mapped, when it must be the block the
+// removal is freeing: a punch or truncate leaves a torn-down page a hole
+// (or beyond EOF), so a fault serialised with it maps the zero page, a
+// newly allocated block (IOMAP_F_NEW) or nothing; a block that already
+// existed can only be the old one.  Needs the faulter's iomap of that very
+// mapping; null when it is not known or the removal failed.
+static const dt_event *t1_old_block(const Removal &r, const Removal::T1Candidate &c,
+				     const dt_event &exit, const TaskState *t) {
+	if ((r.op != DT_ROP_PUNCH && r.op != DT_ROP_TRUNCATE) || exit.ret != 0)
+		return nullptr;
+	if (!t || !t->has_last_map || t->last_map_exit.ts != c.map_ts || !t->last_map_iomap.type)
+		return nullptr;
+	const dt_event &io = t->last_map_iomap;
+	if (io.iomap_type != DT_IOMAP_MAPPED || (io.iomap_flags & DT_IOMAP_F_NEW))
+		return nullptr;
+	return &io;
+}
+
+static Finding t1_finding(const Removal &r, const Removal::T1Candidate &c, const dt_event &ev,
+			  const dt_event *old_block, TaskRef faulter, TaskRef remover) {
+	Finding f;
+	f.rule = Rule::T1_FAULT_MAPS_TORN_DOWN;
+	f.dev = c.fault_exit.dev;
+	f.ino = c.fault_exit.ino;
+	f.pgoff_first = f.pgoff_last = c.pgoff;
+	f.tasks.push_back(std::move(faulter));
+	f.tasks.push_back(std::move(remover));
+	if (!f.tasks[0].tid)
+		f.tasks[0].tid = c.tid;
+	f.window_start_ns = c.delete_ts;
+	f.window_end_ns = ev.ts;
+	if (c.delete_ev.type)
+		f.evidence.push_back(c.delete_ev);
+	if (c.fault_enter.type && c.fault_enter.tid == c.tid)
+		f.evidence.push_back(c.fault_enter);
+	if (old_block)
+		f.evidence.push_back(*old_block);
+	f.evidence.push_back(c.fault_exit);
+	f.evidence.push_back(ev);
+	f.summary = "a fault mapped page " + std::to_string(c.pgoff) + " of inode " +
+		    std::to_string(f.ino) + " " + std::to_string(c.map_ts - c.delete_ts) +
+		    " ns after a concurrent " + std::string(remove_op_name(r.op)) +
+		    " had torn it down, " +
+		    (old_block ? "to the block that removal was freeing (sector " +
+				 std::to_string(old_block->block) + ")"
+			       : std::string("while that removal was still tearing down"));
+	return f;
+}
+
 void Engine::Impl::t1_on_remover_event(Removal &r, const dt_event &ev) {
 	if (r.t1.empty())
 		return;
 	if (ev.type == DT_REMOVE_EXIT || ev.type == DT_REMOVE_ENTER)
 		return;
-	for (const auto &c : r.t1) {
-		if (ev.ts < c.map_ts)
-			continue;
-		Finding f;
-		f.rule = Rule::T1_FAULT_MAPS_TORN_DOWN;
-		f.dev = c.fault_exit.dev;
-		f.ino = c.fault_exit.ino;
-		f.pgoff_first = f.pgoff_last = c.pgoff;
-		f.tasks.push_back(task_ref(c.fault_exit, "faulter"));
-		f.tasks.push_back(task_ref(r.tid, "remover"));
-		if (!f.tasks[0].tid)
-			f.tasks[0].tid = c.tid;
-		f.window_start_ns = c.delete_ts;
-		f.window_end_ns = ev.ts;
-		if (c.delete_ev.type)
-			f.evidence.push_back(c.delete_ev);
-		if (c.fault_enter.type && c.fault_enter.tid == c.tid)
-			f.evidence.push_back(c.fault_enter);
-		f.evidence.push_back(c.fault_exit);
-		f.evidence.push_back(ev);
-		f.summary = "a fault mapped page " + std::to_string(c.pgoff) + " of inode " +
-			    std::to_string(f.ino) + " " + std::to_string(c.map_ts - c.delete_ts) +
-			    " ns after a concurrent " + std::string(remove_op_name(r.op)) +
-			    " had torn it down, while that removal was still tearing down";
-		emit(std::move(f), r.enter_ts, true);
-	}
+	for (const auto &c : r.t1)
+		if (ev.ts >= c.map_ts)
+			emit(t1_finding(r, c, ev, nullptr, task_ref(c.fault_exit, "faulter"),
+					task_ref(r.tid, "remover")),
+			     r.enter_ts, true);
 	r.t1.clear();
 }
 
 void Engine::Impl::t1_on_removal_exit(Removal &r, const dt_event *exit) {
 	if (exit)
-		for (const auto &c : r.t1)
-			if (exit->ts >= c.map_ts)
+		for (const auto &c : r.t1) {
+			if (exit->ts < c.map_ts)
+				continue;
+			if (const dt_event *old = t1_old_block(r, c, *exit, find_task(c.tid)))
+				emit(t1_finding(r, c, *exit, old, task_ref(c.fault_exit, "faulter"),
+						task_ref(r.tid, "remover")),
+				     r.enter_ts, true);
+			else
 				near_miss(RaceClass::T, c.fault_exit.dev, c.fault_exit.ino, exit->ts - c.map_ts);
+		}
 	r.t1.clear();
 }
 

@@ -21,7 +21,8 @@
 # usage: reopen_matrix.sh KERNEL BUILD_DIR [--out DIR] [--fs ext4,xfs]
 #            [--classes Z,W,T,L3] [--modes 1,2] [--rounds N] [--table FILE]
 #   KERNEL   path to the race lab bzImage, or "build" to get it from
-#            ci/build-kernel.sh --extra-series tests/reopen/6.1 (cached)
+#            ci/build-kernel.sh --extra-series tests/reopen/6.1 (cached);
+#            with --modes 0 any ci/lab kernel (built, stock, a path)
 #   BUILD_DIR holds analyzer/app/daxtrace and tests/workloads/*
 # Exit 0 when every check passed.  Inside the guest (ci/lab --script) it
 # runs as: reopen_matrix.sh --guest DAXTRACE BINDIR ROUNDS CLASSES MODES
@@ -33,7 +34,11 @@ if [ "${1:-}" = --guest ]; then
 	daxtrace=$2 bindir=$3 rounds=$4 classes=$5 modes=$6
 	out=$LAB_OUT
 	params=/sys/module/dax_reopen/parameters
-	[ -d $params ] || { echo "Bail out! $params missing: not the race lab kernel ($(uname -r))"; exit 1; }
+	# Mode 0 alone also runs on a kernel without the fixture (the plain
+	# patched or stock kernel): the reproducers' and rules' quiet side.
+	setsw() { [ -d $params ] && echo "$2" >$params/$1; }
+	[ -d $params ] || [ "$modes" = 0 ] ||
+		{ echo "Bail out! $params missing: not the race lab kernel ($(uname -r))"; exit 1; }
 	mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 	declare -A switch=([Z]=z [W]=w [T]=t [L3]=l3)
 	declare -A workload=([Z]=zero_store_wiped [W]=mkwrite_wb_lost [T]=punch_fault_stale
@@ -41,8 +46,8 @@ if [ "${1:-}" = --guest ]; then
 	for c in ${classes//,/ }; do
 		for m in ${modes//,/ }; do
 			name=$c-m$m
-			for s in z w t l3; do echo 0 >$params/$s; done
-			echo "$m" >$params/${switch[$c]}
+			for s in z w t l3; do setsw $s 0; done
+			setsw "${switch[$c]}" "$m"
 			"$daxtrace" --json --interval 2 --force --record "$out/$name.dxt" --dev "$LAB_MNT" \
 				>"$out/$name.jsonl" 2>"$out/$name.err" &
 			pid=$!
@@ -56,7 +61,7 @@ if [ "${1:-}" = --guest ]; then
 			[ $rc = 0 ] || { echo "daxtrace exited $rc"; cat "$out/$name.err"; exit 1; }
 			"$daxtrace" replay --json "$out/$name.dxt" >"$out/$name.replay.jsonl" 2>"$out/$name.replay.err" ||
 				{ echo "replay failed"; cat "$out/$name.replay.err"; exit 1; }
-			echo 0 >$params/${switch[$c]}
+			setsw "${switch[$c]}" 0
 		done
 	done
 	exit 0
