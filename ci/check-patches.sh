@@ -89,18 +89,38 @@ warnings() {
 
 mk() { make -C "$tree" O="$obj" ARCH=x86_64 "$@"; }
 
-# make targets for the files a patch touches: a .c file's object, a header
-# inside a filesystem directory that directory, anything else (include/)
-# all of $all_targets.
-targets_of() {		# targets_of PATCH
-	local f t
-	for f in $(grep -E '^\+\+\+ b/' "$1" | sed 's#^+++ b/##'); do
+# make targets for the files a patch touches, object by object (whole
+# directories would mean a W=1 build of all of fs/xfs/ and fs/ext4/ for
+# each base): a .c file's object; a header, the objects of the patch's own
+# .c files plus, for a trace header, the object that instantiates it (the
+# .c that defines CREATE_TRACE_POINTS and includes it); a header with
+# neither falls back to its directory, or to all of $all_targets for one
+# outside fs/.  Callers of a changed header that the patch leaves alone are
+# compiled by the full build of the series (ci/build-kernel.sh), not here.
+targets_of() {		# targets_of PATCH (run with the patch applied)
+	local f files own=
+	files=$(grep -E '^\+\+\+ b/' "$1" | sed 's#^+++ b/##')
+	for f in $files; do
+		case $f in *.c) own+="${f%.c}.o " ;; esac
+	done
+	for f in $files; do
 		case $f in
-		fs/*/*) t=$(echo "$f" | cut -d/ -f1-2)/ ;;
-		*.c) t=${f%.c}.o ;;
-		*) echo "$all_targets"; continue ;;
+		*.c) echo "${f%.c}.o" ;;
+		*.h)
+			local inst
+			inst=$(cd "$tree" && grep -l CREATE_TRACE_POINTS fs/dax.c fs/ext2/*.c \
+				fs/ext4/*.c fs/xfs/*.c fs/fuse/*.c 2>/dev/null |
+				xargs -r grep -lE "#include [<\"](.*/)?$(basename "$f")[>\"]" 2>/dev/null)
+			if [ -n "$inst$own" ]; then
+				echo "${inst//.c/.o} $own"
+			else
+				case $f in
+				fs/*/*) echo "$(echo "$f" | cut -d/ -f1-2)/" ;;
+				*) echo "$all_targets" ;;
+				esac
+			fi ;;
+		*) echo "$all_targets" ;;
 		esac
-		echo "$t"
 	done | tr ' ' '\n' | grep -v '^$' | sort -u | tr '\n' ' '
 }
 
@@ -109,7 +129,8 @@ configured() {		# configured TARGET...
 	local t out=
 	for t in "$@"; do
 		case $t in
-		fs/fuse/) grep -q '^CONFIG_FUSE_FS=y' "$obj/.config" || continue ;;
+		fs/fuse/dax.o) grep -q '^CONFIG_FUSE_DAX=y' "$obj/.config" || continue ;;
+		fs/fuse/*) grep -q '^CONFIG_FUSE_FS=y' "$obj/.config" || continue ;;
 		esac
 		out+="$t "
 	done
