@@ -66,8 +66,16 @@ run_bt() {	# LABEL ROUND SCRIPT
 	sleep 1
 	bench "$1" "$2"
 	bpftool -j prog show > "$OUT/progs-$1-$2.json"
+	# let bpftrace print what its perf buffers still hold (it lags under
+	# TCG), up to 120 s, before stopping it
+	local n0=-1 n1 i=0
+	while n1=$(wc -c < "$OUT/bt.out"); [ "$n1" != "$n0" ] && [ $i -lt 60 ]; do
+		n0=$n1; i=$((i + 1)); sleep 2
+	done
 	kill -INT $pid; wait $pid
-	echo $(($(wc -l < "$OUT/bt.out") - 1)) > "$OUT/lines-$1-$2"
+	grep -v '^Attaching\|^Lost ' "$OUT/bt.out" | wc -l > "$OUT/lines-$1-$2"
+	# perf-buffer overflows: "Lost N events"
+	awk '/^Lost [0-9]+ events/ { s += $2 } END { print s + 0 }' "$OUT/bt.out" > "$OUT/lost-$1-$2"
 }
 
 configs="bare dt-new bt-min bt-full"
@@ -115,6 +123,10 @@ for c in configs:
             plist = [(p["prog"], p["run_cnt"], p["run_time_ns"]) for p in st["programs"]]
         elif c.startswith("bt-"):
             ev.append(int(open(f"{out}/lines-{c}-{r}").read()))
+            try:
+                drops += int(open(f"{out}/lost-{c}-{r}").read())
+            except FileNotFoundError:
+                pass
             plist = [(p.get("name", str(p["id"])), p.get("run_cnt", 0), p.get("run_time_ns", 0))
                      for p in json.load(open(f"{out}/progs-{c}-{r}.json"))
                      if p.get("run_cnt") and p.get("type") != "cgroup_skb"]
