@@ -119,6 +119,17 @@ void Engine::Impl::prefetch(const ReorderBuffer::Peek &ev) {
 	}
 }
 
+// The event types whose only work is one rule handler on the task state.
+Engine::Impl::TaskHandler Engine::Impl::task_handler(uint16_t type) {
+	switch (type) {
+	case DT_IOMAP: return &Impl::on_iomap;
+	case DT_ZERO: return &Impl::on_zero;
+	case DT_MKWRITE_EXIT: return &Impl::on_mkwrite_done;
+	case DT_WB_ENTRY: return &Impl::on_wb_entry;
+	default: return &Impl::on_mkwrite; // DT_MKWRITE_ENTER, DT_MKWRITE_DIRTY
+	}
+}
+
 void Engine::Impl::process(const dt_event &ev) {
 	++st.events_analysed;
 	released_ts = ev.ts;
@@ -192,20 +203,12 @@ void Engine::Impl::process(const dt_event &ev) {
 		break;
 	}
 	case DT_IOMAP:
-		on_iomap(t, ev);
-		break;
 	case DT_ZERO:
-		on_zero(t, ev);
-		break;
 	case DT_MKWRITE_ENTER:
 	case DT_MKWRITE_DIRTY:
-		on_mkwrite(t, ev);
-		break;
 	case DT_MKWRITE_EXIT:
-		on_mkwrite_done(t, ev);
-		break;
 	case DT_WB_ENTRY:
-		on_wb_entry(t, ev);
+		(this->*task_handler(ev.type))(t, ev);
 		break;
 	case DT_BREAK_ENTER:
 	case DT_BREAK_BUSY:
@@ -236,16 +239,19 @@ void Engine::Impl::flush() {
 			finish_removal(*t, r, nullptr, true);
 	}
 	next_publish_ts = 0;
-	for (auto &p : pending) {
-		++st.findings;
-		if (p.f.uncertain)
-			++st.uncertain_findings;
-		if (cb)
-			cb(p.f);
-		out.push_back(std::move(p.f));
-	}
+	for (auto &p : pending)
+		publish(std::move(p.f));
 	pending.clear();
 	next_publish_ts = UINT64_MAX;
+}
+
+void Engine::Impl::publish(Finding &&f) {
+	++st.findings;
+	if (f.uncertain)
+		++st.uncertain_findings;
+	if (cb)
+		cb(f);
+	out.push_back(std::move(f));
 }
 
 void Engine::Impl::maybe_publish() {
@@ -264,12 +270,7 @@ void Engine::Impl::maybe_publish() {
 				if (published_windows.size() > 1024)
 					published_windows.pop_front();
 			}
-			++st.findings;
-			if (p.f.uncertain)
-				++st.uncertain_findings;
-			if (cb)
-				cb(p.f);
-			out.push_back(std::move(p.f));
+			publish(std::move(p.f));
 		} else {
 			next = std::min(next, due);
 			if (w != i)
@@ -345,18 +346,20 @@ TaskRef Engine::Impl::task_ref(uint32_t tid, const char *role) {
 // ---------------------------------------------------------------- state
 
 bool Engine::Impl::inode_lookup(const InodeKey &k, uint32_t &id) {
-	ICacheEntry &ce = icache[icache_index(k)];
-	if (ce.k == k) {
-		id = ce.id;
-		return true;
+	uint32_t &ce = icache[icache_index(k)];
+	if (ce) {
+		const InodeInfo &ii = inodes[ce - 1];
+		if (ii.used && ii.dev == k.dev && ii.ino == k.ino && ii.hi == k.hi) {
+			id = ce - 1;
+			return true;
+		}
 	}
 	uint32_t *p = inode_hash.find(ikey_hash(k));
 	if (p) {
 		const InodeInfo &ii = inodes[*p];
 		if (ii.dev == k.dev && ii.ino == k.ino && ii.hi == k.hi) {
 			id = *p;
-			ce.k = k;
-			ce.id = id;
+			ce = id + 1;
 			return true;
 		}
 	}
@@ -370,9 +373,12 @@ bool Engine::Impl::inode_lookup(const InodeKey &k, uint32_t &id) {
 }
 
 void Engine::Impl::inode_erase(const InodeKey &k) {
-	ICacheEntry &ce = icache[icache_index(k)];
-	if (ce.k == k)
-		ce = ICacheEntry{};
+	uint32_t &ce = icache[icache_index(k)];
+	if (ce) {
+		const InodeInfo &ii = inodes[ce - 1];
+		if (ii.dev == k.dev && ii.ino == k.ino && ii.hi == k.hi)
+			ce = 0;
+	}
 	uint64_t h = ikey_hash(k);
 	uint32_t *p = inode_hash.find(h);
 	if (p) {
@@ -486,6 +492,28 @@ void Engine::Impl::set_in_fault(uint32_t idx, bool on) {
 		in_fault_tasks.erase(it);
 }
 
+void Engine::Impl::dirty_put(const dt_event &ev) {
+	if (dirty_ring.empty())
+		dirty_ring.resize(kDirtyRing);
+	size_t i = dirty_head++ % kDirtyRing;
+	if (rb.pack(ev, dirty_ring[i])) {
+		if (!dirty_full.empty())
+			dirty_full[i].type = DT_NONE;
+		return;
+	}
+	if (dirty_full.empty())
+		dirty_full.resize(kDirtyRing);
+	dirty_full[i] = ev;
+}
+
+dt_event Engine::Impl::dirty_get(size_t i) const {
+	if (!dirty_full.empty() && dirty_full[i].type)
+		return dirty_full[i];
+	dt_event ev;
+	rb.unpack(dirty_ring[i], ev);
+	return ev;
+}
+
 TaskState *Engine::Impl::find_task(uint32_t tid) {
 	uint32_t *i = task_ids.find(tid);
 	return i ? &tasks[*i] : nullptr;
@@ -556,7 +584,8 @@ void Engine::Impl::rebase(uint64_t now) {
 }
 
 uint64_t Engine::Impl::memory_bytes() const {
-	uint64_t b = sizeof(*this);
+	// rb and nm count their own object (sizeof included): not twice.
+	uint64_t b = sizeof(*this) - sizeof(rb) - sizeof(nm);
 	b += pages.memory_bytes();
 	b += rb.memory_bytes();
 	b += inodes.capacity() * sizeof(InodeInfo) + inode_free.capacity() * 4;
@@ -571,7 +600,7 @@ uint64_t Engine::Impl::memory_bytes() const {
 		     r.evidence.capacity() * sizeof(dt_event);
 	b += mk_inflight.capacity() * 4 + in_fault_tasks.capacity() * 4;
 	b += wb_walks.capacity() * sizeof(WbWalk) + fsync_open.capacity() * 4 +
-	     dirty_ring.capacity() * sizeof(dt_event);
+	     dirty_ring.capacity() * sizeof(ReorderBuffer::Slot) + dirty_full.capacity() * sizeof(dt_event);
 	for (const auto &w : wb_walks)
 		b += w.cands.capacity() * sizeof(WbWalk::Cand);
 	b += zeros.capacity() * sizeof(ZeroRecord);

@@ -58,8 +58,9 @@ inline constexpr uint64_t kNoKey = ~0ULL;
 using PageTable = FlatMap<uint64_t, PageState, kNoKey>;
 
 struct InodeInfo {
-	uint64_t dev = 0, ino = 0, hi = 0;
-	uint64_t pages = 0;    // page-table entries referencing this id
+	uint64_t dev = 0, ino = 0;
+	uint32_t hi = 0;    // pgoff >> 32
+	uint32_t pages = 0; // page-table entries referencing this id (< 2^32 by the key)
 	uint64_t last_ts = 0;
 	bool used = false;
 	// The last completed removal on this inode (T near misses).
@@ -67,6 +68,7 @@ struct InodeInfo {
 	uint32_t rm_tid = 0;
 	uint64_t rm_exit_ts = 0, rm_lo = 0, rm_hi = 0;
 };
+static_assert(sizeof(InodeInfo) == 64);
 
 struct InodeKey {
 	uint64_t dev, ino, hi;
@@ -119,24 +121,26 @@ struct Removal {
 	void add_evidence(const dt_event &ev);
 };
 
+// The flags are grouped ahead of the events they qualify: no padding
+// between them (one of these per task).
 struct TaskState {
 	bool used = false;
+	// fault bracket
+	bool in_fault = false, fault_has_iomap = false;
+	// latest DT_IOMAP seen in this task (inside or outside a fault)
+	bool has_iomap = false;
+	// last completed mapping fault (Z1 evidence)
+	bool has_last_map = false;
+	// first-write fault (W)
+	bool mk_active = false, mk_dirty = false;
+	bool w1_cand = false;
 	uint32_t tid = 0, pid = 0;
 	char comm[DT_COMM_LEN] = {};
 	uint64_t last_ts = 0;
-	// fault bracket
-	bool in_fault = false, fault_has_iomap = false;
 	dt_event fault_enter{};
-	// latest DT_IOMAP seen in this task (inside or outside a fault)
-	bool has_iomap = false;
 	dt_event iomap{};
-	// last completed mapping fault (Z1 evidence)
-	bool has_last_map = false;
 	dt_event last_map_exit{}, last_map_iomap{};
-	// first-write fault (W)
-	bool mk_active = false, mk_dirty = false;
 	dt_event mk_enter{}, mk_dirty_ev{};
-	bool w1_cand = false;
 	dt_event w1_wb{};
 	int32_t removal = -1; // index into Impl::removals
 	// this task's last zeroing (Z2 checks it first: the allocator zeroes
@@ -148,6 +152,38 @@ struct TaskState {
 struct ZeroRecord {
 	uint64_t ts = 0, dev = 0, sector = 0, len = 0;
 	uint32_t tid = 0;
+};
+
+// Which 2 MiB regions of the disk the zeroings in the ring touch, as
+// counts per hashed region (a counting Bloom filter): a mapped page whose
+// sector lies in no counted region cannot be covered by any of them, and
+// the scan of the newest zeroings (the costliest part of every mapping) is
+// skipped.  Conservative: hash collisions and zeroings of more than
+// kMaxRegions regions ("wide") only make the scan happen.
+struct ZeroFilter {
+	// At most 64 records x 3 regions count in one bin: 8 bits suffice.
+	static constexpr unsigned kBins = 512, kMaxRegions = 3, kShift = 12; // 4096 sectors
+	uint8_t bins[kBins] = {};
+	uint32_t wide = 0;
+
+	static unsigned bin(uint64_t region) { return unsigned((region * 0x9e3779b97f4a7c15ULL) >> 55); }
+	// The same end as the rules' coverage test (wrapping included).
+	template <int Delta>
+	void update(const ZeroRecord &z) {
+		uint64_t end = z.sector + (z.len + 511) / 512;
+		if (end <= z.sector)
+			return; // covers nothing, whatever the sector
+		uint64_t first = z.sector >> kShift, last = (end - 1) >> kShift;
+		if (last - first >= kMaxRegions) {
+			wide += Delta;
+			return;
+		}
+		for (uint64_t r = first; r <= last; ++r)
+			bins[bin(r)] += Delta;
+	}
+	void add(const ZeroRecord &z) { update<1>(z); }
+	void remove(const ZeroRecord &z) { update<-1>(z); }
+	bool may_cover(uint64_t sector) const { return wide || bins[bin(sector >> kShift)]; }
 };
 
 // An open DAX writeback walk of one task (W2): DT_WB_RANGE_ENTER ..
@@ -190,6 +226,9 @@ struct Engine::Impl {
 	void prefetch(const detail::ReorderBuffer::Peek &ev);
 	void flush();
 	void maybe_publish();
+	void publish(Finding &&f);
+	using TaskHandler = void (Impl::*)(detail::TaskState &, const dt_event &);
+	static TaskHandler task_handler(uint16_t type);
 	void sweep();
 	uint64_t memory_bytes() const;
 
@@ -263,13 +302,10 @@ struct Engine::Impl {
 		uint64_t h = detail::mix64(k.dev * 0x9e3779b97f4a7c15ULL ^ detail::mix64(k.ino ^ (k.hi << 48)));
 		return h == ~0ULL ? h - 1 : h;
 	}
-	// Direct-mapped cache in front of inode_hash (hot inodes, no hashing).
-	struct ICacheEntry {
-		detail::InodeKey k{~0ULL, ~0ULL, ~0ULL};
-		uint32_t id = 0;
-	};
-	static constexpr size_t kICache = 512;
-	ICacheEntry icache[kICache];
+	// Direct-mapped cache in front of inode_hash (hot inodes, no hashing):
+	// id + 1 (0 = empty), verified against inodes[id], which is hot anyway.
+	static constexpr size_t kICache = 256;
+	uint32_t icache[kICache] = {};
 	static size_t icache_index(const detail::InodeKey &k) {
 		return (k.ino ^ (k.ino >> 9) ^ (k.dev * 7) ^ k.hi) & (kICache - 1);
 	}
@@ -299,13 +335,20 @@ struct Engine::Impl {
 	// Recent dirtying events (write-fault / mkwrite completions), W2's
 	// evidence for the page it finds skipped; the page state itself only
 	// keeps the time.
+	// Held compact (a reorder-buffer slot, comm interned); an event that
+	// does not fit a slot is kept whole in dirty_full at the same index.
 	static constexpr size_t kDirtyRing = 512;
-	std::vector<dt_event> dirty_ring;
+	std::vector<detail::ReorderBuffer::Slot> dirty_ring;
+	std::vector<dt_event> dirty_full; // allocated on the first such event
 	size_t dirty_head = 0;
+	void dirty_put(const dt_event &ev);
+	dt_event dirty_get(size_t i) const;
 
 	static constexpr size_t kZeroRing = 64;
 	std::vector<detail::ZeroRecord> zeros;
 	size_t zero_head = 0, zero_count = 0;
+	detail::ZeroFilter zero_filter; // over every record in the ring
+	static_assert(kZeroRing * detail::ZeroFilter::kMaxRegions <= 255, "ZeroFilter bins are 8 bits");
 
 	std::unordered_map<uint16_t, uint64_t> lost_prev; // cpu -> previous DT_LOST ts
 	std::deque<detail::LossInterval> losses;

@@ -45,15 +45,13 @@ nlohmann::json Histogram::to_json() const {
 void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) {
 	total_[int(c)].add(d);
 	Cache::Ent &fe = cache_.fs[int(c)];
-	if (!fe.h || fe.k.dev != dev) {
-		fe.k = Key{int(c), dev, 0};
-		fe.h = &fs_[fe.k];
-	}
-	fe.h->add(d);
+	if (!fe || fe->first.dev != dev)
+		fe = &*fs_.try_emplace(Key{int(c), dev, 0}).first;
+	fe->second.add(d);
 	Key key{int(c), dev, ino};
 	Cache::Ent &ie = cache_.in[KeyHash()(key) % Cache::kInodes];
-	if (ie.h && ie.k == key) {
-		ie.h->add(d);
+	if (ie && ie->first == key) {
+		ie->second.add(d);
 		return;
 	}
 	auto it = inodes_.find(key);
@@ -64,8 +62,7 @@ void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) 
 		}
 		it = inodes_.emplace(key, Histogram{}).first;
 	}
-	ie.k = key;
-	ie.h = &it->second;
+	ie = &*it;
 	it->second.add(d);
 }
 

@@ -43,7 +43,7 @@ public:
 		       heap_.capacity() * sizeof(HeapItem) + slab_.capacity() * sizeof(dt_event) +
 		       free_.capacity() * sizeof(uint32_t) + comms_.capacity() * sizeof(Comm) +
 		       comm_ids_.size() * (sizeof(std::string) + DT_COMM_LEN + 4 + 2 * sizeof(void *)) +
-		       comm_ids_.bucket_count() * sizeof(void *) + sizeof(comm_cache_);
+		       comm_ids_.bucket_count() * sizeof(void *) + sizeof(*this);
 	}
 
 	// What the consumer may look at before an event's release (prefetch).
@@ -142,6 +142,30 @@ public:
 		release(limit, fn, [](const Peek &) {});
 	}
 
+	// One cache line.  type8 == kFull: the event is full_[ino & mask].
+	struct alignas(64) Slot {
+		uint64_t ts, ino, pgoff;
+		uint32_t dev, pid, tid;
+		uint32_t seq; // low 32 bits of the arrival number
+		int32_t ret;
+		uint32_t nr_pages;
+		uint32_t flags;
+		uint16_t cpu, comm, refcount;
+		uint8_t type8, hook8, op8, iomap_type8, iomap_flags8;
+	};
+
+	// The same compact form for events kept beyond the window (comms
+	// interned in this buffer's table): false, slot untouched, if ev
+	// does not fit.  A value-initialised slot unpacks to a zero event.
+	bool pack(const dt_event &ev, Slot &s) { return encode(s, ev, 0, false); }
+	void unpack(const Slot &s, dt_event &ev) const {
+		if (s.comm >= comms_.size()) {
+			ev = dt_event{};
+			return;
+		}
+		decode(s, ev);
+	}
+
 private:
 	// Stragglers are mostly a few events late (two CPUs' events trading
 	// places): such an event is slid into the ring just before the newer
@@ -169,17 +193,6 @@ private:
 		return true;
 	}
 
-	// One cache line.  type8 == kFull: the event is full_[ino & mask].
-	struct alignas(64) Slot {
-		uint64_t ts, ino, pgoff;
-		uint32_t dev, pid, tid;
-		uint32_t seq; // low 32 bits of the arrival number
-		int32_t ret;
-		uint32_t nr_pages;
-		uint32_t flags;
-		uint16_t cpu, comm, refcount;
-		uint8_t type8, hook8, op8, iomap_type8, iomap_flags8;
-	};
 	static_assert(sizeof(Slot) == 64);
 	static constexpr uint8_t kFull = 0xff;
 	struct Comm {
@@ -204,7 +217,12 @@ private:
 	// Interned id of ev's comm; false if the table is full.
 	bool comm_id(const dt_event &ev, uint16_t &id) {
 		CommCache &c = comm_cache_[(ev.tid ^ (ev.tid >> 8)) & (kCommCache - 1)];
-		if (c.tid == ev.tid && memcmp(c.c, ev.comm, DT_COMM_LEN) == 0) {
+		// Two word compares: a memcmp call cost more than the rest of
+		// the encoding.
+		uint64_t w[2], cw[2];
+		memcpy(w, ev.comm, DT_COMM_LEN);
+		memcpy(cw, c.c, DT_COMM_LEN);
+		if (c.tid == ev.tid && ((w[0] ^ cw[0]) | (w[1] ^ cw[1])) == 0) {
 			id = c.id;
 			return true;
 		}
@@ -229,10 +247,11 @@ private:
 	// `may_spill` is false.
 	bool encode(Slot &s, const dt_event &ev, uint32_t seq, bool may_spill = true) {
 		uint16_t cid;
-		bool fits = ev.type < kFull && ev.hook <= 0xff && ev.op <= 0xff && ev.dev <= 0xffffffffULL &&
-			    ev.nr_pages <= 0xffffffffULL && ev.ret == int64_t(int32_t(ev.ret)) &&
-			    ev.refcount <= 0xffff && ev.iomap_type <= 0xff && ev.iomap_flags <= 0xff &&
-			    !ev.block && !ev.len && !ev.reserved && comm_id(ev, cid);
+		// The same tests as field-by-field comparisons, with fewer branches.
+		bool fits = ev.type < kFull && ((ev.hook | ev.op | ev.iomap_type | ev.iomap_flags) >> 8) == 0 &&
+			    ((ev.dev | ev.nr_pages) >> 32) == 0 && (ev.refcount >> 16) == 0 &&
+			    ev.ret == int64_t(int32_t(ev.ret)) && (ev.block | ev.len | ev.reserved) == 0 &&
+			    comm_id(ev, cid);
 		if (!fits && !may_spill)
 			return false;
 		s.ts = ev.ts;

@@ -61,6 +61,13 @@ uint64_t range_last(uint64_t pgoff, uint64_t nr) {
 
 bool covers(uint64_t lo, uint64_t hi, uint64_t pg) { return pg >= lo && pg <= hi; }
 
+// Grows [lo, hi] over [a, b]; a range not set yet becomes [a, b].
+void cover(bool &set, uint64_t &lo, uint64_t &hi, uint64_t a, uint64_t b) {
+	lo = set ? std::min(lo, a) : a;
+	hi = set ? std::max(hi, b) : b;
+	set = true;
+}
+
 const uint16_t kBreakHooks[] = {
 	DT_HOOK_FN_EXT4_BREAK_LAYOUTS, DT_HOOK_FN_XFS_BREAK_LAYOUTS,
 	DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS, DT_HOOK_FN_BUSY_PAGE_RANGE,
@@ -160,15 +167,7 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 
 	switch (ev.type) {
 	case DT_BREAK_ENTER: {
-		uint64_t hi = range_last(ev.pgoff, ev.nr_pages);
-		if (!r->break_entered) {
-			r->break_lo = ev.pgoff;
-			r->break_hi = hi;
-		} else {
-			r->break_lo = std::min<uint64_t>(r->break_lo, ev.pgoff);
-			r->break_hi = std::max<uint64_t>(r->break_hi, hi);
-		}
-		r->break_entered = true;
+		cover(r->break_entered, r->break_lo, r->break_hi, ev.pgoff, range_last(ev.pgoff, ev.nr_pages));
 		return;
 	}
 	case DT_BREAK_BUSY:
@@ -189,14 +188,7 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 			r->idle_ts = ev.ts;
 			r->idle_lo = ev.pgoff;
 			r->idle_hi = hi;
-			if (!r->break_ok) {
-				r->break_lo = ev.pgoff;
-				r->break_hi = hi;
-			} else {
-				r->break_lo = std::min<uint64_t>(r->break_lo, ev.pgoff);
-				r->break_hi = std::max<uint64_t>(r->break_hi, hi);
-			}
-			r->break_ok = true;
+			cover(r->break_ok, r->break_lo, r->break_hi, ev.pgoff, hi);
 		}
 		return;
 	case DT_BREAK_EXIT:

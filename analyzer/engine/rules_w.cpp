@@ -256,9 +256,7 @@ void Engine::Impl::w2_on_dirty(const dt_event &ev, uint64_t lo, uint64_t hi) {
 		if (!(w & 1))
 			ps.set_w(ev.ts | 1, epoch);
 	}
-	if (dirty_ring.empty())
-		dirty_ring.resize(kDirtyRing);
-	dirty_ring[dirty_head++ % kDirtyRing] = ev;
+	dirty_put(ev);
 }
 
 void Engine::Impl::w2_on_fault_exit(TaskState &t, const dt_event &ev, bool in_fault) {
@@ -427,7 +425,7 @@ void Engine::Impl::w2_judge(WbWalk &w, const dt_event &exit) {
 	// The dirtying of the first skipped page, if the ring still has it
 	// (page state keeps its time with bit 0 used for the kind).
 	for (size_t i = 0; i < dirty_ring.size(); ++i) {
-		const dt_event &d = dirty_ring[(dirty_head - 1 - i) % kDirtyRing];
+		const dt_event d = dirty_get((dirty_head - 1 - i) % kDirtyRing);
 		if (!d.type || d.dev != w.dev || d.ino != w.ino)
 			continue;
 		uint64_t lo, hi;

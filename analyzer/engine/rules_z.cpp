@@ -88,6 +88,8 @@ void Engine::Impl::check_z_on_map(TaskState &t, const dt_event &ev, uint64_t pg)
 	uint64_t sector;
 	if (!sector_of(t.iomap, pg, sector))
 		return;
+	if (sector < UINT64_MAX - kSectorsPerPage && !zero_filter.may_cover(sector))
+		return; // no zeroing in the ring touches it
 	uint64_t horizon = ev.ts > cfg.near_miss_horizon_ns ? ev.ts - cfg.near_miss_horizon_ns : 0;
 	// Only the 16 newest zeroings: a close call is recent by definition.
 	for (size_t k = 0; k < std::min<size_t>(zero_count, 16); ++k) {
@@ -151,11 +153,14 @@ void Engine::Impl::check_z2(TaskState &t, const dt_event &ev) {
 
 void Engine::Impl::on_zero(TaskState &t, const dt_event &ev) {
 	ZeroRecord &z = zeros[zero_head];
+	if (zero_count == kZeroRing)
+		zero_filter.remove(z);
 	z.ts = ev.ts;
 	z.dev = (ev.flags & DT_F_NOINODE) ? 0 : ev.dev;
 	z.sector = ev.block;
 	z.len = ev.len;
 	z.tid = t.tid;
+	zero_filter.add(z);
 	zero_head = (zero_head + 1) % kZeroRing;
 	zero_count = std::min<uint64_t>(zero_count + 1, kZeroRing);
 	t.zero_ts = ev.ts;

@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 
+#include "../engine/engine_impl.h"
 #include "../engine/flat_map.h"
 #include "../engine/reorder_buffer.h"
 #include "trace_builder.h"
@@ -279,4 +280,87 @@ TEST(Engine, AdvanceToPublishesOnAQuietStream) {
 	ASSERT_EQ(f.size(), 1u);
 	EXPECT_EQ(f[0].rule, daxtrace::Rule::Z2_FAULT_MAPS_UNZEROED);
 	EXPECT_EQ(eng.stats().reorder_depth, 0u);
+}
+
+// State kept beyond the window (W2's dirtying evidence) is packed into
+// reorder-buffer slots: exact for events that fit, refused for the others,
+// and an empty slot reads back as no event.
+TEST(ReorderBuffer, PackUnpackIsExactOrRefused) {
+	daxtrace::detail::ReorderBuffer rb;
+	daxtrace::detail::ReorderBuffer::Slot empty{}, s{};
+	dt_event e;
+	rb.unpack(empty, e);
+	EXPECT_EQ(e.type, 0);
+	EXPECT_EQ(e.ts, 0u);
+	dt_event a = Ev(DT_FAULT_EXIT, 1234, 77, 9).ret_(kFaultNoPage).fl(DT_F_WRITE).cpu_(3);
+	memcpy(a.comm, "writer", 7);
+	ASSERT_TRUE(rb.pack(a, s));
+	rb.unpack(s, e);
+	EXPECT_EQ(memcmp(&a, &e, sizeof(a)), 0);
+	dt_event b = Ev(DT_IOMAP, 1300, 77, 9).sector(8000, 4096); // sector and length: no fit
+	daxtrace::detail::ReorderBuffer::Slot before = s;
+	EXPECT_FALSE(rb.pack(b, s));
+	EXPECT_EQ(memcmp(&before, &s, sizeof(s)), 0);
+	rb.unpack(empty, e); // once comms are interned, an empty slot is still type 0
+	EXPECT_EQ(e.type, 0);
+}
+
+// The zeroing filter may say "covered" wrongly, never "not covered" wrongly.
+TEST(ZeroFilter, NeverMissesACoveredSector) {
+	using daxtrace::detail::ZeroFilter;
+	using daxtrace::detail::ZeroRecord;
+	std::mt19937_64 rng(11);
+	ZeroFilter f;
+	std::vector<ZeroRecord> ring(64);
+	size_t head = 0, count = 0;
+	auto covers = [](const ZeroRecord &z, uint64_t s) {
+		return s >= z.sector && s + 8 <= z.sector + (z.len + 511) / 512;
+	};
+	for (int i = 0; i < 20000; ++i) {
+		ZeroRecord &z = ring[head];
+		if (count == ring.size())
+			f.remove(z);
+		unsigned kind = unsigned(rng() % 10);
+		z.sector = rng() % (1ULL << 24);
+		z.len = kind < 6 ? 4096 : kind < 9 ? (rng() % 64) * 4096 : (rng() % 64) << 21; // some wide
+		f.add(z);
+		head = (head + 1) % ring.size();
+		count = std::min(count + 1, ring.size());
+		for (int k = 0; k < 8; ++k) {
+			const ZeroRecord &r = ring[rng() % count];
+			uint64_t s = r.sector + rng() % (r.len / 512 + 1);
+			bool any = false;
+			for (size_t j = 0; j < count; ++j)
+				any = any || covers(ring[j], s);
+			if (any)
+				ASSERT_TRUE(f.may_cover(s)) << "sector " << s;
+		}
+	}
+	// Everything removed: nothing may be covered any more.
+	for (size_t j = 0; j < count; ++j)
+		f.remove(ring[j]);
+	EXPECT_EQ(f.wide, 0u);
+	for (unsigned b = 0; b < ZeroFilter::kBins; ++b)
+		ASSERT_EQ(f.bins[b], 0u);
+}
+
+// More zeroings than the ring holds: a mapping of a block zeroed by an
+// evicted record is no near miss, one of the newest records is.
+TEST(Engine, ZeroNearMissAfterRingWrap) {
+	daxtrace::Engine eng;
+	uint64_t t = 1000;
+	for (int i = 0; i < 100; ++i, t += 100) // A zeroes 100 separate blocks
+		eng.push(Ev(DT_ZERO, t, 5).ino_(0).fl(DT_F_NOINODE).op_(DT_ZOP_BLKDEV).sector(8000 + 64 * i, 4096));
+	auto map = [&](uint64_t sector, uint64_t pg) {
+		eng.push(Ev(DT_FAULT_ENTER, t, 6, pg).fl(DT_F_WRITE));
+		eng.push(Ev(DT_IOMAP, t + 10, 6, pg).nr(1).sector(sector, 4096).iomap(DT_IOMAP_MAPPED, 0));
+		eng.push(Ev(DT_FAULT_EXIT, t + 20, 6, pg).ret_(kFaultNoPage));
+		t += 100;
+	};
+	map(8000, 1);           // zeroed by the first record, long evicted
+	map(8000 + 64 * 99, 2); // the newest
+	eng.flush();
+	const auto *h = eng.near_misses().per_inode(daxtrace::RaceClass::Z, kDev, kIno);
+	ASSERT_NE(h, nullptr);
+	EXPECT_EQ(h->count(), 1u);
 }

@@ -70,15 +70,14 @@ private:
 	uint64_t inode_overflow_ = 0;
 	// Histograms recently recorded to (map nodes do not move), so most
 	// records hash nothing: the last fs per class, and a direct-mapped
-	// table of inodes.  A copy starts with empty caches.
+	// table of inodes.  A copy starts with empty caches.  An entry is the
+	// map's element (key and histogram; elements never move or go), so a
+	// slot is one pointer.
 	struct Cache {
-		struct Ent {
-			Key k{-1, 0, 0};
-			Histogram *h = nullptr;
-		};
-		static constexpr size_t kInodes = 512;
-		Ent fs[kRaceClasses];
-		Ent in[kInodes];
+		using Ent = Map::value_type *;
+		static constexpr size_t kInodes = 128;
+		Ent fs[kRaceClasses] = {};
+		Ent in[kInodes] = {};
 		Cache() = default;
 		Cache(const Cache &) {}
 		Cache &operator=(const Cache &) {
