@@ -183,6 +183,20 @@ void add_common(CLI::App *app, Common &c)
 			"send a partial batch after this many seconds (default 2)")->check(seconds_in(0.001, 3600));
 }
 
+// Live stdout is gone (a full disk, a closed pipe): the summary goes to
+// stderr instead of being lost with the rest, since a live run cannot be
+// run again (a replay can, so replay keeps stderr to the one error line).
+void summary_to_stderr(const Common &c, const Session &s, double elapsed_s)
+{
+	fflush(stdout);
+	if (!ferror(stdout) && !g_broken_pipe)
+		return;
+	if (c.json)
+		JsonOutput(stderr).summary(s, elapsed_s);
+	else
+		TextOutput(false, stderr).summary(s, elapsed_s);
+}
+
 std::unique_ptr<Output> make_output(const Common &c, bool live)
 {
 	std::unique_ptr<Output> local;
@@ -351,6 +365,7 @@ int run_live(LiveArgs &a)
 			     " events were dropped (ring buffer full); findings near the gaps are marked uncertain;"
 			     " a larger --ringbuf-mb helps");
 	out->summary(session, elapsed());
+	summary_to_stderr(a.common, session, elapsed());
 	if (auto *rec = session.recorder()) {
 		fprintf(stderr, "daxtrace: recorded %lu events to %s", (unsigned long)rec->events_on_disk(),
 			a.record.c_str());
