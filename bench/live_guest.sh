@@ -1,12 +1,16 @@
 #!/bin/bash
-# Runs inside the lab (bench/live.sh): the fault-heavy workload
-# zero_fault_race without daxtrace, then with daxtrace attached, same
-# duration; then all stress workloads at once under daxtrace to see the
-# sustained event rate and drops.  Prints "key=value" lines.
+# Runs inside the lab (bench/live.sh): daxtrace of this tree ("new") and
+# of a baseline commit ("old") side by side in one boot.
+#  1. fault throughput: the fault-heavy zero_fault_race untraced, under
+#     old, under new (ROUNDS rounds, order rotated), same duration each;
+#  2. sustained: the stress workloads one after another under each;
+#  3. overload: all three at once (8 threads on 2 vCPUs) under each.
+# Prints "key=value" lines (key prefixes old_/new_).
+# usage: live_guest.sh NEW_DAXTRACE OLD_DAXTRACE|- WORKLOAD_DIR SECONDS [ROUNDS]
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
-dt=$1 bindir=$2 secs=${3:-10}
+new=$1 old=$2 bindir=$3 secs=${4:-10} rounds=${5:-2}
 stores() { sed -n 's/.* \([0-9]*\) concurrent first-write stores.*/\1/p'; }
 # summarise JSONL T0 T1 PREFIX: PREFIX_events/_lost/_seconds/_events_per_s
 summarise() {
@@ -21,42 +25,71 @@ print(f"{p}_seconds={secs:.1f}")
 print(f"{p}_events_per_s={s['events'] / secs:.0f}")
 PY
 }
-# attached JSONL PID: daxtrace (PID) has printed its start line.
-attached() {
-	wait_for_line "$1" '"type":"start"' "$2" 120 || die "daxtrace did not start (see $1)"
+lost_of() {
+	python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1]) if "\"summary\"" in l][-1]["lost"])' "$1"
 }
+# start WHO JSONL SECONDS: daxtrace WHO in the background, attached
+start() {
+	local bin=$new
+	[ "$1" = old ] && bin=$old
+	"$bin" --json --duration "$3" >"$2" 2>/dev/null &
+	dt_pid=$!
+	wait_for_line "$2" '"type":"start"' "$dt_pid" 120 || die "daxtrace $1 did not start (see $2)"
+}
+stop() { kill -INT "$dt_pid"; wait "$dt_pid" || true; }
 
-base=$("$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" | stores)
-"$dt" --json --duration $((secs + 30)) >"$LAB_OUT/bench-fault.jsonl" 2>/dev/null &
-pid=$!
-attached "$LAB_OUT/bench-fault.jsonl" $pid
-traced=$("$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" | stores)
-kill -INT $pid; wait $pid
-echo "fault_stores_untraced=$base"
-echo "fault_stores_traced=$traced"
+who="new"
+[ "$old" != - ] && who="old new"
+configs="bare $who"
+set -- $configs
+n=$#
+for r in $(seq 1 "$rounds"); do
+	order=""
+	for k in $(seq 0 $((n - 1))); do
+		idx=$(( (r - 1 + k) % n + 1 ))
+		order="$order ${!idx}"
+	done
+	for c in $order; do
+		if [ "$c" = bare ]; then
+			echo "fault_bare_$r=$("$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" | stores)"
+		else
+			start "$c" "$LAB_OUT/fault-$c-$r.jsonl" $((secs + 30))
+			s=$("$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" | stores)
+			stop
+			echo "fault_${c}_$r=$s"
+			echo "fault_${c}_lost_$r=$(lost_of "$LAB_OUT/fault-$c-$r.jsonl")"
+		fi
+	done
+done
 
 # Sustained: the stress workloads one after another (one at a time keeps
 # a CPU for daxtrace's consumer).
-"$dt" --json --duration $((3 * secs + 30)) >"$LAB_OUT/bench-seq.jsonl" 2>/dev/null &
-pid=$!
-attached "$LAB_OUT/bench-seq.jsonl" $pid
-t0=$(date +%s.%N)
-for w in zero_fault_race wb_mkwrite_race fault_truncate_race; do
-	"$bindir/$w" "$LAB_MNT" -s "$secs" >/dev/null
+for c in $who; do
+	start "$c" "$LAB_OUT/seq-$c.jsonl" $((3 * secs + 30))
+	t0=$(date +%s.%N)
+	s=$("$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" | stores)
+	for w in wb_mkwrite_race fault_truncate_race; do
+		"$bindir/$w" "$LAB_MNT" -s "$secs" >/dev/null
+	done
+	t1=$(date +%s.%N)
+	stop
+	echo "${c}_seq_fault_stores=$s"
+	summarise "$LAB_OUT/seq-$c.jsonl" "$t0" "$t1" "${c}_seq"
 done
-t1=$(date +%s.%N)
-kill -INT $pid; wait $pid
-summarise "$LAB_OUT/bench-seq.jsonl" "$t0" "$t1" seq
 
 # Overload: all three at once (8 threads on 2 vCPUs starve the consumer).
-"$dt" --json --duration $((secs + 30)) >"$LAB_OUT/bench-rate.jsonl" 2>/dev/null &
-pid=$!
-attached "$LAB_OUT/bench-rate.jsonl" $pid
-t0=$(date +%s.%N)
-"$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" >/dev/null &
-"$bindir/wb_mkwrite_race" "$LAB_MNT" -s "$secs" >/dev/null &
-"$bindir/fault_truncate_race" "$LAB_MNT" -s "$secs" >/dev/null &
-wait %2 %3 %4
-t1=$(date +%s.%N)
-kill -INT $pid; wait $pid
-summarise "$LAB_OUT/bench-rate.jsonl" "$t0" "$t1" rate
+for c in $who; do
+	start "$c" "$LAB_OUT/rate-$c.jsonl" $((secs + 30))
+	t0=$(date +%s.%N)
+	"$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" >"$LAB_OUT/rate-$c-zfr.txt" &
+	w1=$!
+	"$bindir/wb_mkwrite_race" "$LAB_MNT" -s "$secs" >/dev/null &
+	w2=$!
+	"$bindir/fault_truncate_race" "$LAB_MNT" -s "$secs" >/dev/null &
+	w3=$!
+	wait $w1 $w2 $w3
+	t1=$(date +%s.%N)
+	stop
+	echo "${c}_rate_fault_stores=$(stores <"$LAB_OUT/rate-$c-zfr.txt")"
+	summarise "$LAB_OUT/rate-$c.jsonl" "$t0" "$t1" "${c}_rate"
+done
