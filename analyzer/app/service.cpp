@@ -138,6 +138,9 @@ Settings settings_from(const Config &c)
 		throw ConfigError("record.max_total_size must be at least record.max_file_size");
 	if (s.clickhouse.batch_rows == 0 || s.clickhouse.batch_seconds <= 0)
 		throw ConfigError("clickhouse.batch_rows and clickhouse.batch_seconds must be positive");
+	if (s.clickhouse.url.find(',') != std::string::npos && s.clickhouse.cluster.empty())
+		throw ConfigError("clickhouse.url lists several servers: name the cluster they are the shards "
+				  "of with clickhouse.cluster");
 	return s;
 }
 

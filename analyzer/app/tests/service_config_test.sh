@@ -48,9 +48,18 @@ bad 'metrics.listn = :9477\n' "bad.conf:1: unknown key 'metrics.listn'"
 bad 'no equals sign\n' 'bad.conf:1: expected key = value'
 bad '[probes]\nforbid = fentry, magic\n' "unknown mechanism 'magic'"
 bad '[record]\ndir=/x\nmax_file_size=2G\nmax_total_size=1G\n' 'max_total_size must be at least'
+bad '[clickhouse]\nurl = http://ch1:8123/,http://ch2:8123/\n' 'name the cluster they are the shards of'
 set +e; "$D" service --config "$T/missing.conf" 2>"$T/e"; rc=$?; set -e
 [ $rc = 2 ] && grep -q 'missing.conf: No such file' "$T/e" || fail "missing config: $rc $(cat "$T/e")"
 echo "ok: bad configurations exit 2 with file:line"
+
+# A fleet: one server per shard and the cluster's name.
+printf '[clickhouse]\nurl = http://ch1:8123/,http://ch2:8123/\ncluster = daxtrace_fleet\nhostname = db-7\n' \
+	> "$T/fleet.conf"
+"$D" service --config "$T/fleet.conf" --check > "$T/out" || fail "cluster configuration refused"
+grep -qx 'clickhouse.cluster = daxtrace_fleet' "$T/out" && grep -qx 'clickhouse.hostname = db-7' "$T/out" ||
+	fail "cluster keys: $(cat "$T/out")"
+echo "ok: clickhouse.cluster / clickhouse.hostname"
 
 "$D" service --config "$PKG/daxtrace.conf" --check > /dev/null || fail "the packaged daxtrace.conf does not validate"
 echo "ok: packaged daxtrace.conf validates"
