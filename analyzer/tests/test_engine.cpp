@@ -332,8 +332,9 @@ TEST(ZeroFilter, NeverMissesACoveredSector) {
 			bool any = false;
 			for (size_t j = 0; j < count; ++j)
 				any = any || covers(ring[j], s);
-			if (any)
+			if (any) {
 				ASSERT_TRUE(f.may_cover(s)) << "sector " << s;
+			}
 		}
 	}
 	// Everything removed: nothing may be covered any more.
