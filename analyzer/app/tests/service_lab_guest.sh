@@ -4,8 +4,9 @@
 # package puts them (writable copies bound over the guest's read-only /usr/sbin and /etc),
 # through race workloads, a SIGHUP reload with a new drop-in, more races,
 # then SIGTERM as systemd stops it.  Leaves in $LAB_OUT: service.log
-# (stderr, as journald would get it), metrics.{1,2}.txt, traces/ (the
-# rotating recording), traces.ls, replay.txt, status.
+# (stderr, as journald would get it), metrics.{1,2}.txt with
+# findings.{1,2}.logged (the findings the log had at that scrape, per
+# rule), traces/ (the rotating recording), traces.ls, replay.txt, status.
 #   service_lab_guest.sh DAXTRACE BINDIR UNIT CONF [SECONDS]
 set -uo pipefail
 daxtrace=${1:?} bindir=${2:?} unit=${3:?} conf=${4:?} secs=${5:-2}
@@ -51,6 +52,24 @@ wait_log() { # PATTERN COUNT
 	done
 	echo "timeout waiting for '$1' x$2"; cat "$out/service.log"; exit 1
 }
+# scrape N: /metrics as Prometheus would, from inside the guest, until
+# its findings agree with the log's (the page is rendered each second);
+# what the log had is kept beside it for the host to compare.
+scrape() {
+	local n=$1 logged sum
+	for _ in 1 2 3 4 5 6; do
+		logged=$(grep -c '^<4>finding: ' "$out/service.log")
+		if curl -sf http://127.0.0.1:9477/metrics >"$out/metrics.$n.txt"; then
+			sum=$(awk '/^daxtrace_findings_total[{]/ {s += $NF} END {print s + 0}' "$out/metrics.$n.txt")
+			[ "$sum" = "$logged" ] && break
+		else
+			echo "# metrics scrape $n failed"
+		fi
+		sleep 1.2
+	done
+	grep '^<4>finding: ' "$out/service.log" | sed 's/^<4>finding: \[\([A-Z0-9]*\) .*/\1/' |
+		sort | uniq -c > "$out/findings.$n.logged"
+}
 wait_log '^<5>attached' 1
 echo "# service attached (pid $pid)"
 for w in swap_boot_pinned punch_pinned zero_fault_race wb_mkwrite_race; do
@@ -58,7 +77,7 @@ for w in swap_boot_pinned punch_pinned zero_fault_race wb_mkwrite_race; do
 	"$bindir/$w" "$LAB_MNT" -s "$secs"
 done >"$out/workloads.1.tap" 2>&1
 sleep 2
-curl -sf http://127.0.0.1:9477/metrics >"$out/metrics.1.txt" || echo "# metrics scrape 1 failed"
+scrape 1
 # Reload: a new drop-in (bigger files), SIGHUP as `systemctl reload` sends.
 printf '[record]\nmax_file_size = 512K\n' > /etc/daxtrace/daxtrace.conf.d/60-reload.conf
 kill -HUP $pid
@@ -70,7 +89,7 @@ for w in swap_boot_pinned punch_pinned fault_truncate_race; do
 	"$bindir/$w" "$LAB_MNT" -s "$secs"
 done >"$out/workloads.2.tap" 2>&1
 sleep 2
-curl -sf http://127.0.0.1:9477/metrics >"$out/metrics.2.txt" || echo "# metrics scrape 2 failed"
+scrape 2
 kill -TERM $pid
 wait $pid
 rc=$?

@@ -14,7 +14,7 @@ root=$here/../../..
 out=$build/lab/service.$kernel.$fs
 rm -rf "$out"
 fail() { echo "FAIL: $*"; exit 1; }
-"$root/ci/lab" run --kernel "$kernel" --fs "$fs" --timeout 900 --out "$out" \
+"$root/ci/lab" run --kernel "$kernel" --fs "$fs" --timeout "${DT_LAB_TIMEOUT:-1150}" --out "$out" \
 	--script "$here/service_lab_guest.sh" -- "$build/analyzer/app/daxtrace" "$build/tests/workloads" \
 	"$here/../packaging/daxtrace.service" "$here/../packaging/daxtrace.conf" 2 ||
 	fail "lab run (see $out)"
@@ -40,5 +40,21 @@ awk '$2 != 0 {bad=1; print "replay failed:", $0} END{exit bad}' "$out/replay.txt
 echo "ok: every kept trace replays"
 grep -q '^daxtrace_findings_total{rule="L' "$out/metrics.1.txt" || fail "no L findings in /metrics before the reload"
 grep -q '^daxtrace_class_coverage{class="L"} ' "$out/metrics.2.txt" || fail "no coverage in /metrics after the reload"
+# The scrapes count the findings: per rule, what the log held at each
+# scrape; the counters only grow across the reload (one endpoint).
+for n in 1 2; do
+	got=$(awk '/^daxtrace_findings_total[{]/ { match($0, /rule="[^"]*"/); r = substr($0, RSTART + 6, RLENGTH - 7);
+		s[r] += $NF } END { for (r in s) print s[r], r }' "$out/metrics.$n.txt" | sort -k2)
+	want=$(awk '{ print $1, $2 }' "$out/findings.$n.logged" | sort -k2)
+	[ -n "$want" ] && [ "$got" = "$want" ] || fail "scrape $n: findings by rule in /metrics '$got', in the log '$want'"
+	echo "ok: scrape $n: findings by rule equal the log's: $(echo $got)"
+done
+metric() { awk -v m="$1" '$1 == m { print $2 }' "$2"; }
+e1=$(metric daxtrace_events_total "$out/metrics.1.txt") e2=$(metric daxtrace_events_total "$out/metrics.2.txt")
+f1=$(awk '/^daxtrace_findings_total[{]/ {s += $NF} END {print s + 0}' "$out/metrics.1.txt")
+f2=$(awk '/^daxtrace_findings_total[{]/ {s += $NF} END {print s + 0}' "$out/metrics.2.txt")
+[ "${e1:-0}" -gt 0 ] && [ "${e2:-0}" -gt 0 ] && [ "$f2" -gt "$f1" ] ||
+	fail "scrapes: events $e1 then $e2, findings $f1 then $f2 (want events, and more findings after the reload)"
+echo "ok: /metrics scraped in the guest: findings $f1 then $f2; events $e1 then $e2 (this session)"
 grep '^daxtrace_findings_total\|^daxtrace_events_total\|^daxtrace_ringbuf_dropped_total' "$out/metrics.2.txt"
 echo PASS
