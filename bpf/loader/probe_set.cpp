@@ -218,6 +218,15 @@ struct ProbeSet::Impl {
 	int ncpus = 0;
 	const EventFn *cur_fn = nullptr;
 	int delivered = 0;
+	// libbpf's ring_buffer__poll()/consume() keep reading for as long as
+	// producers keep writing, so under a steady event stream they would
+	// never return: the caller could not notice a dead stdout, a signal or
+	// its deadline.  A callback that returns < 0 stops them after the
+	// record it was handed has been consumed, so ending a call at this
+	// budget loses nothing; the next poll() carries on from there.
+	static constexpr unsigned kRecordsPerPoll = 16384;
+	static constexpr int kBudgetSpent = -ECANCELED;
+	unsigned records = 0;
 	// What the ring's task records said: tid -> pid and comm.  A tid
 	// reused by a new task is re-announced before its first event.
 	struct TaskInfo {
@@ -583,19 +592,25 @@ struct ProbeSet::Impl {
 	static int on_event(void *ctx, void *data, size_t size)
 	{
 		auto *self = static_cast<Impl *>(ctx);
+		self->expand(data, size);
+		return ++self->records >= kRecordsPerPoll ? kBudgetSpent : 0;
+	}
+
+	void expand(const void *data, size_t size)
+	{
 		if (size < sizeof(dt_rec_task))
-			return 0;
+			return;
 		const auto *hdr = static_cast<const dt_rec *>(data);
 		if (hdr->type == DT_REC_TASK) {
 			dt_rec_task t;
 			memcpy(&t, data, sizeof(t));
-			TaskInfo &ti = self->tasks[t.tid];
+			TaskInfo &ti = tasks[t.tid];
 			ti.pid = t.pid;
 			memcpy(ti.comm, t.comm, DT_COMM_LEN);
-			return 0;
+			return;
 		}
 		if (size != sizeof(dt_rec) && size != sizeof(dt_rec_ext))
-			return 0;
+			return;
 		dt_rec_ext x{};
 		memcpy(&x, data, size);
 		const dt_rec &r = x.r;
@@ -606,7 +621,7 @@ struct ProbeSet::Impl {
 		e.cpu = r.cpu;
 		e.op = r.op;
 		e.tid = r.tid;
-		if (auto it = self->tasks.find(r.tid); it != self->tasks.end()) {
+		if (auto it = tasks.find(r.tid); it != tasks.end()) {
 			e.pid = it->second.pid;
 			memcpy(e.comm, it->second.comm, DT_COMM_LEN);
 		}
@@ -622,8 +637,8 @@ struct ProbeSet::Impl {
 		e.iomap_type = x.iomap_type;
 		e.iomap_flags = x.iomap_flags;
 		if (!(r.flags & DT_RF_MKWRITE)) {
-			self->deliver(e);
-			return 0;
+			deliver(e);
+			return;
 		}
 		// The first write to a read-mapped ext4 page, seen by the fault
 		// tracepoint: ->pfn_mkwrite brackets the fault.
@@ -633,15 +648,15 @@ struct ProbeSet::Impl {
 		m.ret = 0;
 		if (e.type == DT_FAULT_ENTER) {
 			m.type = DT_MKWRITE_ENTER;
-			self->deliver(m);
-			self->deliver(e);
+			deliver(m);
+			deliver(e);
 		} else {
 			m.type = DT_MKWRITE_EXIT;
 			m.ret = e.ret;
-			self->deliver(e);
-			self->deliver(m);
+			deliver(e);
+			deliver(m);
 		}
-		return 0;
+		return;
 	}
 
 	// The BPF side's per-CPU counters, read straight from its .bss.
@@ -741,12 +756,15 @@ int ProbeSet::poll(int timeout_ms, const EventFn &fn)
 		return -EBADF;
 	impl_->cur_fn = &fn;
 	impl_->delivered = 0;
+	impl_->records = 0;
 	int err = ring_buffer__poll(impl_->rb, timeout_ms);
 	// Wake-ups are batched (Options::wakeup_bytes): whatever arrived
 	// without one is taken now.
 	if (err >= 0 || err == -EINTR)
 		err = ring_buffer__consume(impl_->rb);
 	impl_->cur_fn = nullptr;
+	if (err == Impl::kBudgetSpent)
+		err = 0;
 	if (err < 0 && err != -EINTR)
 		return err;
 	// Drops: one DT_LOST per CPU whose counter grew.
