@@ -65,7 +65,7 @@ DAXTRACE_CLICKHOUSE_FLUSH_TIMEOUT=2 "$dt" replay --json --clickhouse http://127.
 rc=$?
 sed 's/^/#   stderr: /' "$work/ch.err" | tail -n 4
 check "unreachable ClickHouse: exit 1 and one error line naming the undelivered batches" \
-	bash -c "[ $rc = 1 ] && [ \$(grep -c '^daxtrace: error:' '$work/ch.err') = 1 ] && grep -qE '^daxtrace: error: clickhouse: [0-9]+ of [0-9]+ batches of this run not delivered to http://127.0.0.1:1/ \(' '$work/ch.err'"
+	bash -c "[ $rc = 1 ] && [ \$(grep -c '^daxtrace: error:' '$work/ch.err') = 1 ] && grep -qE '^daxtrace: error: clickhouse: [0-9]+ of [0-9]+ batches of this run \([0-9]+ rows\) not delivered to http://127.0.0.1:1/ \(' '$work/ch.err'"
 check "... findings and JSON unaffected (same lines as without --clickhouse, the start line aside)" \
 	bash -c "diff <(grep -v '\"type\":\"start\"' '$work/all.jsonl') <(grep -v '\"type\":\"start\"' '$work/ch.jsonl') >/dev/null"
 check "... a wait of over a second says so on stderr" grep -q "waiting for delivery: " "$work/ch.err"
