@@ -125,15 +125,20 @@ load_resume
 
 # The negative twin: the same run with a reader that keeps reading (a
 # pipe), ended by SIGINT, exits 0 with the summary on stdout and no error.
+# A fifo, not a process substitution: the guest's /dev has no /dev/fd.
+rm -f "$out/ok.fifo"
+mkfifo "$out/ok.fifo"
+cat "$out/ok.fifo" >"$out/ok.jsonl" &
+reader=$!
 "$dt" --json --interval 0.5 --record "$out/ok.dxt" --dev "$LAB_MNT" 2>"$out/ok.err" \
-	> >(cat >"$out/ok.jsonl") &
+	>"$out/ok.fifo" &
 pid=$!
 wait_for_line "$out/ok.jsonl" '"type":"start"' $pid 900
 sleep 2
 kill -INT $pid
 wait $pid
 rc=$?
-sleep 0.5 # cat writes the last lines
+wait "$reader" # the reader has written the last lines
 load_resume
 kill "$load" 2>/dev/null
 wait "$load" 2>/dev/null
