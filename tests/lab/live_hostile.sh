@@ -125,13 +125,14 @@ load_resume
 
 # The negative twin: the same run with a reader that keeps reading (a
 # pipe), ended by SIGINT, exits 0 with the summary on stdout and no error.
-# A fifo, not a process substitution: the guest's /dev has no /dev/fd.
-rm -f "$out/ok.fifo"
-mkfifo "$out/ok.fifo"
-cat "$out/ok.fifo" >"$out/ok.jsonl" &
+# A fifo, not a process substitution: the guest's /dev has no /dev/fd,
+# and the results directory (9p) takes no fifos, so it lives in /tmp.
+fifo=$(mktemp -u /tmp/ok.XXXXXX)
+mkfifo "$fifo" || exit 1
+cat "$fifo" >"$out/ok.jsonl" &
 reader=$!
 "$dt" --json --interval 0.5 --record "$out/ok.dxt" --dev "$LAB_MNT" 2>"$out/ok.err" \
-	>"$out/ok.fifo" &
+	>"$fifo" &
 pid=$!
 wait_for_line "$out/ok.jsonl" '"type":"start"' $pid 900
 sleep 2
