@@ -46,3 +46,15 @@ ch_num() {
 	c=$(ch_query "$1" 2>/dev/null)
 	if [[ $c =~ ^[0-9]+$ ]]; then echo "$c"; else echo 0; fi
 }
+
+# ch_test_begin NAME STOP_FN: the start every server test shares: skip
+# when there is no clickhouse-server, a work directory removed on exit,
+# STOP_FN (ch_stop or ch_stop_all) run on exit, and a random base port.
+ch_test_begin() {
+	command -v "$CH_BIN" >/dev/null 2>&1 || [ -x "$CH_BIN" ] ||
+		ktap_skip_all "clickhouse-server not installed (ci/packages.txt)"
+	make_workdir WORK "/tmp/dt-ch-$1.XXXXXX"
+	on_exit "$2"
+	trap 'exit 130' INT TERM
+	port=$((20000 + RANDOM % 20000))
+}

@@ -15,14 +15,7 @@ TRACE=${2:-$HERE/data/stock-ext4.dxt}
 . "$HERE/../../tests/ktap.sh"
 . "$HERE/ch_server.sh"
 . "$HERE/ch_checks.sh"
-command -v "$CH_BIN" >/dev/null 2>&1 || [ -x "$CH_BIN" ] ||
-	ktap_skip_all "clickhouse-server not installed (ci/packages.txt)"
-
-make_workdir WORK /tmp/dt-ch-export.XXXXXX
-on_exit ch_stop
-trap 'exit 130' INT TERM
-
-port=$((20000 + RANDOM % 20000))
+ch_test_begin export ch_stop
 ch_setup "$WORK/ch" "$port" "$((port + 1))"
 ch_start || ktap_skip_all "clickhouse-server does not start here"
 URL="http://127.0.0.1:$port/"

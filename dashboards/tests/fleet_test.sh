@@ -17,15 +17,9 @@ TRACE=${2:-$HERE/data/stock-ext4.dxt}
 . "$HERE/../../tests/ktap.sh"
 . "$HERE/ch_server.sh"
 . "$HERE/ch_checks.sh"
-command -v "$CH_BIN" >/dev/null 2>&1 || [ -x "$CH_BIN" ] ||
-	ktap_skip_all "clickhouse-server not installed (ci/packages.txt)"
-
-make_workdir WORK /tmp/dt-ch-fleet.XXXXXX
-on_exit ch_stop_all
-trap 'exit 130' INT TERM
+ch_test_begin fleet ch_stop_all
 
 CLUSTER=daxtrace_fleet
-port=$((20000 + RANDOM % 20000))
 http1=$port tcp1=$((port + 1)) http2=$((port + 2)) tcp2=$((port + 3))
 CH_EXTRA_CONFIG="<remote_servers><$CLUSTER>
   <shard><replica><host>127.0.0.1</host><port>$tcp1</port></replica></shard>
