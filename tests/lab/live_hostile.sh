@@ -72,13 +72,21 @@ bpf_objects >"$out/bpf.before"
 echo "# before: $(tr '\n' ' ' <"$out/bpf.before")links/progs"
 
 # A light workload (two threads) runs while daxtrace does, so each run has
-# events in flight when its output fails; it is stopped (SIGSTOP) while
-# the checks replay, which on 2 TCG vCPUs it would otherwise starve.
+# events in flight when its output fails.  It is stopped (SIGSTOP) while
+# the checks replay, which on 2 TCG vCPUs it would otherwise starve, and
+# while daxtrace attaches: under QEMU TCG, attaching an fentry program to
+# ext4_issue_zeroout() while the other vCPU keeps entering it has left that
+# vCPU looping at the function's first instruction for good (soft lockup
+# at ext4_issue_zeroout+0x0, memory already holding the new call), so the
+# load resumes only once the recording exists, i.e. after the attach.
 "$bindir/zero_fault_race" "$LAB_MNT" -t 2 -p 16 -s 3600 >"$out/workload.tap" 2>&1 &
 load=$!
-sleep 2
 load_pause() { kill -STOP $load; }
 load_resume() { kill -CONT $load; }
+load_pause
+# resume_after_attach TRACE PID: resume the load once daxtrace (PID) has
+# attached, which is when it creates its recording TRACE.
+resume_after_attach() { wait_until "$2" 300 test -s "$1"; load_resume; }
 
 for fmt in json text; do
 	flag=; [ $fmt = json ] && flag=--json
@@ -87,8 +95,11 @@ for fmt in json text; do
 	# (The timeout only bounds a hang: loading the probes under TCG on a
 	# loaded host has taken minutes.)
 	# shellcheck disable=SC2086
-	timeout 900 "$dt" $flag --interval 0.5 --record "$out/full-$fmt.dxt" --dev "$LAB_MNT" \
-		>/dev/full 2>"$out/full-$fmt.err"
+	timeout 300 "$dt" $flag --interval 0.5 --record "$out/full-$fmt.dxt" --dev "$LAB_MNT" \
+		>/dev/full 2>"$out/full-$fmt.err" &
+	pid=$!
+	resume_after_attach "$out/full-$fmt.dxt" $pid
+	wait $pid
 	rc=$?
 	load_pause
 	echo "# stdout on /dev/full ($fmt): exit $rc"
@@ -100,15 +111,17 @@ for fmt in json text; do
 	check "... BPF links and programs detached" detached "$out/bpf.before"
 	check "... the recording is closed and replays (exit 0, the events it wrote)" \
 		replays "$out/full-$fmt.dxt" "$out/full-$fmt.err"
-	load_resume
 done
 
 # A reader that goes away: the first write after head exits gets EPIPE
 # (SIGPIPE is caught), which stops the run like Ctrl-C.  Ten seconds of
 # recording first, so the trace has blocks, not only a header.
-( timeout 900 "$dt" --json --interval 10 --record "$out/pipe.dxt" --dev "$LAB_MNT" 2>"$out/pipe.err" |
+( timeout 300 "$dt" --json --interval 10 --record "$out/pipe.dxt" --dev "$LAB_MNT" 2>"$out/pipe.err" |
 	head -n 1 >"$out/pipe.out"
-  echo "${PIPESTATUS[0]}" >"$out/pipe.rc" )
+  echo "${PIPESTATUS[0]}" >"$out/pipe.rc" ) &
+pid=$!
+resume_after_attach "$out/pipe.dxt" $pid
+wait $pid
 rc=$(cat "$out/pipe.rc")
 load_pause
 echo "# stdout a pipe closed after one line: exit $rc"
@@ -121,7 +134,6 @@ check "... the summary on stderr" summary_on_stderr "$out/pipe.err" json
 check "... BPF links and programs detached" detached "$out/bpf.before"
 check "... the recording is closed and replays (exit 0, the events it wrote)" \
 	replays "$out/pipe.dxt" "$out/pipe.err"
-load_resume
 
 # The negative twin: the same run with a reader that keeps reading (a
 # pipe), ended by SIGINT, exits 0 with the summary on stdout and no error.
@@ -134,14 +146,15 @@ reader=$!
 "$dt" --json --interval 0.5 --record "$out/ok.dxt" --dev "$LAB_MNT" 2>"$out/ok.err" \
 	>"$fifo" &
 pid=$!
-wait_for_line "$out/ok.jsonl" '"type":"start"' $pid 900
+resume_after_attach "$out/ok.dxt" $pid
+wait_for_line "$out/ok.jsonl" '"type":"start"' $pid 300
 sleep 2
 kill -INT $pid
 wait $pid
 rc=$?
 wait "$reader" # the reader has written the last lines
-load_resume
 kill "$load" 2>/dev/null
+load_resume
 wait "$load" 2>/dev/null
 check "healthy reader, SIGINT: exit 0 ($rc), no error, the summary on stdout only" \
 	bash -c "[ $rc = 0 ] && ! grep -q 'error:' '$out/ok.err' && ! grep -q '\"summary\"' '$out/ok.err' &&
@@ -153,7 +166,7 @@ check "... BPF links and programs detached" detached "$out/bpf.before"
 "$dt" --json --interval 2 --ringbuf-mb 1 --record "$out/drops.dxt" --dev "$LAB_MNT" \
 	>"$out/drops.jsonl" 2>"$out/drops.err" &
 pid=$!
-wait_for_line "$out/drops.jsonl" '"type":"start"' $pid 900
+wait_for_line "$out/drops.jsonl" '"type":"start"' $pid 300
 loads=()
 for w in zero_fault_race wb_mkwrite_race fault_truncate_race; do
 	"$bindir/$w" "$LAB_MNT" -s 8 >/dev/null 2>&1 &
