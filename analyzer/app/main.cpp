@@ -3,6 +3,7 @@
 //   daxtrace [options]            live: attach the probes, analyse, show
 //   daxtrace replay FILE          analyse a trace recorded with --record
 //   daxtrace doctor               what this kernel lets daxtrace see
+//   daxtrace flush DIR --clickhouse URL   deliver a ClickHouse spill directory
 //
 // Exit status: 0 ok, 1 error, 2 bad usage, 3 trace damaged (everything
 // before the damage was analysed and reported).
@@ -634,6 +635,24 @@ int main(int argc, char **argv)
 					  "kernel, BTF, privileges, which hooks attach how, race-class coverage");
 	doctor->add_flag("--json", doctor_json, "one JSON object");
 
+	// A spill directory from elsewhere (a host without a route to
+	// ClickHouse, a stopped service) delivered by hand.
+	ClickHouseOptions flush_ch;
+	std::string flush_dir;
+	double flush_timeout = 15;
+	auto *flush = app.add_subcommand(
+		"flush", "deliver the ClickHouse batches waiting in a spill directory (each at most once)");
+	flush->add_option("DIR", flush_dir, "spill directory (--clickhouse-spill, clickhouse.spill_dir)")->required();
+	flush->add_option("--clickhouse", flush_ch.url, "ClickHouse HTTP URL (e.g. http://127.0.0.1:8123/)")
+		->required();
+	flush->add_option("--clickhouse-db", flush_ch.database, "ClickHouse database (default daxtrace)");
+	flush->add_option("--clickhouse-cluster", flush_ch.cluster,
+			  "the server is a shard of this cluster (DIR: that shard's subdirectory)");
+	flush->add_option("--clickhouse-credentials", flush_ch.credentials_file,
+			  "file holding user:password for ClickHouse");
+	flush->add_option("--timeout", flush_timeout, "give up after SECONDS without progress (default 15)")
+		->check(seconds_in(0.1, 86400));
+
 	// Bad usage is one line, like every other daxtrace error.
 	app.failure_message([](const CLI::App *, const CLI::Error &e) {
 		return std::string("daxtrace: error: ") + e.what() + " (see --help)\n";
@@ -651,5 +670,7 @@ int main(int argc, char **argv)
 		return run_service(service_config, service_check);
 	if (*doctor)
 		return run_doctor(doctor_json);
+	if (*flush)
+		return flush_spill(flush_dir, flush_ch, flush_timeout);
 	return run_live(live);
 }

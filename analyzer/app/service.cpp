@@ -17,6 +17,7 @@
 #include "config.h"
 #include "daxtrace/events.h"
 #include "daxtrace/trace.h"
+#include "delivery.h"
 #include "export_options.h"
 #include "filters.h"
 #include "metrics.h"
@@ -493,6 +494,11 @@ int run_service(const std::string &config_path, bool check_only)
 	sigaction(SIGTERM, &sa, nullptr);
 	sigaction(SIGHUP, &sa, nullptr);
 	signal(SIGPIPE, SIG_IGN);
+	// The exporter's warnings (ClickHouse down, batches waiting) are
+	// warnings in the journal too, not unprefixed lines it files as info.
+	dtch::set_message_sink([](bool warning, const std::string &text) {
+		log(warning ? WARNING : INFO, "%s", text.c_str());
+	});
 	log(NOTICE, "daxtrace service starting (configuration %s)", config_path.c_str());
 	std::unique_ptr<MetricsOutput> metrics;
 	std::string metrics_addr;

@@ -494,9 +494,9 @@ void Exporter::finish(const Snapshot &s)
 	if (!x.opt.cluster.empty())
 		where += " (shard " + std::to_string(x.target + 1) + " of " + std::to_string(x.shards.size()) +
 			 " of cluster " + x.opt.cluster + ")";
-	fprintf(stderr,
-		"daxtrace: clickhouse: run %s: %lu rows in %lu batches sealed (%lu events); delivered %lu "
-		"rows in %lu batches to %s database %s%s\n",
+	message(false,
+		"clickhouse: run %s: %lu rows in %lu batches sealed (%lu events); delivered %lu "
+		"rows in %lu batches to %s database %s%s",
 		x.run_id.c_str(), (unsigned long)x.sealed_rows, (unsigned long)x.sealed_batches,
 		(unsigned long)x.exported_events, (unsigned long)rows, (unsigned long)batches, where.c_str(),
 		x.opt.database.c_str(),
@@ -515,7 +515,7 @@ void Exporter::finish(const Snapshot &s)
 		std::string err = sh.delivery->last_error();
 		// Counted, never silent: what waits, where, why, and who takes it.
 		warn("%zu batches (%zu of this run: %lu rows) wait in %s: %s; the next daxtrace --clickhouse "
-		     "run with this spill directory delivers them",
+		     "run with this spill directory, or daxtrace flush, delivers them",
 		     mine + others, mine, (unsigned long)mine_rows, sh.spill->dir().c_str(),
 		     sh.spill->locked() ? (err.empty() ? "not delivered in time" : err.c_str())
 					: "another daxtrace holds the directory and delivers them");

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "ch_errors.h"
+#include "delivery.h"
 
 namespace dtch {
 namespace {
@@ -170,8 +171,7 @@ void clickhouse_credentials(const std::string &file, std::string *user, std::str
 			throw std::runtime_error("--clickhouse-credentials " + file + ": " + strerror(errno));
 		struct stat st;
 		if (stat(file.c_str(), &st) == 0 && (st.st_mode & 0077))
-			fprintf(stderr, "daxtrace: warning: %s is readable by group/others (chmod 600 it)\n",
-				file.c_str());
+			message(true, "%s is readable by group/others (chmod 600 it)", file.c_str());
 		std::string line;
 		std::getline(in, line);
 		while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' '))

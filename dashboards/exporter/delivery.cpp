@@ -1,6 +1,7 @@
 #include "delivery.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -37,14 +38,40 @@ std::vector<std::string> split(const std::string &s, char sep)
 
 }  // namespace
 
-void warn(const char *fmt, ...)
+namespace {
+
+void to_stderr(bool warning, const std::string &text)
+{
+	fprintf(stderr, "daxtrace: %s%s\n", warning ? "warning: " : "", text.c_str());
+}
+
+std::atomic<MessageSink> s_sink{to_stderr};
+
+void vmessage(bool warning, const char *prefix, const char *fmt, va_list ap)
 {
 	char buf[1024];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	s_sink.load()(warning, std::string(prefix) + buf);
+}
+
+}  // namespace
+
+void set_message_sink(MessageSink sink) { s_sink = sink ? sink : to_stderr; }
+
+void message(bool warning, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vmessage(warning, "", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "daxtrace: warning: clickhouse: %s\n", buf);
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(true, "clickhouse: ", fmt, ap);
+	va_end(ap);
 }
 
 Delivery::Delivery(std::unique_ptr<ClickHouseHttp> http, std::string database, std::string cluster,
@@ -95,7 +122,7 @@ void Delivery::drain(double flush_timeout_s, const std::atomic<int> *interrupts)
 			if (idle_ && spill_.list().empty())
 				break;
 			if (interrupts && interrupts->load() >= 2) {
-				fprintf(stderr, "daxtrace: clickhouse: stopped waiting for delivery (second Ctrl-C)\n");
+				message(false, "clickhouse: stopped waiting for delivery (second Ctrl-C)");
 				break;
 			}
 			uint64_t now = monotonic_ns();
@@ -105,9 +132,9 @@ void Delivery::drain(double flush_timeout_s, const std::atomic<int> *interrupts)
 			// The user sees why the run has not ended yet.
 			if (now >= next_note) {
 				std::string err = last_error_;
-				fprintf(stderr,
-					"daxtrace: clickhouse: waiting for delivery: %zu batches left, %.0fs without "
-					"progress (gives up after %.0fs; Ctrl-C twice stops waiting)%s%s\n",
+				message(false,
+					"clickhouse: waiting for delivery: %zu batches left, %.0fs without "
+					"progress (gives up after %.0fs; Ctrl-C twice stops waiting)%s%s",
 					spill_.list().size(), stalled, flush_timeout_s, err.empty() ? "" : ": ",
 					err.c_str());
 				next_note = now + 2000000000ULL;
@@ -127,8 +154,7 @@ void Delivery::report_error(const std::string &msg)
 	std::lock_guard<std::mutex> g(m_);
 	if (msg != last_error_ || now - last_warn_ > std::chrono::seconds(30)) {
 		if (suppressed_)
-			fprintf(stderr, "daxtrace: warning: clickhouse: (%lu more failures)\n",
-				(unsigned long)suppressed_);
+			warn("(%lu more failures)", (unsigned long)suppressed_);
 		warn("%s; batches wait in %s and are retried (detection continues)", msg.c_str(),
 		     spill_.dir().c_str());
 		last_warn_ = now;
@@ -258,7 +284,7 @@ void Delivery::sender_main()
 			progress_ns_ = monotonic_ns();
 			if (in_failure_) {
 				in_failure_ = false;
-				fprintf(stderr, "daxtrace: clickhouse: %s answers again; delivering the waiting batches\n",
+				message(false, "clickhouse: %s answers again; delivering the waiting batches",
 					http_->url().c_str());
 				std::lock_guard<std::mutex> g(m_);
 				last_error_.clear();

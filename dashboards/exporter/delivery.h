@@ -23,6 +23,13 @@ namespace dtch {
 // The first line of a batch file: magic, table, batch_id, rows, columns.
 inline constexpr const char *kBatchMagic = "daxtrace-batch 1";
 
+// The exporter's messages, one line each: by default on stderr as
+// "daxtrace: [warning: ]TEXT".  An application with its own log routes
+// them (the service gives them a journald priority prefix).
+using MessageSink = void (*)(bool warning, const std::string &text);
+void set_message_sink(MessageSink sink);
+void message(bool warning, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// message(true, "clickhouse: ...")
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 class Delivery {
