@@ -93,6 +93,8 @@ void Engine::Impl::release(uint64_t limit) {
 		released_ts = limit;
 		released_any = true;
 	}
+	if (released_ts >= w1_deadline)
+		w1_decide(released_ts);
 	if (released_ts >= next_publish_ts)
 		maybe_publish();
 }
@@ -136,6 +138,8 @@ void Engine::Impl::process(const dt_event &ev) {
 	if (ev.ts - epoch > (1ULL << 47)) [[unlikely]]
 		rebase(ev.ts);
 	released_any = true;
+	if (ev.ts >= w1_deadline) [[unlikely]]
+		w1_decide(ev.ts);
 	if (++since_sweep >= 1024) {
 		since_sweep = 0;
 		sweep();
@@ -230,6 +234,7 @@ void Engine::Impl::process(const dt_event &ev) {
 
 void Engine::Impl::flush() {
 	rb.release(UINT64_MAX, [this](const dt_event &ev) { process(ev); });
+	w1_decide(UINT64_MAX); // the writer did not fault again in the rest of the trace
 	for (uint32_t i = 0; i < removals.size(); ++i) {
 		Removal &r = removals[i];
 		if (!r.used)

@@ -105,12 +105,17 @@ struct Removal {
 	uint64_t l1_lo = 0, l1_hi = 0, l1_first_ts = 0, l1_last_ts = 0;
 	uint64_t l3_lo = 0, l3_hi = 0, l3_last_ts = 0, l3_idle_ts = 0;
 	uint32_t l1_mapper_tid = 0, l3_max_ref = 0;
+	// T1: the pages the removal's op covers (REMOVE_ENTER's range; no
+	// length = to the end), and when it fenced faults off (its first
+	// layout break: the fault lock is taken before it)
+	uint64_t rm_lo = 0, rm_hi = UINT64_MAX, fence_ts = 0;
 	// teardown record (T1): (pgoff, ts), capped
 	std::vector<std::pair<uint64_t, uint64_t>> deleted;
 	uint64_t deleted_overflow_lo = UINT64_MAX, deleted_overflow_hi = 0, deleted_overflow_ts = 0;
 	struct T1Candidate {
 		uint32_t tid;
-		uint64_t pgoff, map_ts, delete_ts;
+		uint64_t pgoff, map_ts, delete_ts; // delete_ts: teardown of the page, or the fence
+		bool fenced;                        // no teardown of the page seen: the fence
 		dt_event fault_enter, fault_exit, delete_ev;
 	};
 	std::vector<T1Candidate> t1;
@@ -330,6 +335,19 @@ struct Engine::Impl {
 	std::vector<uint32_t> removal_free;
 	uint32_t open_removals = 0;
 	std::vector<uint32_t> mk_inflight; // tids with a dirtied, unfinished mkwrite
+	// W1 candidates whose fault has completed, waiting to see whether the
+	// writer's store faults again (rules_w.cpp); w1_deadline is the
+	// earliest of their horizons.
+	struct W1Await {
+		uint32_t tid;
+		uint64_t completion_ts, deadline;
+		Finding f;
+		uint64_t dep_start;
+	};
+	std::vector<W1Await> w1_await;
+	uint64_t w1_deadline = UINT64_MAX;
+	void w1_refault(const detail::TaskState &t, const dt_event &ev);
+	void w1_decide(uint64_t now);
 	std::vector<detail::WbWalk> wb_walks; // open writeback walks (W2)
 	std::vector<uint32_t> fsync_open;     // tids inside vfs_fsync_range (W2)
 	// Recent dirtying events (write-fault / mkwrite completions), W2's

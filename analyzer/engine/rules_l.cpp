@@ -76,6 +76,27 @@ const uint16_t kBreakHooks[] = {
 
 } // namespace
 
+// The pages a removal frees whole ([lo, hi], empty when lo > hi): a page
+// that the range covers only in part keeps its block (it is zeroed in
+// place), so a fault may legally map that block at any time.  The event
+// carries pgoff, nr_pages and the byte length: a range that starts on a
+// page boundary covers exactly len / 4096 pages.  A truncate's pgoff is
+// the page holding the new size, kept in part unless the size is aligned,
+// which the event does not say.
+static void whole_pages_removed(const dt_event &ev, uint64_t &lo, uint64_t &hi) {
+	constexpr uint64_t kPage = 4096;
+	if (!ev.nr_pages) { // truncate: to the end of the file
+		lo = ev.pgoff + 1;
+		hi = UINT64_MAX;
+		return;
+	}
+	bool aligned = ev.len % kPage == 0 && ev.nr_pages * kPage == ev.len;
+	lo = aligned ? ev.pgoff : ev.pgoff + 1;
+	hi = aligned ? ev.pgoff + ev.nr_pages - 1 : ev.pgoff + ev.nr_pages - 2;
+	if (!aligned && ev.nr_pages < 2)
+		lo = 1, hi = 0; // one partial page: nothing freed whole
+}
+
 void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 	Removal *r = removal_of(t);
 
@@ -99,6 +120,7 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 			r->ino = ev.ino;
 			r->op = ev.op;
 			r->enter_ts = ev.ts;
+			whole_pages_removed(ev, r->rm_lo, r->rm_hi);
 			r->ops[0] = ev.op;
 			r->depth = 1;
 			t.removal = int32_t(i);
@@ -167,6 +189,8 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 
 	switch (ev.type) {
 	case DT_BREAK_ENTER: {
+		if (!r->fence_ts)
+			r->fence_ts = ev.ts;
 		cover(r->break_entered, r->break_lo, r->break_hi, ev.pgoff, range_last(ev.pgoff, ev.nr_pages));
 		return;
 	}

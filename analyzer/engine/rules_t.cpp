@@ -31,8 +31,18 @@
 //     Without the fault's iomap, for other ops (collapse/insert shift
 //     blocks, zero range leaves unwritten ones) or after a failed removal
 //     it stays a near miss.
-//     Window: [teardown of P, R's next teardown event or its REMOVE_EXIT].
-//     Gap sensitive (dep. from REMOVE_ENTER).
+//     A page that was never mapped before the removal has no entry to
+//     tear down, so no DT_ENTRY_* marks it; the race lab's T rounds are
+//     all of that kind (the pattern is written with write(2), and the
+//     racing fault is the page's first mapping), and the rule missed all
+//     of them until it learned this: a punch or truncate takes the fault
+//     lock (invalidate lock / MMAPLOCK) before it breaks layouts, and holds
+//     it until the blocks are freed, so on a correct kernel no fault of
+//     another task completes between its first DT_BREAK_ENTER (the fence)
+//     and the unlock just before REMOVE_EXIT; one that maps a page of the
+//     op's range there with the old block is T1 the same way.
+//     Window: [teardown of P (or the fence), R's next teardown event or its
+//     REMOVE_EXIT].  Gap sensitive (dep. from REMOVE_ENTER).
 //
 //  Near miss (class T): the first fault by another task that maps a page
 //     inside the range a completed removal on the inode tore down:
@@ -48,6 +58,8 @@ namespace daxtrace {
 using namespace detail;
 
 void Engine::Impl::on_fault_enter(TaskState &t, const dt_event &ev) {
+	if (!w1_await.empty() && (ev.flags & DT_F_WRITE)) [[unlikely]]
+		w1_refault(t, ev);
 	t.in_fault = true;
 	t.fault_has_iomap = false;
 	t.fault_enter = ev;
@@ -119,6 +131,14 @@ void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {
 				del_ts = r.deleted_overflow_ts;
 				hit = true;
 			}
+			// A page that had no mapping entry to tear down: the
+			// fence stands in for its teardown (see T1 above).
+			bool fenced = false;
+			if (!hit && r.fence_ts && (r.op == DT_ROP_PUNCH || r.op == DT_ROP_TRUNCATE) &&
+			    pg >= r.rm_lo && pg <= r.rm_hi) {
+				del_ts = r.fence_ts;
+				hit = fenced = true;
+			}
 			if (!hit || del_ts > ev.ts || r.ino != ev.ino)
 				continue;
 			for (const dt_event &e : r.evidence)
@@ -130,6 +150,7 @@ void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {
 			c.pgoff = pg;
 			c.map_ts = ev.ts;
 			c.delete_ts = del_ts;
+			c.fenced = fenced;
 			c.fault_enter = t.fault_enter;
 			c.fault_exit = ev;
 			if (del_ev)
@@ -167,12 +188,16 @@ void Engine::Impl::t1_on_teardown(Removal &r, const dt_event &ev) {
 // removal is freeing: a punch or truncate leaves a torn-down page a hole
 // (or beyond EOF), so a fault serialised with it maps the zero page, a
 // newly allocated block (IOMAP_F_NEW) or nothing; a block that already
-// existed can only be the old one.  Needs the faulter's iomap of that very
-// mapping; null when it is not known or the removal failed.
+// existed can only be the old one.  Only for pages the op frees whole.
+// Needs the faulter's iomap of that very mapping; null when it is not
+// known or the removal failed.
 static const dt_event *t1_old_block(const Removal &r, const Removal::T1Candidate &c,
 				     const dt_event &exit, const TaskState *t) {
 	if ((r.op != DT_ROP_PUNCH && r.op != DT_ROP_TRUNCATE) || exit.ret != 0)
 		return nullptr;
+	if (c.pgoff < r.rm_lo || c.pgoff > r.rm_hi)
+		return nullptr; // a page kept in part keeps its block
+
 	if (!t || !t->has_last_map || t->last_map_exit.ts != c.map_ts || !t->last_map_iomap.type)
 		return nullptr;
 	const dt_event &io = t->last_map_iomap;
@@ -205,7 +230,8 @@ static Finding t1_finding(const Removal &r, const Removal::T1Candidate &c, const
 	f.summary = "a fault mapped page " + std::to_string(c.pgoff) + " of inode " +
 		    std::to_string(f.ino) + " " + std::to_string(c.map_ts - c.delete_ts) +
 		    " ns after a concurrent " + std::string(remove_op_name(r.op)) +
-		    " had torn it down, " +
+		    (c.fenced ? " had locked faults out (its layout break began), "
+			      : " had torn it down, ") +
 		    (old_block ? "to the block that removal was freeing (sector " +
 				 std::to_string(old_block->block) + ")"
 			       : std::string("while that removal was still tearing down"));

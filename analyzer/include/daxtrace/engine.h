@@ -38,9 +38,10 @@ struct EngineConfig {
 	// A finding is held this long (trace time, after its window ends) so
 	// that a DT_LOST reported late can still mark it uncertain.
 	uint64_t loss_grace_ns = 1'000'000'000ULL; // 1 s
-	// W1: a writeback must precede the first-write fault's exit by more
-	// than this to count as inside the window (see rules_w.cpp).
-	uint64_t w1_exit_slack_ns = 20'000; // 20 us
+	// W1: how long after a first-write fault completed its writer's
+	// retried store may still fault again, which shows that a writeback
+	// inside the fault write-protected the page in time (rules_w.cpp).
+	uint64_t w1_refault_horizon_ns = 1'000'000'000ULL; // 1 s
 	// Which hooks the probes attached (bit per enum dt_hook).  Empty =
 	// unknown: every hook is assumed attached.  Rules that infer from the
 	// absence of an event mark their findings uncertain when the hooks
