@@ -6,7 +6,10 @@
 # then SIGTERM as systemd stops it.  Leaves in $LAB_OUT: service.log
 # (stderr, as journald would get it), metrics.{1,2}.txt with
 # findings.{1,2}.logged (the findings the log had at that scrape, per
-# rule), traces/ (the rotating recording), traces.ls, replay.txt, status.
+# rule), traces/ (the rotating recording), traces.ls, replay.txt, status,
+# spill/ (the ClickHouse batches: the guest has no network, so the server
+# in the configuration never answers and every batch waits there, on the
+# results directory, for the host to deliver) and spill.ls.
 #   service_lab_guest.sh DAXTRACE BINDIR UNIT CONF [SECONDS]
 set -uo pipefail
 daxtrace=${1:?} bindir=${2:?} unit=${3:?} conf=${4:?} secs=${5:-2}
@@ -29,11 +32,12 @@ cat > /etc/daxtrace/daxtrace.conf.d/50-lab.conf <<CONF
 dev = $LAB_MNT
 [record]
 dir = $out/traces
-max_file_size = 256K
+max_file_size = 32K
 max_file_age = 3s
-max_total_size = 1M
+max_total_size = 128K
 [clickhouse]
-spill_dir =
+url = http://127.0.0.1:8123/
+spill_dir = $out/spill
 [log]
 stats_interval = 2s
 CONF
@@ -79,7 +83,7 @@ done >"$out/workloads.1.tap" 2>&1
 sleep 2
 scrape 1
 # Reload: a new drop-in (bigger files), SIGHUP as `systemctl reload` sends.
-printf '[record]\nmax_file_size = 512K\n' > /etc/daxtrace/daxtrace.conf.d/60-reload.conf
+printf '[record]\nmax_file_size = 64K\n' > /etc/daxtrace/daxtrace.conf.d/60-reload.conf
 kill -HUP $pid
 wait_log '^<5>reloaded configuration' 1
 wait_log '^<5>attached' 2
@@ -96,6 +100,7 @@ rc=$?
 echo $rc > "$out/status"
 echo "# service exited $rc after SIGTERM"
 ls -l "$out/traces" > "$out/traces.ls"
+ls -l "$out/spill" > "$out/spill.ls"
 : > "$out/replay.txt"
 for f in "$out"/traces/*.dxt; do
 	/usr/sbin/daxtrace replay --json "$f" > "$f.replay.jsonl" 2>&1
