@@ -105,6 +105,9 @@ spill_rows=$(for f in "$out"/spill/*.batch; do head -1 "$f" | cut -f4; done | aw
 echo "ok: ClickHouse unreachable from the guest: $batches batches ($spill_rows rows) wait in the spill directory"
 . "$root/dashboards/tests/ch_server.sh"
 [ -x "$CH_BIN" ] || fail "clickhouse-server not installed (ci/packages.txt)"
+for t in prometheus promtool python3 curl; do
+	command -v $t > /dev/null || fail "$t not installed (ci/packages.txt)"
+done
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d /tmp/dt-service-lab.XXXXXX)
 CH_PID=
