@@ -34,6 +34,8 @@ if [ "$fast" = 0 ]; then
 	"$CI_DIR/stock-kernel.sh" >/dev/null
 	"$CI_DIR/stock-kernel.sh" --base 6.12 >/dev/null
 	"$CI_DIR/build-kernel.sh" >/dev/null
+	# The race lab kernel: incremental on top of the lab kernel's objects.
+	"$CI_DIR/build-kernel.sh" --extra-series "$REPO_DIR/tests/reopen/6.1" >/dev/null
 else
 	ctest_args+=(-LE lab)
 fi
