@@ -73,12 +73,18 @@ for n in 1 2; do
 done
 metric() { awk -v m="$1" '$1 == m { print $2 }' "$2"; }
 # Late events are counted but not analysed: a consumer that fell behind
-# (export on a slow disk) must not turn its backlog into late events.
+# (export on a slow disk) must not turn its backlog into late events (that
+# was half of a session's events once).  A stray one -- a producer
+# preempted for over a second under emulation -- is what the count is for.
+lates=()
 for n in 1 2; do
 	late=$(metric daxtrace_events_late_total "$out/metrics.$n.txt")
-	[ "${late:-x}" = 0 ] || fail "scrape $n: $late events late (not analysed)"
+	events=$(metric daxtrace_events_total "$out/metrics.$n.txt")
+	[ -n "$late" ] && [ $((late * 1000)) -le "${events:-0}" ] ||
+		fail "scrape $n: $late of $events events late (not analysed), over 0.1%"
+	lates+=("$late of $events")
 done
-echo "ok: no late events at either scrape"
+echo "ok: late events (not analysed) at the scrapes: ${lates[0]}, ${lates[1]} (at most 0.1%)"
 e1=$(metric daxtrace_events_total "$out/metrics.1.txt") e2=$(metric daxtrace_events_total "$out/metrics.2.txt")
 f1=$(awk '/^daxtrace_findings_total[{]/ {s += $NF} END {print s + 0}' "$out/metrics.1.txt")
 f2=$(awk '/^daxtrace_findings_total[{]/ {s += $NF} END {print s + 0}' "$out/metrics.2.txt")
