@@ -341,10 +341,14 @@ int run_live(LiveArgs &a)
 		// behind the clock: an event can reach the ring buffer long
 		// after its bpf_ktime_get_ns() stamp (a preempted vCPU between
 		// stamping and submit), and advancing past it would make it
-		// "late" live but not in a replay of the same trace.
+		// "late" live but not in a replay of the same trace.  Only
+		// after a poll found the ring empty: behind a backlog the
+		// clock is ahead of the events still queued (the service saw
+		// half of a session's events go late that way); while events
+		// flow, their own timestamps move the engine on.
 		constexpr uint64_t kDeliverySlackNs = 1'000'000'000;
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
-		if (now > kDeliverySlackNs)
+		if (rc == 0 && now > kDeliverySlackNs)
 			session.advance_to(now - kDeliverySlackNs);
 		if (Clock::now() >= next_tick) {
 			if (g_metrics) {
