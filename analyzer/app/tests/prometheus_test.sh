@@ -19,7 +19,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$T"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=SCRIPTDIR/prometheus_lib.sh
+. "$(dirname "$0")/prometheus_lib.sh"
 
 # What the replay itself says.
 "$DAXTRACE" replay --json "$TRACE" > "$T/replay.json" || [ $? = 3 ]
@@ -58,21 +59,8 @@ promtool check rules "$RULES/daxtrace.rules.yml" >/dev/null || fail "promtool ch
 (cd "$RULES" && promtool test rules daxtrace.rules.test.yml) >/dev/null || fail "promtool test rules"
 echo "ok: promtool check rules, promtool test rules"
 
-PP=$(free_port)
-cat > "$T/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - $RULES/daxtrace.rules.yml
-scrape_configs:
-  - job_name: daxtrace
-    static_configs:
-      - targets: ['127.0.0.1:$MP']
-YML
-timeout 150 prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
-	--web.listen-address=127.0.0.1:$PP --log.level=warn > "$T/prom.log" 2>&1 &
-pids+=($!)
+start_prometheus "$T" "$MP" 150 "$RULES/daxtrace.rules.yml"
+PP=$PROM_PORT
 q() { curl -sf --data-urlencode "query=$1" "http://127.0.0.1:$PP/api/v1/query" |
 	python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "none")'; }
 got=none

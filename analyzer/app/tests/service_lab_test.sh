@@ -114,7 +114,8 @@ echo "ok: ClickHouse unreachable from the guest: $batches batches ($spill_rows r
 for t in prometheus promtool python3 curl; do
 	command -v $t > /dev/null || fail "$t not installed (ci/packages.txt)"
 done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=SCRIPTDIR/prometheus_lib.sh
+. "$here/prometheus_lib.sh"
 work=$(mktemp -d /tmp/dt-service-lab.XXXXXX)
 CH_PID=
 ch_setup "$work/ch" "$(free_port)" "$(free_port)"
@@ -173,20 +174,11 @@ echo "ok: flushed again from a copy: 0 rows inserted, $batches batches found alr
 # the page the guest's /metrics served (after the reload), byte for byte.
 promtool check metrics < "$out/metrics.2.txt" > "$work/lint" 2>&1 || { cat "$work/lint"; fail "promtool check metrics"; }
 mkdir "$work/page" && cp "$out/metrics.2.txt" "$work/page/metrics"
-mp=$(free_port) pp=$(free_port)
+mp=$(free_port)
 python3 -m http.server -b 127.0.0.1 -d "$work/page" "$mp" > "$work/http.log" 2>&1 &
 pids+=($!)
-cat > "$work/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: daxtrace
-    static_configs:
-      - targets: ['127.0.0.1:$mp']
-YML
-timeout 120 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-	--web.listen-address=127.0.0.1:$pp --log.level=warn > "$work/prom.log" 2>&1 &
-pids+=($!)
+start_prometheus "$work" "$mp" 120
+pp=$PROM_PORT
 promql() { curl -sf --data-urlencode "query=$1" "http://127.0.0.1:$pp/api/v1/query" |
 	python3 -c 'import json,sys; [print(r["metric"].get("rule", ""), r["value"][1]) for r in json.load(sys.stdin)["data"]["result"]]' |
 	sort; }
