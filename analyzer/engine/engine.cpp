@@ -73,9 +73,15 @@ void Engine::Impl::push(const dt_event &ev) {
 		epoch = (ev.ts > back ? ev.ts - back : 0) & ~1ULL;
 		epoch_set = true;
 	}
+	// A DT_LOST marker does not move trace time: live, the loader stamps
+	// it when it reads the drop counters, which is after every event
+	// still queued in the ring (a ring that overflowed holds a backlog).
+	// Moving the clock to it made that whole backlog late (seen in the
+	// lab: 110078 of 174594 events of a service session).  It still
+	// waits in the reorder buffer and is processed in timestamp order.
 	if (ev.ts < max_seen_ts)
 		++st.reordered;
-	else
+	else if (ev.type != DT_LOST)
 		max_seen_ts = ev.ts;
 	rb.push(ev);
 	st.reorder_depth_max = std::max<uint64_t>(st.reorder_depth_max, rb.size());
