@@ -8,8 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <utility>
+
+#include "big_array.h"
 
 namespace daxtrace::detail {
 
@@ -36,7 +37,7 @@ public:
 
 	size_t size() const { return size_; }
 	size_t capacity() const { return cap_; }
-	size_t memory_bytes() const { return cap_ * sizeof(Slot); }
+	size_t memory_bytes() const { return slots_.memory_bytes(); }
 
 	// Start loading the slot k hashes to (used a few events ahead).
 	void prefetch(Key k) const { __builtin_prefetch(&slots_[index(k)], 1, 1); }
@@ -168,9 +169,9 @@ private:
 	}
 
 	void rehash(size_t ncap) {
-		std::unique_ptr<Slot[]> old = std::move(slots_);
+		BigArray<Slot> old(std::move(slots_));
 		size_t ocap = cap_;
-		slots_.reset(new Slot[ncap]);
+		slots_.reset(ncap);
 		cap_ = ncap;
 		mask_ = ncap - 1;
 		for (size_t i = 0; i < ncap; ++i)
@@ -187,7 +188,7 @@ private:
 		}
 	}
 
-	std::unique_ptr<Slot[]> slots_;
+	BigArray<Slot> slots_;
 	size_t cap_ = 0, mask_ = 0, size_ = 0;
 };
 

@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "big_array.h"
 #include "daxtrace_abi.h"
 
 namespace daxtrace::detail {
@@ -33,13 +34,13 @@ namespace daxtrace::detail {
 class ReorderBuffer {
 public:
 	ReorderBuffer() {
-		ring_.resize(1024);
+		ring_.reset(1024);
 		full_.resize(64);
 	}
 
 	size_t size() const { return size_t(ring_tail_ - ring_head_) + heap_.size(); }
 	size_t memory_bytes() const {
-		return ring_.capacity() * sizeof(Slot) + full_.capacity() * sizeof(dt_event) +
+		return ring_.memory_bytes() + full_.capacity() * sizeof(dt_event) +
 		       heap_.capacity() * sizeof(HeapItem) + slab_.capacity() * sizeof(dt_event) +
 		       free_.capacity() * sizeof(uint32_t) + comms_.capacity() * sizeof(Comm) +
 		       comm_ids_.size() * (sizeof(std::string) + DT_COMM_LEN + 4 + 2 * sizeof(void *)) +
@@ -64,6 +65,12 @@ public:
 			ring_tail_ts_ = ev.ts;
 			return false;
 		}
+		return push_out_of_order(ev, seq);
+	}
+
+	// Kept out of line: only the few stragglers come here, and the
+	// in-order path above stays small enough to inline into the engine.
+	[[gnu::noinline]] bool push_out_of_order(const dt_event &ev, uint64_t seq) {
 		if (insert_near_tail(ev, uint32_t(seq)))
 			return true;
 		uint32_t slot;
@@ -99,11 +106,6 @@ public:
 		const size_t mask = ring_.size() - 1;
 		dt_event ev;
 		for (;;) {
-			if (ring_tail_ - ring_head_ > kAhead) {
-				ahead(peek(ring_[(ring_head_ + kAhead) & mask]));
-				// the slot ahead's own line, before it is peeked at
-				__builtin_prefetch(&ring_[(ring_head_ + 4 * kAhead) & mask]);
-			}
 			bool have_ring = ring_tail_ != ring_head_ && ring_[ring_head_ & mask].ts <= limit;
 			bool have_heap = !heap_.empty() && heap_.front().ts <= limit;
 			if (!have_ring && !have_heap)
@@ -118,6 +120,15 @@ public:
 					    (r.ts == h.ts && int32_t(r.seq - uint32_t(h.seq)) < 0);
 			}
 			if (take_ring) {
+				// Once per slot, when it is released (not on every
+				// call: most calls release one event and then find
+				// the next one not due, and the ahead lookup costs
+				// as much as a hash probe).
+				if (ring_tail_ - ring_head_ > kAhead) {
+					ahead(peek(ring_[(ring_head_ + kAhead) & mask]));
+					// the slot ahead's own line, before it is peeked at
+					__builtin_prefetch(&ring_[(ring_head_ + 4 * kAhead) & mask]);
+				}
 				const Slot &s = ring_[ring_head_ & mask];
 				if (s.type8 == kFull) {
 					fn(full_[s.ino & (full_.size() - 1)]);
@@ -214,18 +225,23 @@ private:
 		return a.ts > b.ts || (a.ts == b.ts && a.seq > b.seq);
 	}
 
-	// Interned id of ev's comm; false if the table is full.
-	bool comm_id(const dt_event &ev, uint16_t &id) {
+	// Interned id of ev's comm; false if the table is full.  The cache
+	// hit is inlined into every push (a call with its register saves
+	// cost as much as the hit itself); the table lookup is not.
+	[[gnu::always_inline]] bool comm_id(const dt_event &ev, uint16_t &id) {
 		CommCache &c = comm_cache_[(ev.tid ^ (ev.tid >> 8)) & (kCommCache - 1)];
 		// Two word compares: a memcmp call cost more than the rest of
 		// the encoding.
 		uint64_t w[2], cw[2];
 		memcpy(w, ev.comm, DT_COMM_LEN);
 		memcpy(cw, c.c, DT_COMM_LEN);
-		if (c.tid == ev.tid && ((w[0] ^ cw[0]) | (w[1] ^ cw[1])) == 0) {
+		if (c.tid == ev.tid && ((w[0] ^ cw[0]) | (w[1] ^ cw[1])) == 0) [[likely]] {
 			id = c.id;
 			return true;
 		}
+		return comm_id_slow(ev, c, id);
+	}
+	[[gnu::noinline]] bool comm_id_slow(const dt_event &ev, CommCache &c, uint16_t &id) {
 		std::string key(ev.comm, DT_COMM_LEN);
 		auto it = comm_ids_.find(key);
 		if (it == comm_ids_.end()) {
@@ -245,7 +261,7 @@ private:
 
 	// Returns false (slot untouched) if the event does not fit and
 	// `may_spill` is false.
-	bool encode(Slot &s, const dt_event &ev, uint32_t seq, bool may_spill = true) {
+	[[gnu::always_inline]] bool encode(Slot &s, const dt_event &ev, uint32_t seq, bool may_spill = true) {
 		uint16_t cid;
 		// The same tests as field-by-field comparisons, with fewer branches.
 		bool fits = ev.type < kFull && ((ev.hook | ev.op | ev.iomap_type | ev.iomap_flags) >> 8) == 0 &&
@@ -286,7 +302,7 @@ private:
 		return true;
 	}
 
-	void decode(const Slot &s, dt_event &ev) const {
+	[[gnu::always_inline]] void decode(const Slot &s, dt_event &ev) const {
 		ev.ts = s.ts;
 		ev.type = s.type8;
 		ev.hook = s.hook8;
@@ -319,8 +335,8 @@ private:
 
 	// Slots and full events are addressed by absolute position & mask;
 	// growing keeps that mapping (and so the full-event references).
-	void grow_ring() {
-		std::vector<Slot> n(ring_.size() * 2);
+	[[gnu::noinline]] void grow_ring() {
+		BigArray<Slot> n(ring_.size() * 2);
 		for (uint64_t i = ring_head_; i != ring_tail_; ++i)
 			n[i & (n.size() - 1)] = ring_[i & (ring_.size() - 1)];
 		ring_.swap(n);
@@ -332,7 +348,7 @@ private:
 		full_.swap(n);
 	}
 
-	std::vector<Slot> ring_;
+	BigArray<Slot> ring_;
 	uint64_t ring_head_ = 0, ring_tail_ = 0;
 	uint64_t ring_tail_ts_ = 0;
 	std::vector<dt_event> full_;
