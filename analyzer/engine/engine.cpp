@@ -127,17 +127,6 @@ void Engine::Impl::prefetch(const ReorderBuffer::Peek &ev) {
 	}
 }
 
-// The event types whose only work is one rule handler on the task state.
-Engine::Impl::TaskHandler Engine::Impl::task_handler(uint16_t type) {
-	switch (type) {
-	case DT_IOMAP: return &Impl::on_iomap;
-	case DT_ZERO: return &Impl::on_zero;
-	case DT_MKWRITE_EXIT: return &Impl::on_mkwrite_done;
-	case DT_WB_ENTRY: return &Impl::on_wb_entry;
-	default: return &Impl::on_mkwrite; // DT_MKWRITE_ENTER, DT_MKWRITE_DIRTY
-	}
-}
-
 void Engine::Impl::process(const dt_event &ev) {
 	++st.events_analysed;
 	released_ts = ev.ts;
@@ -212,13 +201,23 @@ void Engine::Impl::process(const dt_event &ev) {
 			set_in_fault(uint32_t(&t - tasks.data()), false);
 		break;
 	}
+	// Direct calls: a handler looked up through a member-function
+	// pointer cost a call more per event.
 	case DT_IOMAP:
+		on_iomap(t, ev);
+		break;
 	case DT_ZERO:
+		on_zero(t, ev);
+		break;
 	case DT_MKWRITE_ENTER:
 	case DT_MKWRITE_DIRTY:
+		on_mkwrite(t, ev);
+		break;
 	case DT_MKWRITE_EXIT:
+		on_mkwrite_done(t, ev);
+		break;
 	case DT_WB_ENTRY:
-		(this->*task_handler(ev.type))(t, ev);
+		on_wb_entry(t, ev);
 		break;
 	case DT_BREAK_ENTER:
 	case DT_BREAK_BUSY:
@@ -456,31 +455,32 @@ PageState *Engine::Impl::find_page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 	return pages.find(uint64_t(id) << 32 | (pgoff & 0xffffffffULL));
 }
 
-TaskState &Engine::Impl::task(const dt_event &ev) {
+// The previous event's task missed (task_at() in engine_impl.h handles the
+// hit).  A direct-mapped cache by tid answers most of the rest without
+// hashing; an entry is checked against the task it names, so a retired
+// or reused slot is never taken for another tid.
+TaskState &Engine::Impl::task_slow(const dt_event &ev) {
 	uint64_t key = ev.tid ? ev.tid : ev.pid;
-	if (key == last_task_key) [[likely]] {
-		TaskState &t = tasks[last_task_idx];
-		t.pid = ev.pid;
-		if (ev.comm[0])
-			memcpy(t.comm, ev.comm, DT_COMM_LEN);
-		t.last_ts = ev.ts;
-		return t;
-	}
-	bool ins = false;
-	uint32_t &idx = task_ids.get_or_insert(key, &ins);
-	if (ins) {
-		uint32_t i;
-		if (!task_free.empty()) {
-			i = task_free.back();
-			task_free.pop_back();
-		} else {
-			i = uint32_t(tasks.size());
-			tasks.emplace_back();
+	uint32_t idx;
+	if (!task_lookup(uint32_t(key), idx)) {
+		bool ins = false;
+		uint32_t &slot = task_ids.get_or_insert(key, &ins);
+		if (ins) {
+			uint32_t i;
+			if (!task_free.empty()) {
+				i = task_free.back();
+				task_free.pop_back();
+			} else {
+				i = uint32_t(tasks.size());
+				tasks.emplace_back();
+			}
+			slot = i;
+			tasks[i] = TaskState{};
+			tasks[i].used = true;
+			tasks[i].tid = uint32_t(key);
 		}
-		idx = i;
-		tasks[i] = TaskState{};
-		tasks[i].used = true;
-		tasks[i].tid = uint32_t(key);
+		idx = slot;
+		tcache[key & (kTCache - 1)] = idx + 1;
 	}
 	last_task_key = key;
 	last_task_idx = idx;
@@ -492,15 +492,18 @@ TaskState &Engine::Impl::task(const dt_event &ev) {
 	return t;
 }
 
-// Kept in task-index order: W2 visits the running faults in the order a
-// scan of the task table would.
-void Engine::Impl::set_in_fault(uint32_t idx, bool on) {
-	auto it = std::lower_bound(in_fault_tasks.begin(), in_fault_tasks.end(), idx);
-	bool have = it != in_fault_tasks.end() && *it == idx;
-	if (on && !have)
-		in_fault_tasks.insert(it, idx);
-	else if (!on && have)
-		in_fault_tasks.erase(it);
+bool Engine::Impl::task_lookup(uint32_t tid, uint32_t &idx) {
+	uint32_t c = tcache[tid & (kTCache - 1)];
+	if (c && tasks[c - 1].used && tasks[c - 1].tid == tid) {
+		idx = c - 1;
+		return true;
+	}
+	uint32_t *i = task_ids.find(tid);
+	if (!i)
+		return false;
+	idx = *i;
+	tcache[tid & (kTCache - 1)] = idx + 1;
+	return true;
 }
 
 void Engine::Impl::dirty_put(const dt_event &ev) {
@@ -526,8 +529,8 @@ dt_event Engine::Impl::dirty_get(size_t i) const {
 }
 
 TaskState *Engine::Impl::find_task(uint32_t tid) {
-	uint32_t *i = task_ids.find(tid);
-	return i ? &tasks[*i] : nullptr;
+	uint32_t i;
+	return task_lookup(tid, i) ? &tasks[i] : nullptr;
 }
 
 Removal *Engine::Impl::removal_of(TaskState &t) {
@@ -609,7 +612,7 @@ uint64_t Engine::Impl::memory_bytes() const {
 	for (const auto &r : removals)
 		b += r.deleted.capacity() * 16 + r.t1.capacity() * sizeof(Removal::T1Candidate) +
 		     r.evidence.capacity() * sizeof(dt_event);
-	b += mk_inflight.capacity() * 4 + in_fault_tasks.capacity() * 4;
+	b += mk_inflight.capacity() * 4 + in_fault_bits.capacity() * 8;
 	b += wb_walks.capacity() * sizeof(WbWalk) + fsync_open.capacity() * 4 +
 	     dirty_ring.capacity() * sizeof(ReorderBuffer::Slot) + dirty_full.capacity() * sizeof(dt_event);
 	for (const auto &w : wb_walks)

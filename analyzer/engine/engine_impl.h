@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <string>
@@ -232,8 +233,6 @@ struct Engine::Impl {
 	void flush();
 	void maybe_publish();
 	void publish(Finding &&f);
-	using TaskHandler = void (Impl::*)(detail::TaskState &, const dt_event &);
-	static TaskHandler task_handler(uint16_t type);
 	void sweep();
 	uint64_t memory_bytes() const;
 
@@ -244,7 +243,23 @@ struct Engine::Impl {
 	}
 	detail::PageState &page(uint64_t dev, uint64_t ino, uint64_t pgoff);
 	detail::PageState *find_page(uint64_t dev, uint64_t ino, uint64_t pgoff);
-	detail::TaskState &task(const dt_event &ev);
+	// The task of ev, created if new; pid and comm refreshed.  The hit of
+	// the previous event's task is inlined (most events: a task's events
+	// come in runs).
+	detail::TaskState &task(const dt_event &ev) {
+		uint64_t key = ev.tid ? ev.tid : ev.pid;
+		if (key == last_task_key) [[likely]] {
+			detail::TaskState &t = tasks[last_task_idx];
+			t.pid = ev.pid;
+			if (ev.comm[0])
+				memcpy(t.comm, ev.comm, DT_COMM_LEN);
+			t.last_ts = ev.ts;
+			return t;
+		}
+		return task_slow(ev);
+	}
+	detail::TaskState &task_slow(const dt_event &ev);
+	bool task_lookup(uint32_t tid, uint32_t &idx);
 	detail::TaskState *find_task(uint32_t tid);
 	detail::Removal *removal_of(detail::TaskState &t);
 	void emit(Finding &&f, uint64_t dep_start, bool gap_sensitive);
@@ -326,10 +341,29 @@ struct Engine::Impl {
 	// (enter, iomap, exit), so most lookups end here.
 	uint64_t last_task_key = ~0ULL;
 	uint32_t last_task_idx = 0;
-	// Indices of the tasks inside a fault bracket (W2 looks at them when
-	// a writeback walk begins; scanning every task cost a cache line each).
-	std::vector<uint32_t> in_fault_tasks;
-	void set_in_fault(uint32_t idx, bool on);
+	// Direct-mapped tid -> task index + 1 (0 = empty), in front of
+	// task_ids; verified against the task it names.
+	static constexpr size_t kTCache = 256;
+	uint32_t tcache[kTCache] = {};
+	// Which tasks (a bit per task index) are inside a fault bracket: W2
+	// looks at them when a writeback walk begins, in index order, the
+	// order a scan of the task table would visit them (scanning every
+	// task cost a cache line each; a sorted index list cost an insert and
+	// an erase per fault).
+	std::vector<uint64_t> in_fault_bits;
+	void set_in_fault(uint32_t idx, bool on) {
+		size_t w = idx / 64;
+		if (w >= in_fault_bits.size()) {
+			if (!on)
+				return;
+			in_fault_bits.resize(w + 1);
+		}
+		uint64_t m = 1ULL << (idx % 64);
+		if (on)
+			in_fault_bits[w] |= m;
+		else
+			in_fault_bits[w] &= ~m;
+	}
 
 	std::vector<detail::Removal> removals;
 	std::vector<uint32_t> removal_free;

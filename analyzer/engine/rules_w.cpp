@@ -80,6 +80,7 @@
 //     page was written back all the same: distance = writeback - the
 //     fault's end (or its start, if it was still running).
 #include <algorithm>
+#include <bit>
 #include <string>
 
 #include "engine_impl.h"
@@ -424,11 +425,12 @@ void Engine::Impl::w2_on_range(const dt_event &ev) {
 		if (o.dev == w.dev && o.ino == w.ino)
 			o.concurrent = w.concurrent = true;
 	// Faults already running when the walk began overlap it too.
-	for (uint32_t i : in_fault_tasks) {
-		const TaskState &t = tasks[i];
-		if (t.used && t.in_fault && t.tid != ev.tid)
-			add_cand(w, t.fault_enter, *this);
-	}
+	for (size_t wi = 0; wi < in_fault_bits.size(); ++wi)
+		for (uint64_t bits = in_fault_bits[wi]; bits; bits &= bits - 1) {
+			const TaskState &t = tasks[wi * 64 + std::countr_zero(bits)];
+			if (t.used && t.in_fault && t.tid != ev.tid)
+				add_cand(w, t.fault_enter, *this);
+		}
 	wb_walks.push_back(std::move(w));
 }
 
