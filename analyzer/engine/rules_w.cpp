@@ -111,7 +111,9 @@ void Engine::Impl::on_mkwrite(TaskState &t, const dt_event &ev) {
 	}
 	t.mk_dirty = true;
 	t.mk_dirty_ev = ev;
-	w2_on_dirty(ev, ev.pgoff, ev.pgoff);
+	// W2's dirtiness is the W slot just set: only its evidence ring is
+	// left of w2_on_dirty() (a second page-table lookup per dirtying).
+	dirty_put(ev);
 	t.w1_cand = false;
 	if (std::find(mk_inflight.begin(), mk_inflight.end(), t.tid) == mk_inflight.end())
 		mk_inflight.push_back(t.tid);
@@ -166,7 +168,7 @@ void Engine::Impl::on_mkwrite_done(TaskState &t, const dt_event &ev) {
 		d.dev = m.dev;
 		d.ino = m.ino;
 		d.pgoff = m.pgoff;
-		w2_on_dirty(d, m.pgoff, m.pgoff);
+		dirty_put(d); // the page is dirty (above): as in on_mkwrite()
 	}
 	t.mk_active = t.mk_dirty = t.w1_cand = false;
 }
