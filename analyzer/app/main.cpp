@@ -89,18 +89,6 @@ int finish_status(const Output &out, int status)
 	exit(code);
 }
 
-std::string kernel_release()
-{
-	struct utsname u;
-	return uname(&u) == 0 ? u.release : "unknown";
-}
-
-uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-}
 
 struct Common {
 	bool json = false;
@@ -337,19 +325,7 @@ int run_live(LiveArgs &a)
 			status = 1;
 			break;
 		}
-		// Let a quiet stream publish its findings, but stay a second
-		// behind the clock: an event can reach the ring buffer long
-		// after its bpf_ktime_get_ns() stamp (a preempted vCPU between
-		// stamping and submit), and advancing past it would make it
-		// "late" live but not in a replay of the same trace.  Only
-		// after a poll found the ring empty: behind a backlog the
-		// clock is ahead of the events still queued (the service saw
-		// half of a session's events go late that way); while events
-		// flow, their own timestamps move the engine on.
-		constexpr uint64_t kDeliverySlackNs = 1'000'000'000;
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
-		if (rc == 0 && now > kDeliverySlackNs)
-			session.advance_to(now - kDeliverySlackNs);
+		session.after_poll(rc);
 		if (Clock::now() >= next_tick) {
 			if (g_metrics) {
 				auto rb = probes.total_stats();

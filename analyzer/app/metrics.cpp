@@ -253,10 +253,9 @@ std::string MetricsOutput::render(const Session &s, double elapsed_s) const
 		}
 	} else if (meta_.contains("hooks") && meta_["hooks"].is_array()) {
 		for (auto &h : meta_["hooks"]) {
-			std::string s2 = h.get<std::string>();
-			auto colon = s2.rfind(':');
-			o << "daxtrace_hook_attached{hook=\"" << esc(s2.substr(0, colon)) << "\",mechanism=\""
-			  << esc(colon == std::string::npos ? "" : s2.substr(colon + 1)) << "\"} 1\n";
+			auto [name, mech] = dtabi::hook_and_mechanism(h.get<std::string>());
+			o << "daxtrace_hook_attached{hook=\"" << esc(name) << "\",mechanism=\"" << esc(mech)
+			  << "\"} 1\n";
 		}
 	}
 	return o.str();

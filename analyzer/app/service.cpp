@@ -59,12 +59,6 @@ void log(int prio, const char *fmt, ...)
 }
 enum { ERR = 3, WARNING = 4, NOTICE = 5, INFO = 6 };
 
-uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-}
 
 struct Settings {
 	FilterArgs filters;
@@ -343,12 +337,6 @@ private:
 	Clock::time_point opened_, retry_after_{};
 };
 
-std::string kernel_release()
-{
-	struct utsname u;
-	return uname(&u) == 0 ? u.release : "unknown";
-}
-
 // One session with the given settings; returns when stopped or told to
 // reload.  Returns the exit status (0, or 1 for a runtime failure).
 int run_once(const Settings &s, std::unique_ptr<MetricsOutput> &metrics, std::string &metrics_addr)
@@ -391,16 +379,9 @@ int run_once(const Settings &s, std::unique_ptr<MetricsOutput> &metrics, std::st
 		log(ERR, "%s", e.what());
 		return 1;
 	}
-	daxtrace::TraceHeader hdr;
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
-	hdr.hostname = host;
-	hdr.kernel_release = kernel_release();
-	for (auto &h : probes.hooks())
-		if (h.attached)
-			hdr.hooks.push_back(h.name + ":" + dtprobe::mechanism_name(h.mechanism));
-	hdr.start_wallclock_ns = clock_ns(CLOCK_REALTIME);
-	hdr.start_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+	// The same header as live mode's recordings: the hooks by name and
+	// mechanism, so the engine's coverage is the same in both.
+	daxtrace::TraceHeader hdr = live_trace_header(probes);
 
 	TeeOutput out;
 	out.add(std::make_unique<JournalOutput>(s.stats_interval_s));
@@ -442,16 +423,7 @@ int run_once(const Settings &s, std::unique_ptr<MetricsOutput> &metrics, std::st
 			status = 1;
 			break;
 		}
-		// Same slack as live mode (main.cpp): events can reach the ring
-		// buffer up to a second after their timestamp.  Only when a poll
-		// found the ring empty: behind a backlog (a burst, a slow spill
-		// disk) the clock is ahead of the events still queued, and
-		// advancing past them made them late -- counted, not analysed
-		// (seen in the lab with export on: 45938 of 91785 events late).
-		// While events flow, their own timestamps move the engine on.
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
-		if (rc == 0 && now > 1'000'000'000)
-			session.advance_to(now - 1'000'000'000);
+		session.after_poll(rc);
 		if (Clock::now() >= next_tick) {
 			auto st = probes.total_stats();
 			if (metrics)

@@ -28,26 +28,26 @@ int activity_kind(uint16_t type)
 
 }  // namespace
 
+std::string kernel_release()
+{
+	struct utsname u;
+	return uname(&u) == 0 ? u.release : "unknown";
+}
+
 daxtrace::TraceHeader live_trace_header(const dtprobe::ProbeSet &probes)
 {
 	daxtrace::TraceHeader hdr;
 	char host[256] = "";
 	gethostname(host, sizeof(host) - 1);
 	hdr.hostname = host;
-	struct utsname u;
-	hdr.kernel_release = uname(&u) == 0 ? u.release : "unknown";
+	hdr.kernel_release = kernel_release();
 	for (auto &h : probes.hooks())
 		if (h.attached)
 			for (uint16_t id : h.hook_ids)
 				hdr.hooks.push_back(std::string(dtabi::hook_name(id)) + "@" +
 						    dtprobe::mechanism_name(h.mechanism));
-	auto ns = [](clockid_t id) {
-		struct timespec ts;
-		clock_gettime(id, &ts);
-		return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-	};
-	hdr.start_wallclock_ns = ns(CLOCK_REALTIME);
-	hdr.start_monotonic_ns = ns(CLOCK_MONOTONIC);
+	hdr.start_wallclock_ns = clock_ns(CLOCK_REALTIME);
+	hdr.start_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
 	return hdr;
 }
 
@@ -100,9 +100,27 @@ void Session::on_event(const dt_event &e)
 	out_.event(e);
 }
 
-void Session::advance_to(uint64_t now_ns)
+uint64_t clock_ns(clockid_t id)
 {
-	engine_.advance_to(now_ns);
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
+}
+
+void Session::after_poll(int delivered)
+{
+	// Stay a second behind the clock: an event can reach the ring
+	// buffer long after its bpf_ktime_get_ns() stamp (a vCPU preempted
+	// between stamping and submit), and advancing past it would make it
+	// late live but not in a replay of the same trace.  Only after a
+	// poll found the ring empty: behind a backlog (a burst, a slow spill
+	// disk) the clock is ahead of the events still queued, and the
+	// service once saw half of a session's events go late that way.
+	// While events flow, their own timestamps move the engine on.
+	constexpr uint64_t kDeliverySlackNs = 1'000'000'000;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	if (delivered == 0 && now > kDeliverySlackNs)
+		engine_.advance_to(now - kDeliverySlackNs);
 	if (recorder_)
 		recorder_->tick();
 }

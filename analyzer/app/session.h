@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,11 @@
 namespace dtcli {
 
 class Output;
+
+// Nanoseconds on this clock; CLOCK_MONOTONIC is bpf_ktime_get_ns()'s.
+uint64_t clock_ns(clockid_t id);
+// uname's release, "unknown" if uname fails.
+std::string kernel_release();
 
 // The header of a live recording: this host, this kernel, now, and the
 // registry names of the kernel hook points that attached, with their
@@ -39,10 +45,12 @@ public:
 		std::unique_ptr<daxtrace::TraceWriter> recorder = nullptr);
 
 	void on_event(const dt_event &e);
-	// Live mode: trace time has reached now_ns (CLOCK_MONOTONIC) even if
-	// no event came, so findings that are due get published, and the
-	// recorder writes out events that have waited a flush interval.
-	void advance_to(uint64_t now_ns);
+	// Live mode, after each ring-buffer poll that delivered `delivered`
+	// events: once the ring is empty, trace time has reached now minus
+	// the delivery slack even if no event came, so findings that are due
+	// get published, and the recorder writes out events that have waited
+	// a flush interval.
+	void after_poll(int delivered);
 	// Drain the engine, publish what it holds, close the recording.
 	void finish();
 

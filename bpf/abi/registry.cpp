@@ -18,6 +18,18 @@ std::string_view hook_name(uint16_t h)
 	return i ? i->name : "unknown";
 }
 
+std::pair<std::string, std::string> hook_and_mechanism(const std::string &h)
+{
+	if (auto at = h.rfind('@'); at != std::string::npos)
+		return {h.substr(0, at), h.substr(at + 1)};
+	if (hook_from_name(h) < DT_HOOK_MAX)
+		return {h, ""};
+	auto colon = h.rfind(':');
+	if (colon == std::string::npos)
+		return {h, ""};
+	return {h.substr(0, colon), h.substr(colon + 1)};
+}
+
 uint16_t hook_from_name(std::string_view n)
 {
 	for (const HookInfo &h : hooks())

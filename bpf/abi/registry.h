@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -98,6 +99,9 @@ const HookInfo *hook_info(uint16_t hook);         // nullptr when out of range
 // A hook's registry name, or a name it had before (the trace headers of
 // earlier versions); DT_HOOK_MAX when unknown.
 uint16_t hook_from_name(std::string_view name);
+// A trace header's hook entry as (name, mechanism): "fs_dax:dax_pte_fault@tp_btf",
+// or the older "dax_fault:tp_btf" (a logical group and its mechanism).
+std::pair<std::string, std::string> hook_and_mechanism(const std::string &h);
 const GroupInfo *group_by_name(std::string_view name);
 uint16_t group_id(const GroupInfo &g);
 // The filesystem a group probes: its hooks' common fs, "" when mixed or none.

@@ -110,20 +110,6 @@ std::string default_spill_dir(const Options &opt)
 	return base + "/" + url_key(opt.url) + "-" + opt.database;
 }
 
-// A trace header's hook entry as (name, mechanism): "fs_dax:dax_pte_fault@tp_btf",
-// or the older "dax_fault:tp_btf" (a logical group and its mechanism).
-std::pair<std::string, std::string> hook_and_mechanism(const std::string &h)
-{
-	if (auto at = h.rfind('@'); at != std::string::npos)
-		return {h.substr(0, at), h.substr(at + 1)};
-	if (dtabi::hook_from_name(h) < DT_HOOK_MAX)
-		return {h, ""};
-	auto colon = h.rfind(':');
-	if (colon == std::string::npos)
-		return {h, ""};
-	return {h.substr(0, colon), h.substr(colon + 1)};
-}
-
 // Bad options fail before anything is created (the spill directory).
 bool plain_name(const std::string &n)
 {
@@ -393,7 +379,7 @@ void Exporter::start(const RunInfo &run)
 		}
 	} else {
 		for (auto &h : run.hooks) {
-			auto [name, mech] = hook_and_mechanism(h);
+			auto [name, mech] = dtabi::hook_and_mechanism(h);
 			x.row(cov).num(x.start_ns).str(x.host).str(x.run_id).str(cov.id).str("hook").str(name)
 				.str(mech).num(1).str("");
 		}
