@@ -355,15 +355,9 @@ TaskRef Engine::Impl::task_ref(uint32_t tid, const char *role) {
 
 // ---------------------------------------------------------------- state
 
-bool Engine::Impl::inode_lookup(const InodeKey &k, uint32_t &id) {
+// The direct-mapped cache missed (inode_lookup() in engine_impl.h).
+bool Engine::Impl::inode_lookup_slow(const InodeKey &k, uint32_t &id) {
 	uint32_t &ce = icache[icache_index(k)];
-	if (ce) {
-		const InodeInfo &ii = inodes[ce - 1];
-		if (ii.used && ii.dev == k.dev && ii.ino == k.ino && ii.hi == k.hi) {
-			id = ce - 1;
-			return true;
-		}
-	}
 	uint32_t *p = inode_hash.find(ikey_hash(k));
 	if (p) {
 		const InodeInfo &ii = inodes[*p];
@@ -403,36 +397,29 @@ void Engine::Impl::inode_erase(const InodeKey &k) {
 		--inode_count;
 }
 
-uint32_t Engine::Impl::inode_id(uint64_t dev, uint64_t ino, uint64_t pgoff) {
-	InodeKey k{dev, ino, pgoff >> 32};
-	if (k == last_ikey)
-		return last_iid;
+// A new inode id for k (inode_id() in engine_impl.h found none).
+uint32_t Engine::Impl::inode_new(const InodeKey &k) {
 	uint32_t id;
-	if (!inode_lookup(k, id)) {
-		if (!inode_free.empty()) {
-			id = inode_free.back();
-			inode_free.pop_back();
-		} else {
-			id = uint32_t(inodes.size());
-			inodes.emplace_back();
-		}
-		InodeInfo &ii = inodes[id];
-		ii = InodeInfo{};
-		ii.used = true;
-		ii.dev = dev;
-		ii.ino = ino;
-		ii.hi = k.hi;
-		bool ins = false;
-		uint32_t &slot = inode_hash.get_or_insert(ikey_hash(k), &ins);
-		if (ins)
-			slot = id;
-		else
-			inode_collide.emplace(k, id);
-		++inode_count;
+	if (!inode_free.empty()) {
+		id = inode_free.back();
+		inode_free.pop_back();
+	} else {
+		id = uint32_t(inodes.size());
+		inodes.emplace_back();
 	}
-	inodes[id].last_ts = released_ts;
-	last_ikey = k;
-	last_iid = id;
+	InodeInfo &ii = inodes[id];
+	ii = InodeInfo{};
+	ii.used = true;
+	ii.dev = k.dev;
+	ii.ino = k.ino;
+	ii.hi = uint32_t(k.hi);
+	bool ins = false;
+	uint32_t &slot = inode_hash.get_or_insert(ikey_hash(k), &ins);
+	if (ins)
+		slot = id;
+	else
+		inode_collide.emplace(k, id);
+	++inode_count;
 	return id;
 }
 
@@ -455,7 +442,7 @@ PageState *Engine::Impl::find_page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 	return pages.find(uint64_t(id) << 32 | (pgoff & 0xffffffffULL));
 }
 
-// The previous event's task missed (task_at() in engine_impl.h handles the
+// The previous event's task missed (task() in engine_impl.h handles the
 // hit).  A direct-mapped cache by tid answers most of the rest without
 // hashing; an entry is checked against the task it names, so a retired
 // or reused slot is never taken for another tid.

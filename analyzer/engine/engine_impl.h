@@ -237,7 +237,21 @@ struct Engine::Impl {
 	uint64_t memory_bytes() const;
 
 	// --- shared helpers (engine.cpp)
-	uint32_t inode_id(uint64_t dev, uint64_t ino, uint64_t pgoff);
+	// The id of (dev, ino, pgoff >> 32), created if new.  Inlined: it is
+	// on every page event's path, and its hits are a few compares.
+	uint32_t inode_id(uint64_t dev, uint64_t ino, uint64_t pgoff) {
+		detail::InodeKey k{dev, ino, pgoff >> 32};
+		if (k == last_ikey)
+			return last_iid;
+		uint32_t id;
+		if (!inode_lookup(k, id)) [[unlikely]]
+			id = inode_new(k);
+		inodes[id].last_ts = released_ts;
+		last_ikey = k;
+		last_iid = id;
+		return id;
+	}
+	uint32_t inode_new(const detail::InodeKey &k);
 	uint64_t page_key(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 		return uint64_t(inode_id(dev, ino, pgoff)) << 32 | (pgoff & 0xffffffffULL);
 	}
@@ -329,7 +343,20 @@ struct Engine::Impl {
 	static size_t icache_index(const detail::InodeKey &k) {
 		return (k.ino ^ (k.ino >> 9) ^ (k.dev * 7) ^ k.hi) & (kICache - 1);
 	}
-	bool inode_lookup(const detail::InodeKey &k, uint32_t &id);
+	// Inlined: the cache hit is most lookups (twice per page event, the
+	// prefetch's and the rule's), and a call cost as much as the hit.
+	bool inode_lookup(const detail::InodeKey &k, uint32_t &id) {
+		uint32_t ce = icache[icache_index(k)];
+		if (ce) {
+			const detail::InodeInfo &ii = inodes[ce - 1];
+			if (ii.used && ii.dev == k.dev && ii.ino == k.ino && ii.hi == k.hi) [[likely]] {
+				id = ce - 1;
+				return true;
+			}
+		}
+		return inode_lookup_slow(k, id);
+	}
+	bool inode_lookup_slow(const detail::InodeKey &k, uint32_t &id);
 	void inode_erase(const detail::InodeKey &k);
 	detail::InodeKey last_ikey{~0ULL, ~0ULL, ~0ULL};
 	uint32_t last_iid = 0;
