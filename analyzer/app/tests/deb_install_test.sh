@@ -10,18 +10,20 @@ set -euo pipefail
 B=$(readlink -f "$1")
 MIRROR=${2:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-CACHE=/var/cache/daxtrace/bookworm-minbase
+. "$(dirname "${BASH_SOURCE[0]}")/../../../ci/lib.sh"
+CACHE=$DAXTRACE_CACHE/bookworm-minbase
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (chroot)"; exit 77; }
 command -v debootstrap >/dev/null || { echo "SKIP: debootstrap not installed (ci/packages.txt)"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
+fail() { die "FAIL: $*"; }
 
-T=$(mktemp -d /var/tmp/daxtrace-deb.XXXXXX)
+# Registered after make_workdir's removal, so it runs first: unmount, then remove.
+make_workdir T /var/tmp/daxtrace-deb.XXXXXX
 R=$T/root
-cleanup() {
+unmount_root() {
 	for m in proc dev/pts dev; do mountpoint -q "$R/$m" 2>/dev/null && umount -l "$R/$m"; done
-	rm -rf "$T"
+	return 0
 }
-trap cleanup EXIT
+on_exit unmount_root
 
 (cd "$B" && cpack -G DEB -B "$T/pkg" > "$T/cpack.log" 2>&1) || { cat "$T/cpack.log"; fail cpack; }
 DEB=$(ls "$T"/pkg/daxtrace_*.deb)

@@ -6,12 +6,11 @@
 # `systemd-analyze verify`.
 #   service_config_test.sh DAXTRACE
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../../ci/lib.sh"
 D=$(readlink -f "$1")
-HERE=$(cd "$(dirname "$0")" && pwd)
-PKG=$HERE/../packaging
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+PKG=$REPO_DIR/analyzer/app/packaging
+make_workdir T
+fail() { die "FAIL: $*"; }
 
 cat > "$T/d.conf" <<'C'
 # comment
@@ -68,7 +67,7 @@ if command -v systemd-analyze >/dev/null; then
 	# verify resolves ExecStart: point it at this binary through a copy.
 	sed "s|/usr/sbin/daxtrace|$D|" "$PKG/daxtrace.service" > "$T/daxtrace.service"
 	# verify also runs man(1) on Documentation=: give it the page.
-	mkdir -p "$T/man/man8" && cp "$HERE/../daxtrace.8" "$T/man/man8/"
+	mkdir -p "$T/man/man8" && cp "$REPO_DIR/analyzer/app/daxtrace.8" "$T/man/man8/"
 	MANPATH=$T/man systemd-analyze verify "$T/daxtrace.service" > "$T/v" 2>&1 || { cat "$T/v"; fail "systemd-analyze verify"; }
 	grep -v '^$' "$T/v" | grep -i daxtrace && fail "systemd-analyze verify has remarks" || true
 	echo "ok: systemd-analyze verify daxtrace.service: clean"
