@@ -62,7 +62,7 @@ out=${TMPDIR:-/tmp}/daxtrace-kernel-before-after.$$
 while [ $# -gt 0 ]; do
 	case $1 in
 	--base) base=${2:?}; shift 2 ;;
-	--fs) fs_list=${2:?}; shift 2 ;;
+	--fs) fs_list=${2?}; shift 2 ;;	# "" with --ext2: ext2 alone
 	--kernels) kernels=${2:?}; shift 2 ;;
 	--kernel) patched_image=$(realpath "${2:?}"); shift 2 ;;
 	--seconds) seconds=${2:?}; shift 2 ;;
