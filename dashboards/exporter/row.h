@@ -1,7 +1,8 @@
 // One TabSeparated row of a table, its fields in the table's column order
-// (schema.cpp).  The number of fields is checked against the table's
-// specification: a row that does not fit the table is a bug, and fails
-// loudly in every export test instead of reaching the server.
+// (schema.cpp).  The number of fields and each field's kind (number,
+// string, array of either) are checked against the table's specification:
+// a row that does not fit the table is a bug, and fails loudly in every
+// export test instead of reaching the server as a shifted or refused row.
 #pragma once
 
 #include <charconv>
@@ -33,19 +34,19 @@ public:
 	template <typename T>
 	Row &num(T v)
 	{
-		sep();
+		sep(FieldKind::Number);
 		append_num(v);
 		return *this;
 	}
 	Row &str(std::string_view s)
 	{
-		sep();
+		sep(FieldKind::String);
 		escape(s, false);
 		return *this;
 	}
 	Row &strs(const std::vector<std::string> &v)
 	{
-		sep();
+		sep(FieldKind::Strings);
 		out_ += '[';
 		for (size_t i = 0; i < v.size(); i++) {
 			if (i)
@@ -60,7 +61,7 @@ public:
 	template <typename T>
 	Row &nums(const std::vector<T> &v)
 	{
-		sep();
+		sep(FieldKind::Numbers);
 		out_ += '[';
 		for (size_t i = 0; i < v.size(); i++) {
 			if (i)
@@ -79,8 +80,21 @@ private:
 		auto r = std::to_chars(buf, buf + sizeof(buf), v);
 		out_.append(buf, r.ptr);
 	}
-	void sep()
+	// The next inserted column (one the exporter writes, no DEFAULT)
+	// must take this kind of field.
+	void sep(FieldKind kind)
 	{
+		const auto &cols = table_.columns;
+		while (col_ < cols.size() && !cols[col_].default_expr.empty())
+			++col_;
+		if (col_ < cols.size() && cols[col_].kind != kind) {
+			fprintf(stderr, "daxtrace: bug: field %zu of a %.*s row does not fit column %.*s %.*s\n",
+				fields_ + 1, int(table_.name.size()), table_.name.data(),
+				int(cols[col_].name.size()), cols[col_].name.data(),
+				int(cols[col_].type.size()), cols[col_].type.data());
+			abort();
+		}
+		++col_;
 		if (fields_++)
 			out_ += '\t';
 	}
@@ -106,6 +120,7 @@ private:
 	std::string &out_;
 	const Table &table_;
 	size_t fields_ = 0;
+	size_t col_ = 0;   // the column of the next field
 };
 
 }  // namespace dtch

@@ -6,6 +6,7 @@
 #include "schema.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <stdexcept>
 #include <set>
@@ -207,6 +208,16 @@ constexpr Table kTableList[] = {
 	{"stats", "Counters of a run (cumulative): events, drops, filtered, late, findings.", k_stats, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(snapshot_date) ORDER BY (host, snapshot_date, run_id, snapshot_no)"},
 	{"devices", "Filesystems seen, for the dashboards' filesystem/device variables.", k_devices, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(seen_date) ORDER BY (host, dev, run_id)"},
 };
+
+// Every column the exporter writes takes a field a Row can write.
+constexpr bool rows_can_fill(const Table &t)
+{
+	for (const Column &c : t.columns)
+		if (c.default_expr.empty() && c.kind == FieldKind::Other)
+			return false;
+	return true;
+}
+static_assert(std::all_of(std::begin(kTableList), std::end(kTableList), rows_can_fill));
 
 constexpr const char kPreamble[] =
 	"-- daxtrace's ClickHouse schema (dashboards/README.md explains it).\n"

@@ -13,10 +13,31 @@ class ClickHouseHttp;
 
 constexpr unsigned kSchemaVersion = 1;
 
+// What a Row writes into a column: a number, a string, or an array of
+// either (Row::num/str/nums/strs).  Other types are never inserted.
+enum class FieldKind { Number, String, Numbers, Strings, Other };
+
+constexpr FieldKind field_kind(std::string_view type)
+{
+	auto number = [](std::string_view t) {
+		return t.starts_with("UInt") || t.starts_with("Int") || t.starts_with("Float");
+	};
+	if (type == "String")
+		return FieldKind::String;
+	if (number(type))
+		return FieldKind::Number;
+	if (type == "Array(String)")
+		return FieldKind::Strings;
+	if (type.starts_with("Array(") && number(type.substr(6)))
+		return FieldKind::Numbers;
+	return FieldKind::Other;
+}
+
 struct Column {
 	std::string_view name, type;
 	std::string_view default_expr;   // "": the exporter writes it
 	std::string_view comment;
+	FieldKind kind = field_kind(type);
 };
 
 struct Table {
