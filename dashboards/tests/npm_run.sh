@@ -5,17 +5,19 @@
 # them.  Not "npm ci": chdb lists optional per-platform packages that are not
 # all published, which npm ci refuses).
 set -u
-HERE=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+# shellcheck source=SCRIPTDIR/../../tests/ktap.sh
+. "$REPO_DIR/tests/ktap.sh"
 what=${1:?usage: npm_run.sh validate|panels [args]}
 shift
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	echo "1..0 # SKIP node/npm not installed (ci/packages.txt)"
-	exit 0
+	ktap_skip_all "node/npm not installed (ci/packages.txt)"
 fi
-cd "$HERE" || exit 1
+cd "$REPO_DIR/dashboards" || exit 1
 if ! cmp -s package-lock.json node_modules/.daxtrace-lock 2>/dev/null; then
 	npm install --no-save --prefer-offline --no-audit --no-fund >&2 || {
-		echo "1..0 # SKIP npm install failed (no network and no npm cache?)"; exit 0; }
+		ktap_skip_all "npm install failed (no network and no npm cache?)"; }
 	cp package-lock.json node_modules/.daxtrace-lock
 fi
 case $what in
