@@ -22,8 +22,10 @@
 # "commit <sha> upstream." lines (in a linux-stable clone they resolve).
 set -uo pipefail
 
-CI_DIR=$(cd "$(dirname "$0")" && pwd)
-REPO_DIR=$(dirname "$CI_DIR")
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=SCRIPTDIR/../tests/ktap.sh
+. "$REPO_DIR/tests/ktap.sh"
 
 usage() {
 	cat <<EOF
@@ -66,7 +68,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$source_arg" ] || source_arg=/usr/src/linux-source-$kbase.tar.xz
 [ -n "$patch_dir" ] || patch_dir=$REPO_DIR/patches/$kbase
-[ -n "$work" ] || work=${DAXTRACE_CACHE:-/var/cache/daxtrace}/check-patches-$kbase
+[ -n "$work" ] || work=$DAXTRACE_CACHE/check-patches-$kbase
 
 mapfile -t series < <(find "$patch_dir" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
 			! -name '0000-cover-letter.patch' | sort)
@@ -164,17 +166,12 @@ series_targets=$(for p in "${series[@]}"; do targets_of "$p"; done | tr ' ' '\n'
 		 grep -v '^$' | sort -u | tr '\n' ' ')
 
 steps=$(( ${#series[@]} * (build ? 3 : 2) + build ))
-echo "TAP version 13"
-echo "1..$steps"
-n=0
-failed=0
+ktap_plan "$steps"
 result() {		# result OK|FAIL description
-	n=$((n + 1))
 	if [ "$1" = OK ]; then
-		echo "ok $n - $2"
+		ktap_ok "$2"
 	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
+		ktap_not_ok "$2"
 	fi
 }
 declare -A row_am row_cp row_build row_targets
@@ -249,11 +246,11 @@ for p in "${series[@]}"; do
 	fi
 done
 
-note "$failed of $n checks failed (logs in $work)"
+note "$ktap_failed of $ktap_n checks failed (logs in $work)"
 echo "# | patch | git am | checkpatch --strict | W=1 build (targets) |"
 echo "# |-------|--------|---------------------|---------------------|"
 for p in "${series[@]}"; do
 	name=$(basename "$p" .patch)
 	echo "# | $name | ${row_am[$name]:-not run} | ${row_cp[$name]:-not run} | ${row_build[$name]:-not run} (${row_targets[$name]:-}) |"
 done
-[ "$failed" = 0 ] && [ "$n" = "$steps" ]
+[ "$ktap_failed" = 0 ] && [ "$ktap_n" = "$steps" ]
