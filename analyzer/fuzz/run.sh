@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Build the trace-decoder fuzzer with clang (libFuzzer + ASan + UBSan) in
 # its own build directory, seed a corpus with valid trace files, run it for
 # the given number of seconds, print the executions and the coverage
@@ -6,29 +6,30 @@
 # non-zero on any crash or sanitizer report.
 #   analyzer/fuzz/run.sh 60
 set -eu
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
 secs=${1:-60}
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+root=$REPO_DIR
 build=${DAXTRACE_FUZZ_BUILD:-$root/build-fuzz}
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link -g -O1"
 
 # DAXTRACE_FUZZ_REUSE=1: run the fuzzer already built in $build as it is
 # (a long run beside other work that keeps changing the sources).
 if [ "${DAXTRACE_FUZZ_REUSE:-0}" != 1 ] || [ ! -x "$build/analyzer/trace_decoder_fuzz" ]; then
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+run_logged "$build.cmake.log" "configuring the fuzzer build (clang, ASan, UBSan)" \
+	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
 	-DCMAKE_CXX_FLAGS="$san" -DCMAKE_C_FLAGS="$san" \
 	-DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
-	-DDAXTRACE_FUZZ=ON -DDAXTRACE_TESTS=OFF -DDAXTRACE_BENCH=OFF >"$build.cmake.log" 2>&1 ||
-	{ cat "$build.cmake.log"; exit 1; }
-cmake --build "$build" -j2 --target trace_decoder_fuzz trace_fuzz_seeds >"$build.build.log" 2>&1 ||
-	{ tail -50 "$build.build.log"; exit 1; }
+	-DDAXTRACE_FUZZ=ON -DDAXTRACE_TESTS=OFF -DDAXTRACE_BENCH=OFF
+run_logged "$build.build.log" "building the fuzzer" \
+	cmake --build "$build" -j2 --target trace_decoder_fuzz trace_fuzz_seeds
 fi
 
 corpus="$build/corpus"
 mkdir -p "$corpus"
 "$build/analyzer/trace_fuzz_seeds" "$corpus"
-cp "$here"/../tests/data/*.dxt "$corpus"/ 2>/dev/null || true # real lab traces
+cp "$root"/analyzer/tests/data/*.dxt "$corpus"/ 2>/dev/null || true # real lab traces
 
 # -timeout is wall-clock time per input: on a shared machine an input that
 # needs 0.6 s of CPU took 5.6 s, so 10 s reported starvation as a hang.
