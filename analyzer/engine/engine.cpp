@@ -399,14 +399,7 @@ void Engine::Impl::inode_erase(const InodeKey &k) {
 
 // A new inode id for k (inode_id() in engine_impl.h found none).
 uint32_t Engine::Impl::inode_new(const InodeKey &k) {
-	uint32_t id;
-	if (!inode_free.empty()) {
-		id = inode_free.back();
-		inode_free.pop_back();
-	} else {
-		id = uint32_t(inodes.size());
-		inodes.emplace_back();
-	}
+	uint32_t id = take_slot(inodes, inode_free);
 	InodeInfo &ii = inodes[id];
 	ii = InodeInfo{};
 	ii.used = true;
@@ -453,14 +446,7 @@ TaskState &Engine::Impl::task_slow(const dt_event &ev) {
 		bool ins = false;
 		uint32_t &slot = task_ids.get_or_insert(key, &ins);
 		if (ins) {
-			uint32_t i;
-			if (!task_free.empty()) {
-				i = task_free.back();
-				task_free.pop_back();
-			} else {
-				i = uint32_t(tasks.size());
-				tasks.emplace_back();
-			}
+			uint32_t i = take_slot(tasks, task_free);
 			slot = i;
 			tasks[i] = TaskState{};
 			tasks[i].used = true;

@@ -18,6 +18,20 @@ namespace daxtrace {
 
 namespace detail {
 
+// An index into `slots` for a new entry: a freed one if any, else a new
+// default-constructed one at the end.  The caller resets and claims it.
+template <typename T>
+uint32_t take_slot(std::vector<T> &slots, std::vector<uint32_t> &free_list)
+{
+	if (!free_list.empty()) {
+		uint32_t i = free_list.back();
+		free_list.pop_back();
+		return i;
+	}
+	slots.emplace_back();
+	return uint32_t(slots.size() - 1);
+}
+
 // Per (dev, ino, page) state: a 24-byte slot (8-byte key + 16 bytes).
 // Key = inode_id << 32 | (pgoff & 0xffffffff); the inode id also encodes
 // pgoff >> 32, so files beyond 16 TiB simply use more inode ids.

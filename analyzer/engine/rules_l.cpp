@@ -102,14 +102,7 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 
 	if (ev.type == DT_REMOVE_ENTER) {
 		if (!r) {
-			uint32_t i;
-			if (!removal_free.empty()) {
-				i = removal_free.back();
-				removal_free.pop_back();
-			} else {
-				i = uint32_t(removals.size());
-				removals.emplace_back();
-			}
+			uint32_t i = take_slot(removals, removal_free);
 			r = &removals[i];
 			r->reset();
 			r->used = true;
