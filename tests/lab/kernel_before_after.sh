@@ -78,6 +78,8 @@ while [ $# -gt 0 ]; do
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 done
+# Nothing to boot would pass while checking nothing.
+[ -n "${fs_list// /}" ] || [ "$ext2" = 1 ] || { echo "--fs is empty and --ext2 not given: nothing to run" >&2; exit 2; }
 mkdir -p "$out"
 out=$(realpath "$out")
 exchange=0
