@@ -168,15 +168,15 @@ CREATE TABLE IF NOT EXISTS finding_evidence_local
     wall_ns UInt64,
     ts_ns UInt64,
     offset_ns Int64,            -- from the first evidence event
-    type String,
+    type String,                -- DT_FAULT_ENTER ...
     hook String,
     cpu UInt16,
     op String,
     pid UInt32,
     tid UInt32,
     comm String,
-    dev UInt64,
-    dev_name String,
+    dev UInt64,                 -- kernel encoding (major << 20 | minor)
+    dev_name String,            -- "259:0"
     ino UInt64,
     pgoff UInt64,
     nr_pages UInt64,
@@ -224,7 +224,7 @@ CREATE TABLE IF NOT EXISTS stats_local
     host String,
     run_id String,
     snapshot_no UInt32,
-    is_final UInt8,
+    is_final UInt8,             -- 1: the run's last snapshot
     batch_id String,
     elapsed_s Float64,
     events UInt64,

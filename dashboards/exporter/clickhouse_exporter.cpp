@@ -1,6 +1,6 @@
-// Rows and batches: what each table gets from a run (schema.cpp has the
-// columns, row.h checks each row against them), sealed into the spill
-// directory for the sender (delivery.h).
+// Rows and batches: which rows each table gets from a run (the row sources
+// of rows.h; schema.cpp says what each column takes of them), sealed into
+// the spill directory for the sender (delivery.h).
 #include "clickhouse_exporter.h"
 
 #include <cctype>
@@ -17,6 +17,7 @@
 #include "delivery.h"
 #include "registry.h"
 #include "row.h"
+#include "rows.h"
 #include "schema.h"
 #include "spill_queue.h"
 
@@ -30,30 +31,6 @@ uint64_t clock_ns(clockid_t id)
 	struct timespec ts;
 	clock_gettime(id, &ts);
 	return uint64_t(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-}
-
-// ClickHouse Strings are bytes: comm arrives exactly as the kernel gave it
-// (the export tests check odd bytes byte for byte).
-std::string raw_comm(const dt_event &e) { return std::string(e.comm, strnlen(e.comm, DT_COMM_LEN)); }
-
-std::string op_of(const dt_event &e)
-{
-	if (e.type == DT_ZERO)
-		return std::string(dtabi::zero_op_name(e.op));
-	if (e.type == DT_REMOVE_ENTER || e.type == DT_REMOVE_EXIT)
-		return std::string(dtabi::remove_op_name(e.op));
-	return e.op ? std::to_string(e.op) : std::string();
-}
-
-std::string dev_or_empty(uint64_t dev) { return dev ? dtabi::dev_name(dev) : std::string(); }
-
-// The columns of a dt_event that events and finding_evidence share, in
-// their (common) order in schema.cpp: type, hook ... refcount.
-Row &event_fields(Row &r, const dt_event &e)
-{
-	return r.str(dtabi::type_name(e.type)).str(dtabi::hook_name(e.hook)).num(e.cpu).str(op_of(e)).num(e.pid)
-		.num(e.tid).str(raw_comm(e)).num(e.dev).str(dev_or_empty(e.dev)).num(e.ino).num(e.pgoff)
-		.num(e.nr_pages).num(e.block).num(e.len).num(e.ret).num(e.flags).num(e.refcount);
 }
 
 // "host_port" of a URL: names a destination's spill directory.
@@ -170,7 +147,8 @@ struct Exporter::Impl {
 	};
 
 	explicit Impl(const Options &o);
-	Row row(Batch &b);
+	template <class Source>
+	void add(Batch &b, const Source &source);
 	void seal(Batch &b);
 	void seal_old(bool all);
 	uint64_t wall(uint64_t ts) const { return uint64_t(int64_t(ts) + wall_offset); }
@@ -200,7 +178,7 @@ struct Exporter::Impl {
 	uint64_t start_ns = 0;
 	uint64_t batch_seq = 0, event_seq = 0, finding_no = 0, snapshot_no = 0;
 	uint64_t exported_events = 0, check_counter = 0;
-	Batch events{table("events")}, findings{table("findings")}, evidence{table("finding_evidence")};
+	Batch events{table_of<EventRow>()}, findings{table_of<FindingRow>()}, evidence{table_of<EvidenceRow>()};
 	std::map<uint64_t, std::string> devices, devices_sent;   // dev -> fs
 	Clock::time_point last_stats{};
 	uint64_t sealed_batches = 0, sealed_rows = 0, lost_rows = 0, events_dropped_rows = 0;
@@ -240,8 +218,16 @@ Exporter::Impl::Impl(const Options &o)
 	}
 }
 
-Row Exporter::Impl::row(Batch &b)
+// One row made from source into b, whose table must be source's.
+template <class Source>
+void Exporter::Impl::add(Batch &b, const Source &source)
 {
+	if (&b.table != &table_of<Source>()) {
+		fprintf(stderr, "daxtrace: bug: a row for %.*s added to a %.*s batch\n",
+			int(table_of<Source>().name.size()), table_of<Source>().name.data(),
+			int(b.table.name.size()), b.table.name.data());
+		abort();
+	}
 	if (!b.rows) {
 		b.first = Clock::now();
 		b.seq = batch_seq++;
@@ -251,7 +237,7 @@ Row Exporter::Impl::row(Batch &b)
 		b.id = id;
 	}
 	b.rows++;
-	return Row(b.body, b.table);
+	append_row(b.body, Origin{host, run_id, b.id}, source);
 }
 
 void Exporter::Impl::seal(Batch &b)
@@ -300,13 +286,13 @@ void Exporter::Impl::seal_old(bool all)
 
 void Exporter::Impl::add_devices(uint64_t now_ns)
 {
-	Batch b{table("devices")};
+	Batch b{table_of<DeviceRow>()};
 	for (auto &[dev, fs] : devices) {
 		auto it = devices_sent.find(dev);
 		if (it != devices_sent.end() && it->second == fs)
 			continue;
 		devices_sent[dev] = fs;
-		row(b).num(now_ns).str(host).str(run_id).str(b.id).num(dev).str(dtabi::dev_name(dev)).str(fs);
+		add(b, DeviceRow{.seen_ns = now_ns, .dev = dev, .fs = fs});
 	}
 	seal(b);
 }
@@ -318,31 +304,24 @@ void Exporter::Impl::snapshot(const Snapshot &s, bool final)
 	// of the export (which left them outside every dashboard window).
 	uint64_t now_ns = replay && s.last_ts ? wall(s.last_ts) : clock_ns(CLOCK_REALTIME);
 	uint32_t no = uint32_t(snapshot_no++);
-	const auto &st = s.engine;
-	Batch stats{table("stats")};
-	row(stats).num(now_ns).str(host).str(run_id).num(no).num(final ? 1 : 0).str(stats.id)
-		.num(s.elapsed_s).num(s.events).num(s.lost).num(s.filtered).num(st.late).num(s.findings)
-		.num(st.uncertain_findings).num(st.near_misses).num(st.memory_bytes).num(exported_events)
-		.num(delivery().failures());
+	Batch stats{table_of<StatsRow>()};
+	add(stats, StatsRow{.snapshot_ns = now_ns, .no = no, .final = final, .s = s,
+			    .exported_events = exported_events, .export_failures = delivery().failures()});
 	seal(stats);
 
-	Batch nm{table("near_misses")};
-	auto add = [&](const char *scope, int cls, uint64_t dev, uint64_t ino, const daxtrace::Histogram &h) {
-		std::vector<uint64_t> b(daxtrace::Histogram::kBuckets);
-		for (int i = 0; i < daxtrace::Histogram::kBuckets; i++)
-			b[i] = h.bucket(i);
-		row(nm).num(now_ns).str(host).str(run_id).num(no).num(final ? 1 : 0).str(nm.id).str(scope)
-			.str(daxtrace::class_name(daxtrace::RaceClass(cls))).num(dev).str(dev_or_empty(dev))
-			.num(ino).num(h.count()).num(h.min()).num(h.max()).num(h.sum()).nums(b);
+	Batch nm{table_of<NearMissRow>()};
+	auto histogram = [&](std::string_view scope, int cls, uint64_t dev, uint64_t ino, const daxtrace::Histogram &h) {
+		add(nm, NearMissRow{.snapshot_ns = now_ns, .no = no, .final = final, .scope = scope, .cls = cls,
+				    .dev = dev, .ino = ino, .h = h});
 	};
 	if (const daxtrace::NearMissTable *t = s.near_misses) {
 		for (int c = 0; c < daxtrace::kRaceClasses; c++)
-			add("total", c, 0, 0, t->total(daxtrace::RaceClass(c)));
+			histogram("total", c, 0, 0, t->total(daxtrace::RaceClass(c)));
 		for (auto &[k, h] : t->fs_map())
-			add("fs", k.cls, k.dev, 0, h);
+			histogram("fs", k.cls, k.dev, 0, h);
 		if (final)
 			for (auto &[k, h] : t->inode_map())
-				add("inode", k.cls, k.dev, k.ino, h);
+				histogram("inode", k.cls, k.dev, k.ino, h);
 	}
 	seal(nm);
 	add_devices(now_ns);
@@ -361,27 +340,27 @@ void Exporter::start(const RunInfo &run)
 		x.wall_offset = int64_t(run.start_wallclock_ns) - int64_t(run.start_monotonic_ns);
 	x.start_ns = run.start_wallclock_ns ? run.start_wallclock_ns : clock_ns(CLOCK_REALTIME);
 	x.replay = !run.live;
-	Impl::Batch runs{table("runs")}, cov{table("coverage")};
-	x.row(runs).num(x.start_ns).str(x.host).str(x.run_id).str(runs.id).str(run.live ? "live" : "replay")
-		.str(run.kernel).str(run.trace_file).str("daxtrace 0.1").num(x.opt.event_sample).strs(run.hooks)
-		.str(run.coverage.is_object() ? run.coverage.dump() : std::string());
+	Impl::Batch runs{table_of<RunRow>()}, cov{table_of<CoverageRow>()};
+	x.add(runs, RunRow{.start_ns = x.start_ns, .run = run, .event_sample = x.opt.event_sample});
+	auto coverage = [&](std::string_view kind, const std::string &name, const std::string &mechanism,
+			    bool attached, const std::string &detail) {
+		x.add(cov, CoverageRow{.start_ns = x.start_ns, .kind = kind, .name = name, .mechanism = mechanism,
+				       .attached = attached, .detail = detail});
+	};
 	if (run.coverage.is_object()) {
 		for (auto &h : run.coverage.value("hooks", nlohmann::json::array())) {
 			bool att = h.value("attached", false);
-			x.row(cov).num(x.start_ns).str(x.host).str(x.run_id).str(cov.id).str("hook")
-				.str(h.value("name", std::string())).str(att ? h.value("mechanism", std::string()) : "")
-				.num(att ? 1 : 0).str(att ? h.value("what", std::string()) : h.value("reason", std::string()));
+			coverage("hook", h.value("name", std::string()), att ? h.value("mechanism", std::string()) : "",
+				 att, att ? h.value("what", std::string()) : h.value("reason", std::string()));
 		}
 		for (auto &c : run.coverage.value("classes", nlohmann::json::array())) {
 			std::string level = c.value("coverage", std::string());
-			x.row(cov).num(x.start_ns).str(x.host).str(x.run_id).str(cov.id).str("class")
-				.str(c.value("class", std::string())).str("").num(level == "full" ? 1 : 0).str(level);
+			coverage("class", c.value("class", std::string()), "", level == "full", level);
 		}
 	} else {
 		for (auto &h : run.hooks) {
 			auto [name, mech] = dtabi::hook_and_mechanism(h);
-			x.row(cov).num(x.start_ns).str(x.host).str(x.run_id).str(cov.id).str("hook").str(name)
-				.str(mech).num(1).str("");
+			coverage("hook", std::string(name), std::string(mech), true, "");
 		}
 	}
 	x.seal(runs);
@@ -402,9 +381,8 @@ void Exporter::event(const dt_event &e)
 	// Drop markers are always exported (the drops dashboard needs them all).
 	bool lost = e.type == DT_LOST;
 	if (lost || (x.opt.event_sample && seq % x.opt.event_sample == 0)) {
-		event_fields(x.row(x.events).num(x.wall(e.ts)).num(e.ts).str(x.host).str(x.run_id).num(seq)
-				     .str(x.events.id).num(lost ? 1u : x.opt.event_sample), e)
-			.num(e.iomap_type).num(e.iomap_flags);
+		x.add(x.events, EventRow{.wall_ns = x.wall(e.ts), .seq = seq,
+					 .sample = lost ? 1u : x.opt.event_sample, .e = e});
 		x.exported_events++;
 		if (x.events.rows >= x.opt.batch_rows)
 			x.seal(x.events);
@@ -417,27 +395,14 @@ void Exporter::finding(const daxtrace::Finding &f)
 {
 	Impl &x = *impl_;
 	uint64_t no = x.finding_no++;
-	std::vector<uint32_t> pids, tids;
-	std::vector<std::string> comms, roles;
-	for (auto &t : f.tasks) {
-		pids.push_back(t.pid);
-		tids.push_back(t.tid);
-		comms.push_back(t.comm);
-		roles.push_back(t.role);
-	}
-	std::string cls(daxtrace::class_name(f.race_class()));
 	uint64_t wstart = x.wall(f.window_start_ns);
-	x.row(x.findings).num(wstart).str(x.host).str(x.run_id).num(no).str(x.findings.id).str(f.id())
-		.str(f.name()).str(cls).num(f.dev).str(dtabi::dev_name(f.dev)).num(f.ino).num(f.pgoff_first)
-		.num(f.pgoff_last).num(f.window_start_ns).num(f.window_end_ns).num(f.width_ns())
-		.num(f.uncertain ? 1 : 0).str(f.uncertain_reason).str(f.summary).nums(pids).nums(tids)
-		.strs(comms).strs(roles).num(f.evidence.size()).num(f.evidence_omitted);
+	x.add(x.findings, FindingRow{.wall_start_ns = wstart, .no = no, .f = f});
 	uint64_t t0 = f.evidence.empty() ? 0 : f.evidence.front().ts;
 	uint32_t idx = 0;
 	for (auto &e : f.evidence)
-		event_fields(x.row(x.evidence).num(wstart).str(x.host).str(x.run_id).num(no).num(idx++)
-				     .str(x.evidence.id).str(f.id()).str(cls).num(x.wall(e.ts)).num(e.ts)
-				     .num(int64_t(e.ts) - int64_t(t0)), e);
+		x.add(x.evidence, EvidenceRow{.wall_start_ns = wstart, .no = no, .idx = idx++, .f = f,
+					      .wall_ns = x.wall(e.ts), .offset_ns = int64_t(e.ts) - int64_t(t0),
+					      .e = e});
 	if (x.findings.rows >= x.opt.batch_rows)
 		x.seal(x.findings);
 	if (x.evidence.rows >= x.opt.batch_rows)

@@ -1,8 +1,10 @@
 // One TabSeparated row of a table, its fields in the table's column order
-// (schema.cpp).  The number of fields and each field's kind (number,
-// string, array of either) are checked against the table's specification:
-// a row that does not fit the table is a bug, and fails loudly in every
-// export test instead of reaching the server as a shifted or refused row.
+// (schema.cpp).  append_row() writes one from the table's row source: each
+// column's own writer, in the specification's order.  The number of fields
+// and each field's kind (number, string, array of either) are checked
+// against the specification again as the row is written: a row that does
+// not fit its table is a bug, and fails loudly in every export test
+// instead of reaching the server as a shifted or refused row.
 #pragma once
 
 #include <charconv>
@@ -10,6 +12,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "schema.h"
@@ -31,6 +34,25 @@ public:
 	Row(const Row &) = delete;
 	Row &operator=(const Row &) = delete;
 
+	// The field for the next column, written as its kind (value_kind).
+	template <typename T>
+	void put(const T &v)
+	{
+		constexpr FieldKind k = value_kind<T>();
+		static_assert(k != FieldKind::Other, "a Row cannot write this type");
+		if constexpr (std::is_same_v<T, bool>)
+			num(unsigned(v));
+		else if constexpr (k == FieldKind::Number)
+			num(v);
+		else if constexpr (k == FieldKind::String)
+			str(v);
+		else if constexpr (k == FieldKind::Strings)
+			strs(v);
+		else
+			nums(v);
+	}
+
+private:
 	template <typename T>
 	Row &num(T v)
 	{
@@ -72,7 +94,6 @@ public:
 		return *this;
 	}
 
-private:
 	template <typename T>
 	void append_num(T v)
 	{
@@ -122,5 +143,16 @@ private:
 	size_t fields_ = 0;
 	size_t col_ = 0;   // the column of the next field
 };
+
+// Appends the row made from source (a struct of rows.h) to out.
+template <class Source>
+void append_row(std::string &out, const Origin &origin, const Source &source)
+{
+	const Table &t = table_of<Source>();
+	Row row(out, t);
+	for (const Column &c : t.columns)
+		if (c.put)
+			c.put(row, origin, &source);
+}
 
 }  // namespace dtch

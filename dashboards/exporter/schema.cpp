@@ -1,11 +1,15 @@
-// The one column specification of every table (name, type, DEFAULT,
-// comment).  The CREATE TABLE statements the exporter runs, the column list
-// of its INSERTs, the field count its rows are checked against and
-// ../clickhouse/schema.sql (for people; schema_test.sh keeps it equal to
-// `clickhouse_schema`'s output) all come from here.
+// The one column specification of every table: each column's name, type,
+// DEFAULT or comment, and what the exporter writes into it (a function of
+// the table's row source, rows.h).  The CREATE TABLE statements the
+// exporter runs, the column list of its INSERTs, the rows themselves
+// (row.h: append_row) and ../clickhouse/schema.sql (for people;
+// schema_test.sh keeps it equal to `clickhouse_schema`'s output) all come
+// from here: a new column is one line below, plus the SQL that reads it.
 #include "schema.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <iterator>
 #include <map>
 #include <stdexcept>
@@ -15,198 +19,301 @@
 
 #include "ch_errors.h"
 #include "clickhouse_http.h"
+#include "registry.h"
+#include "row.h"
+#include "rows.h"
 
 namespace dtch {
 namespace {
 
+// A column the exporter writes: value(source) is its field, source being
+// the table's row source (rows.h).  Checked at compile time: a value whose
+// kind does not fit the column's type (a string for a UInt32) does not
+// compile.
+template <class Source, class Value>
+consteval Column col(std::string_view name, std::string_view type, std::string_view comment, Value)
+{
+	if (value_kind<std::invoke_result_t<Value, const Source &>>() != field_kind(type))
+		throw "the value of a column does not fit its type";
+	return {name, type, "", comment, field_kind(type), [](Row &row, const Origin &, const void *s) {
+			row.put(Value{}(*static_cast<const Source *>(s)));
+		}};
+}
+
+// A column the server fills itself.
+consteval Column derived(std::string_view name, std::string_view type, std::string_view default_expr)
+{
+	return {name, type, default_expr, "", field_kind(type)};
+}
+
+// host, run_id, batch_id: in every table, from the row's Origin.
+template <std::string_view Origin::*member>
+consteval Column origin(std::string_view name)
+{
+	return {name, "String", "", "", FieldKind::String,
+		[](Row &row, const Origin &o, const void *) { row.put(o.*member); }};
+}
+constexpr Column c_host = origin<&Origin::host>("host");
+constexpr Column c_run_id = origin<&Origin::run_id>("run_id");
+constexpr Column c_batch_id = origin<&Origin::batch_id>("batch_id");
+
+template <size_t... N>
+consteval auto cat(const std::array<Column, N> &...parts)
+{
+	std::array<Column, (N + ...)> all{};
+	size_t i = 0;
+	((std::copy(parts.begin(), parts.end(), all.begin() + i), i += N), ...);
+	return all;
+}
+
+// ClickHouse Strings are bytes: comm arrives exactly as the kernel gave it
+// (the export tests check odd bytes byte for byte).
+std::string_view raw_comm(const dt_event &e) { return {e.comm, strnlen(e.comm, DT_COMM_LEN)}; }
+
+std::string op_of(const dt_event &e)
+{
+	if (e.type == DT_ZERO)
+		return std::string(dtabi::zero_op_name(e.op));
+	if (e.type == DT_REMOVE_ENTER || e.type == DT_REMOVE_EXIT)
+		return std::string(dtabi::remove_op_name(e.op));
+	return e.op ? std::to_string(e.op) : std::string();
+}
+
+std::string dev_or_empty(uint64_t dev) { return dev ? dtabi::dev_name(dev) : std::string(); }
+
+template <class T>
+std::vector<T> of_tasks(const daxtrace::Finding &f, T daxtrace::TaskRef::*field)
+{
+	std::vector<T> v;
+	for (const auto &t : f.tasks)
+		v.push_back(t.*field);
+	return v;
+}
+
+// The fields of a dt_event (Source::e), which events and finding_evidence
+// share.
+template <class S>
+consteval auto event_columns()
+{
+	return std::to_array<Column>({
+		col<S>("type", "String", "DT_FAULT_ENTER ...", [](auto &r) { return dtabi::type_name(r.e.type); }),
+		col<S>("hook", "String", "", [](auto &r) { return dtabi::hook_name(r.e.hook); }),
+		col<S>("cpu", "UInt16", "", [](auto &r) { return r.e.cpu; }),
+		col<S>("op", "String", "", [](auto &r) { return op_of(r.e); }),
+		col<S>("pid", "UInt32", "", [](auto &r) { return r.e.pid; }),
+		col<S>("tid", "UInt32", "", [](auto &r) { return r.e.tid; }),
+		col<S>("comm", "String", "", [](auto &r) { return raw_comm(r.e); }),
+		col<S>("dev", "UInt64", "kernel encoding (major << 20 | minor)", [](auto &r) { return r.e.dev; }),
+		col<S>("dev_name", "String", "\"259:0\"", [](auto &r) { return dev_or_empty(r.e.dev); }),
+		col<S>("ino", "UInt64", "", [](auto &r) { return r.e.ino; }),
+		col<S>("pgoff", "UInt64", "", [](auto &r) { return r.e.pgoff; }),
+		col<S>("nr_pages", "UInt64", "", [](auto &r) { return r.e.nr_pages; }),
+		col<S>("block", "UInt64", "", [](auto &r) { return r.e.block; }),
+		col<S>("len", "UInt64", "", [](auto &r) { return r.e.len; }),
+		col<S>("ret", "Int64", "", [](auto &r) { return r.e.ret; }),
+		col<S>("flags", "UInt32", "", [](auto &r) { return r.e.flags; }),
+		col<S>("refcount", "UInt32", "", [](auto &r) { return r.e.refcount; }),
+	});
+}
+
+// The columns of a snapshot (stats, near_misses) before its own.
+template <class S>
+consteval auto snapshot_columns()
+{
+	return std::to_array<Column>({
+		col<S>("snapshot_ns", "UInt64", "", [](auto &r) { return r.snapshot_ns; }),
+		derived("snapshot_time", "DateTime", "toDateTime(intDiv(snapshot_ns, 1000000000))"),
+		derived("snapshot_date", "Date", "toDate(snapshot_time)"),
+		c_host,
+		c_run_id,
+		col<S>("snapshot_no", "UInt32", "", [](auto &r) { return r.no; }),
+		col<S>("is_final", "UInt8", "1: the run's last snapshot", [](auto &r) { return r.final; }),
+		c_batch_id,
+	});
+}
+
 // Runs unchanged on ClickHouse 18.16 (Debian's) and current releases: no
 // DateTime64, no LowCardinality, no TTL clause.
+using SchemaInfo = SchemaInfoRow;
 constexpr Column k_schema_info[] = {
-	{"schema_version", "UInt32", "", ""},
-	{"created", "DateTime", "now()", ""},
-};
-constexpr Column k_runs[] = {
-	{"start_ns", "UInt64", "", "wall clock"},
-	{"start_time", "DateTime", "toDateTime(intDiv(start_ns, 1000000000))", ""},
-	{"run_date", "Date", "toDate(start_time)", ""},
-	{"host", "String", "", ""},
-	{"run_id", "String", "", ""},
-	{"batch_id", "String", "", ""},
-	{"source", "String", "", "'live' or 'replay'"},
-	{"kernel", "String", "", ""},
-	{"trace_file", "String", "", "replay: the trace; live: --record file"},
-	{"daxtrace_version", "String", "", ""},
-	{"event_sample", "UInt32", "", "events table holds every Nth event (0 = none)"},
-	{"hooks", "Array(String)", "", "hook:mechanism of every attached hook"},
-	{"coverage_json", "String", "", "live: doctor's coverage object"},
-};
-constexpr Column k_coverage[] = {
-	{"start_ns", "UInt64", "", ""},
-	{"start_time", "DateTime", "toDateTime(intDiv(start_ns, 1000000000))", ""},
-	{"run_date", "Date", "toDate(start_time)", ""},
-	{"host", "String", "", ""},
-	{"run_id", "String", "", ""},
-	{"batch_id", "String", "", ""},
-	{"kind", "String", "", "'hook' or 'class'"},
-	{"name", "String", "", "hook name or race class (Z W L T)"},
-	{"mechanism", "String", "", "tp_btf, raw_tp, fentry, kprobe ('' for classes)"},
-	{"attached", "UInt8", "", "hook attached / class fully covered"},
-	{"detail", "String", "", "class: full|partial|none; hook: reason"},
-};
-constexpr Column k_events[] = {
-	{"wall_ns", "UInt64", "", ""},
-	{"event_time", "DateTime", "toDateTime(intDiv(wall_ns, 1000000000))", ""},
-	{"event_date", "Date", "toDate(event_time)", ""},
-	{"ts_ns", "UInt64", "", ""},
-	{"host", "String", "", ""},
-	{"run_id", "String", "", ""},
-	{"seq", "UInt64", "", "per-run event number (before sampling)"},
-	{"batch_id", "String", "", ""},
-	{"sample", "UInt32", "", "events this row stands for"},
-	{"type", "String", "", "DT_FAULT_ENTER ..."},
-	{"hook", "String", "", ""},
-	{"cpu", "UInt16", "", ""},
-	{"op", "String", "", ""},
-	{"pid", "UInt32", "", ""},
-	{"tid", "UInt32", "", ""},
-	{"comm", "String", "", ""},
-	{"dev", "UInt64", "", "kernel encoding (major << 20 | minor)"},
-	{"dev_name", "String", "", "\"259:0\""},
-	{"ino", "UInt64", "", ""},
-	{"pgoff", "UInt64", "", ""},
-	{"nr_pages", "UInt64", "", ""},
-	{"block", "UInt64", "", ""},
-	{"len", "UInt64", "", ""},
-	{"ret", "Int64", "", ""},
-	{"flags", "UInt32", "", ""},
-	{"refcount", "UInt32", "", ""},
-	{"iomap_type", "UInt16", "", ""},
-	{"iomap_flags", "UInt16", "", ""},
-};
-constexpr Column k_findings[] = {
-	{"wall_start_ns", "UInt64", "", "window start, wall clock"},
-	{"finding_time", "DateTime", "toDateTime(intDiv(wall_start_ns, 1000000000))", ""},
-	{"finding_date", "Date", "toDate(finding_time)", ""},
-	{"host", "String", "", ""},
-	{"run_id", "String", "", ""},
-	{"finding_no", "UInt32", "", "per-run number"},
-	{"batch_id", "String", "", ""},
-	{"rule", "String", "", "L2"},
-	{"rule_name", "String", "", "disassociate-pinned-entry"},
-	{"class", "String", "", "Z W L T"},
-	{"dev", "UInt64", "", ""},
-	{"dev_name", "String", "", ""},
-	{"ino", "UInt64", "", ""},
-	{"pgoff_first", "UInt64", "", ""},
-	{"pgoff_last", "UInt64", "", ""},
-	{"window_start_ns", "UInt64", "", "trace clock"},
-	{"window_end_ns", "UInt64", "", ""},
-	{"width_ns", "UInt64", "", ""},
-	{"uncertain", "UInt8", "", ""},
-	{"uncertain_reason", "String", "", ""},
-	{"summary", "String", "", ""},
-	{"task_pid", "Array(UInt32)", "", ""},
-	{"task_tid", "Array(UInt32)", "", ""},
-	{"task_comm", "Array(String)", "", ""},
-	{"task_role", "Array(String)", "", ""},
-	{"evidence_count", "UInt32", "", ""},
-	{"evidence_omitted", "UInt64", "", ""},
-};
-constexpr Column k_finding_evidence[] = {
-	{"wall_start_ns", "UInt64", "", "the finding's window start"},
-	{"finding_time", "DateTime", "toDateTime(intDiv(wall_start_ns, 1000000000))", ""},
-	{"finding_date", "Date", "toDate(finding_time)", ""},
-	{"host", "String", "", ""},
-	{"run_id", "String", "", ""},
-	{"finding_no", "UInt32", "", ""},
-	{"idx", "UInt32", "", ""},
-	{"batch_id", "String", "", ""},
-	{"rule", "String", "", ""},
-	{"class", "String", "", ""},
-	{"wall_ns", "UInt64", "", ""},
-	{"ts_ns", "UInt64", "", ""},
-	{"offset_ns", "Int64", "", "from the first evidence event"},
-	{"type", "String", "", ""},
-	{"hook", "String", "", ""},
-	{"cpu", "UInt16", "", ""},
-	{"op", "String", "", ""},
-	{"pid", "UInt32", "", ""},
-	{"tid", "UInt32", "", ""},
-	{"comm", "String", "", ""},
-	{"dev", "UInt64", "", ""},
-	{"dev_name", "String", "", ""},
-	{"ino", "UInt64", "", ""},
-	{"pgoff", "UInt64", "", ""},
-	{"nr_pages", "UInt64", "", ""},
-	{"block", "UInt64", "", ""},
-	{"len", "UInt64", "", ""},
-	{"ret", "Int64", "", ""},
-	{"flags", "UInt32", "", ""},
-	{"refcount", "UInt32", "", ""},
-};
-constexpr Column k_near_misses[] = {
-	{"snapshot_ns", "UInt64", "", ""},
-	{"snapshot_time", "DateTime", "toDateTime(intDiv(snapshot_ns, 1000000000))", ""},
-	{"snapshot_date", "Date", "toDate(snapshot_time)", ""},
-	{"host", "String", "", ""},
-	{"run_id", "String", "", ""},
-	{"snapshot_no", "UInt32", "", ""},
-	{"is_final", "UInt8", "", "1: the run's last snapshot"},
-	{"batch_id", "String", "", ""},
-	{"scope", "String", "", "'total', 'fs', 'inode'"},
-	{"class", "String", "", ""},
-	{"dev", "UInt64", "", ""},
-	{"dev_name", "String", "", ""},
-	{"ino", "UInt64", "", ""},
-	{"n", "UInt64", "", "distances recorded"},
-	{"min_ns", "UInt64", "", ""},
-	{"max_ns", "UInt64", "", ""},
-	{"sum_ns", "UInt64", "", ""},
-	{"buckets", "Array(UInt64)", "", "48 counts"},
-};
-constexpr Column k_stats[] = {
-	{"snapshot_ns", "UInt64", "", ""},
-	{"snapshot_time", "DateTime", "toDateTime(intDiv(snapshot_ns, 1000000000))", ""},
-	{"snapshot_date", "Date", "toDate(snapshot_time)", ""},
-	{"host", "String", "", ""},
-	{"run_id", "String", "", ""},
-	{"snapshot_no", "UInt32", "", ""},
-	{"is_final", "UInt8", "", ""},
-	{"batch_id", "String", "", ""},
-	{"elapsed_s", "Float64", "", ""},
-	{"events", "UInt64", "", ""},
-	{"lost", "UInt64", "", "events the ring buffer dropped (DT_LOST)"},
-	{"filtered", "UInt64", "", ""},
-	{"late", "UInt64", "", ""},
-	{"findings", "UInt64", "", ""},
-	{"uncertain_findings", "UInt64", "", ""},
-	{"near_misses", "UInt64", "", ""},
-	{"engine_memory_bytes", "UInt64", "", ""},
-	{"exported_events", "UInt64", "", "rows this run put in the events table so far"},
-	{"export_failures", "UInt64", "", "failed deliveries so far (retried)"},
-};
-constexpr Column k_devices[] = {
-	{"seen_ns", "UInt64", "", ""},
-	{"seen_time", "DateTime", "toDateTime(intDiv(seen_ns, 1000000000))", ""},
-	{"seen_date", "Date", "toDate(seen_time)", ""},
-	{"host", "String", "", ""},
-	{"run_id", "String", "", ""},
-	{"batch_id", "String", "", ""},
-	{"dev", "UInt64", "", ""},
-	{"dev_name", "String", "", ""},
-	{"fs", "String", "", "ext4, xfs, '' when no fs-specific hook fired"},
+	col<SchemaInfo>("schema_version", "UInt32", "", [](auto &r) { return r.version; }),
+	derived("created", "DateTime", "now()"),
 };
 
+using Run = RunRow;
+constexpr Column k_runs[] = {
+	col<Run>("start_ns", "UInt64", "wall clock", [](auto &r) { return r.start_ns; }),
+	derived("start_time", "DateTime", "toDateTime(intDiv(start_ns, 1000000000))"),
+	derived("run_date", "Date", "toDate(start_time)"),
+	c_host,
+	c_run_id,
+	c_batch_id,
+	col<Run>("source", "String", "'live' or 'replay'", [](auto &r) { return r.run.live ? "live" : "replay"; }),
+	col<Run>("kernel", "String", "", [](auto &r) { return r.run.kernel; }),
+	col<Run>("trace_file", "String", "replay: the trace; live: --record file", [](auto &r) { return r.run.trace_file; }),
+	col<Run>("daxtrace_version", "String", "", [](auto &) { return "daxtrace 0.1"; }),
+	col<Run>("event_sample", "UInt32", "events table holds every Nth event (0 = none)",
+		 [](auto &r) { return r.event_sample; }),
+	col<Run>("hooks", "Array(String)", "hook:mechanism of every attached hook", [](auto &r) { return r.run.hooks; }),
+	col<Run>("coverage_json", "String", "live: doctor's coverage object", [](auto &r) {
+		return r.run.coverage.is_object() ? r.run.coverage.dump() : std::string();
+	}),
+};
+
+using Coverage = CoverageRow;
+constexpr Column k_coverage[] = {
+	col<Coverage>("start_ns", "UInt64", "", [](auto &r) { return r.start_ns; }),
+	derived("start_time", "DateTime", "toDateTime(intDiv(start_ns, 1000000000))"),
+	derived("run_date", "Date", "toDate(start_time)"),
+	c_host,
+	c_run_id,
+	c_batch_id,
+	col<Coverage>("kind", "String", "'hook' or 'class'", [](auto &r) { return r.kind; }),
+	col<Coverage>("name", "String", "hook name or race class (Z W L T)", [](auto &r) { return r.name; }),
+	col<Coverage>("mechanism", "String", "tp_btf, raw_tp, fentry, kprobe ('' for classes)",
+		      [](auto &r) { return r.mechanism; }),
+	col<Coverage>("attached", "UInt8", "hook attached / class fully covered", [](auto &r) { return r.attached; }),
+	col<Coverage>("detail", "String", "class: full|partial|none; hook: reason", [](auto &r) { return r.detail; }),
+};
+
+using Event = EventRow;
+constexpr auto k_events = cat(
+	std::to_array<Column>({
+		col<Event>("wall_ns", "UInt64", "", [](auto &r) { return r.wall_ns; }),
+		derived("event_time", "DateTime", "toDateTime(intDiv(wall_ns, 1000000000))"),
+		derived("event_date", "Date", "toDate(event_time)"),
+		col<Event>("ts_ns", "UInt64", "", [](auto &r) { return r.e.ts; }),
+		c_host,
+		c_run_id,
+		col<Event>("seq", "UInt64", "per-run event number (before sampling)", [](auto &r) { return r.seq; }),
+		c_batch_id,
+		col<Event>("sample", "UInt32", "events this row stands for", [](auto &r) { return r.sample; }),
+	}),
+	event_columns<Event>(),
+	std::to_array<Column>({
+		col<Event>("iomap_type", "UInt16", "", [](auto &r) { return r.e.iomap_type; }),
+		col<Event>("iomap_flags", "UInt16", "", [](auto &r) { return r.e.iomap_flags; }),
+	}));
+
+using Finding = FindingRow;
+constexpr Column k_findings[] = {
+	col<Finding>("wall_start_ns", "UInt64", "window start, wall clock", [](auto &r) { return r.wall_start_ns; }),
+	derived("finding_time", "DateTime", "toDateTime(intDiv(wall_start_ns, 1000000000))"),
+	derived("finding_date", "Date", "toDate(finding_time)"),
+	c_host,
+	c_run_id,
+	col<Finding>("finding_no", "UInt32", "per-run number", [](auto &r) { return r.no; }),
+	c_batch_id,
+	col<Finding>("rule", "String", "L2", [](auto &r) { return r.f.id(); }),
+	col<Finding>("rule_name", "String", "disassociate-pinned-entry", [](auto &r) { return r.f.name(); }),
+	col<Finding>("class", "String", "Z W L T", [](auto &r) { return daxtrace::class_name(r.f.race_class()); }),
+	col<Finding>("dev", "UInt64", "", [](auto &r) { return r.f.dev; }),
+	col<Finding>("dev_name", "String", "", [](auto &r) { return dtabi::dev_name(r.f.dev); }),
+	col<Finding>("ino", "UInt64", "", [](auto &r) { return r.f.ino; }),
+	col<Finding>("pgoff_first", "UInt64", "", [](auto &r) { return r.f.pgoff_first; }),
+	col<Finding>("pgoff_last", "UInt64", "", [](auto &r) { return r.f.pgoff_last; }),
+	col<Finding>("window_start_ns", "UInt64", "trace clock", [](auto &r) { return r.f.window_start_ns; }),
+	col<Finding>("window_end_ns", "UInt64", "", [](auto &r) { return r.f.window_end_ns; }),
+	col<Finding>("width_ns", "UInt64", "", [](auto &r) { return r.f.width_ns(); }),
+	col<Finding>("uncertain", "UInt8", "", [](auto &r) { return r.f.uncertain; }),
+	col<Finding>("uncertain_reason", "String", "", [](auto &r) { return r.f.uncertain_reason; }),
+	col<Finding>("summary", "String", "", [](auto &r) { return r.f.summary; }),
+	col<Finding>("task_pid", "Array(UInt32)", "", [](auto &r) { return of_tasks(r.f, &daxtrace::TaskRef::pid); }),
+	col<Finding>("task_tid", "Array(UInt32)", "", [](auto &r) { return of_tasks(r.f, &daxtrace::TaskRef::tid); }),
+	col<Finding>("task_comm", "Array(String)", "", [](auto &r) { return of_tasks(r.f, &daxtrace::TaskRef::comm); }),
+	col<Finding>("task_role", "Array(String)", "", [](auto &r) { return of_tasks(r.f, &daxtrace::TaskRef::role); }),
+	col<Finding>("evidence_count", "UInt32", "", [](auto &r) { return r.f.evidence.size(); }),
+	col<Finding>("evidence_omitted", "UInt64", "", [](auto &r) { return r.f.evidence_omitted; }),
+};
+
+using Evidence = EvidenceRow;
+constexpr auto k_finding_evidence = cat(
+	std::to_array<Column>({
+		col<Evidence>("wall_start_ns", "UInt64", "the finding's window start",
+			      [](auto &r) { return r.wall_start_ns; }),
+		derived("finding_time", "DateTime", "toDateTime(intDiv(wall_start_ns, 1000000000))"),
+		derived("finding_date", "Date", "toDate(finding_time)"),
+		c_host,
+		c_run_id,
+		col<Evidence>("finding_no", "UInt32", "", [](auto &r) { return r.no; }),
+		col<Evidence>("idx", "UInt32", "", [](auto &r) { return r.idx; }),
+		c_batch_id,
+		col<Evidence>("rule", "String", "", [](auto &r) { return r.f.id(); }),
+		col<Evidence>("class", "String", "", [](auto &r) { return daxtrace::class_name(r.f.race_class()); }),
+		col<Evidence>("wall_ns", "UInt64", "", [](auto &r) { return r.wall_ns; }),
+		col<Evidence>("ts_ns", "UInt64", "", [](auto &r) { return r.e.ts; }),
+		col<Evidence>("offset_ns", "Int64", "from the first evidence event", [](auto &r) { return r.offset_ns; }),
+	}),
+	event_columns<Evidence>());
+
+using NearMiss = NearMissRow;
+constexpr auto k_near_misses = cat(
+	snapshot_columns<NearMiss>(),
+	std::to_array<Column>({
+		col<NearMiss>("scope", "String", "'total', 'fs', 'inode'", [](auto &r) { return r.scope; }),
+		col<NearMiss>("class", "String", "",
+			      [](auto &r) { return daxtrace::class_name(daxtrace::RaceClass(r.cls)); }),
+		col<NearMiss>("dev", "UInt64", "", [](auto &r) { return r.dev; }),
+		col<NearMiss>("dev_name", "String", "", [](auto &r) { return dev_or_empty(r.dev); }),
+		col<NearMiss>("ino", "UInt64", "", [](auto &r) { return r.ino; }),
+		col<NearMiss>("n", "UInt64", "distances recorded", [](auto &r) { return r.h.count(); }),
+		col<NearMiss>("min_ns", "UInt64", "", [](auto &r) { return r.h.min(); }),
+		col<NearMiss>("max_ns", "UInt64", "", [](auto &r) { return r.h.max(); }),
+		col<NearMiss>("sum_ns", "UInt64", "", [](auto &r) { return r.h.sum(); }),
+		col<NearMiss>("buckets", "Array(UInt64)", "48 counts", [](auto &r) {
+			std::vector<uint64_t> b(daxtrace::Histogram::kBuckets);
+			for (int i = 0; i < daxtrace::Histogram::kBuckets; i++)
+				b[i] = r.h.bucket(i);
+			return b;
+		}),
+	}));
+
+using Stats = StatsRow;
+constexpr auto k_stats = cat(
+	snapshot_columns<Stats>(),
+	std::to_array<Column>({
+		col<Stats>("elapsed_s", "Float64", "", [](auto &r) { return r.s.elapsed_s; }),
+		col<Stats>("events", "UInt64", "", [](auto &r) { return r.s.events; }),
+		col<Stats>("lost", "UInt64", "events the ring buffer dropped (DT_LOST)", [](auto &r) { return r.s.lost; }),
+		col<Stats>("filtered", "UInt64", "", [](auto &r) { return r.s.filtered; }),
+		col<Stats>("late", "UInt64", "", [](auto &r) { return r.s.engine.late; }),
+		col<Stats>("findings", "UInt64", "", [](auto &r) { return r.s.findings; }),
+		col<Stats>("uncertain_findings", "UInt64", "", [](auto &r) { return r.s.engine.uncertain_findings; }),
+		col<Stats>("near_misses", "UInt64", "", [](auto &r) { return r.s.engine.near_misses; }),
+		col<Stats>("engine_memory_bytes", "UInt64", "", [](auto &r) { return r.s.engine.memory_bytes; }),
+		col<Stats>("exported_events", "UInt64", "rows this run put in the events table so far",
+			   [](auto &r) { return r.exported_events; }),
+		col<Stats>("export_failures", "UInt64", "failed deliveries so far (retried)",
+			   [](auto &r) { return r.export_failures; }),
+	}));
+
+using Device = DeviceRow;
+constexpr Column k_devices[] = {
+	col<Device>("seen_ns", "UInt64", "", [](auto &r) { return r.seen_ns; }),
+	derived("seen_time", "DateTime", "toDateTime(intDiv(seen_ns, 1000000000))"),
+	derived("seen_date", "Date", "toDate(seen_time)"),
+	c_host,
+	c_run_id,
+	c_batch_id,
+	col<Device>("dev", "UInt64", "", [](auto &r) { return r.dev; }),
+	col<Device>("dev_name", "String", "", [](auto &r) { return dtabi::dev_name(r.dev); }),
+	col<Device>("fs", "String", "ext4, xfs, '' when no fs-specific hook fired", [](auto &r) { return r.fs; }),
+};
+
+// Which row source (rows.h) a table's rows are made from.
+template <class Source>
+constexpr char source_tag = 0;
+
 constexpr Table kTableList[] = {
-	{"schema_info", "", k_schema_info, "ENGINE = ReplacingMergeTree ORDER BY schema_version"},
-	{"runs", "One row per run: what was traced, where, with which probes.", k_runs, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(run_date) ORDER BY (host, run_date, run_id)"},
-	{"coverage", "Coverage: which hooks and race classes a run could see.", k_coverage, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(run_date) ORDER BY (host, run_date, run_id, kind, name)"},
-	{"events", "Events (all, or every Nth with --clickhouse-sample N).", k_events, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(event_date) ORDER BY (host, event_date, dev, ino, ts_ns, run_id, seq)"},
-	{"findings", "Findings: one row per race window, tasks as parallel arrays.", k_findings, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(finding_date) ORDER BY (host, finding_date, class, rule, dev, ino, run_id, finding_no)"},
-	{"finding_evidence", "The evidence of each finding, one row per event, in order.", k_finding_evidence, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(finding_date) ORDER BY (host, finding_date, run_id, finding_no, idx)"},
-	{"near_misses", "Near-miss histograms (log2 buckets of ns: bucket i counts distances in [2^i, 2^(i+1)), bucket 0 also 0).  Cumulative per run: a snapshot each minute (scope total and fs) and at the end (also scope inode).  Use the latest snapshot of each run (argMax by snapshot_no).", k_near_misses, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(snapshot_date) ORDER BY (host, snapshot_date, run_id, snapshot_no, scope, class, dev, ino)"},
-	{"stats", "Counters of a run (cumulative): events, drops, filtered, late, findings.", k_stats, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(snapshot_date) ORDER BY (host, snapshot_date, run_id, snapshot_no)"},
-	{"devices", "Filesystems seen, for the dashboards' filesystem/device variables.", k_devices, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(seen_date) ORDER BY (host, dev, run_id)"},
+	{"schema_info", "", k_schema_info, "ENGINE = ReplacingMergeTree ORDER BY schema_version", &source_tag<SchemaInfo>},
+	{"runs", "One row per run: what was traced, where, with which probes.", k_runs, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(run_date) ORDER BY (host, run_date, run_id)", &source_tag<Run>},
+	{"coverage", "Coverage: which hooks and race classes a run could see.", k_coverage, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(run_date) ORDER BY (host, run_date, run_id, kind, name)", &source_tag<Coverage>},
+	{"events", "Events (all, or every Nth with --clickhouse-sample N).", k_events, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(event_date) ORDER BY (host, event_date, dev, ino, ts_ns, run_id, seq)", &source_tag<Event>},
+	{"findings", "Findings: one row per race window, tasks as parallel arrays.", k_findings, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(finding_date) ORDER BY (host, finding_date, class, rule, dev, ino, run_id, finding_no)", &source_tag<Finding>},
+	{"finding_evidence", "The evidence of each finding, one row per event, in order.", k_finding_evidence, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(finding_date) ORDER BY (host, finding_date, run_id, finding_no, idx)", &source_tag<Evidence>},
+	{"near_misses", "Near-miss histograms (log2 buckets of ns: bucket i counts distances in [2^i, 2^(i+1)), bucket 0 also 0).  Cumulative per run: a snapshot each minute (scope total and fs) and at the end (also scope inode).  Use the latest snapshot of each run (argMax by snapshot_no).", k_near_misses, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(snapshot_date) ORDER BY (host, snapshot_date, run_id, snapshot_no, scope, class, dev, ino)", &source_tag<NearMiss>},
+	{"stats", "Counters of a run (cumulative): events, drops, filtered, late, findings.", k_stats, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(snapshot_date) ORDER BY (host, snapshot_date, run_id, snapshot_no)", &source_tag<Stats>},
+	{"devices", "Filesystems seen, for the dashboards' filesystem/device variables.", k_devices, "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(seen_date) ORDER BY (host, dev, run_id)", &source_tag<Device>},
 };
 
 // Every column the exporter writes takes a field a Row can write.
@@ -268,6 +375,27 @@ const Table &table(std::string_view name)
 			return t;
 	throw std::logic_error("no ClickHouse table " + std::string(name));
 }
+
+template <class Source>
+const Table &table_of()
+{
+	static const Table &t = [] () -> const Table & {
+		for (const Table &t : kTableList)
+			if (t.source == &source_tag<Source>)
+				return t;
+		throw std::logic_error("no ClickHouse table for this row source");
+	}();
+	return t;
+}
+template const Table &table_of<SchemaInfoRow>();
+template const Table &table_of<RunRow>();
+template const Table &table_of<CoverageRow>();
+template const Table &table_of<EventRow>();
+template const Table &table_of<FindingRow>();
+template const Table &table_of<EvidenceRow>();
+template const Table &table_of<NearMissRow>();
+template const Table &table_of<StatsRow>();
+template const Table &table_of<DeviceRow>();
 
 size_t Table::inserted() const
 {
@@ -444,8 +572,11 @@ std::string apply_schema(ClickHouseHttp &http, const std::string &db, const std:
 	if (std::string m = missing(cols, on_cluster); !m.empty())
 		return "the tables in ClickHouse database " + db + " at " + http.url() +
 		       " do not fit daxtrace's schema (" + m + "): drop them or use another --clickhouse-db";
-	std::string row = std::to_string(kSchemaVersion) + "\n";
-	http.query("INSERT INTO " + qdb + ".schema_info (schema_version) FORMAT TabSeparated", "", &row);
+	std::string row;
+	append_row(row, Origin{}, SchemaInfoRow{kSchemaVersion});
+	http.query("INSERT INTO " + qdb + ".schema_info (" + table_of<SchemaInfoRow>().insert_columns() +
+			   ") FORMAT TabSeparated",
+		   "", &row);
 	return "";
 }
 

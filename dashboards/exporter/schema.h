@@ -1,15 +1,20 @@
 // daxtrace's ClickHouse tables: one specification per table (schema.cpp),
-// and applying it to a server.
+// each column with its name, type and what it is written from, and applying
+// it to a server.
 #pragma once
 
 #include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 namespace dtch {
 
 class ClickHouseHttp;
+class Row;
+struct Origin;
 
 constexpr unsigned kSchemaVersion = 1;
 
@@ -33,17 +38,43 @@ constexpr FieldKind field_kind(std::string_view type)
 	return FieldKind::Other;
 }
 
+// The kind a value of type T is written as.
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+
+template <class T>
+constexpr FieldKind value_kind()
+{
+	using U = std::remove_cvref_t<T>;
+	if constexpr (std::is_arithmetic_v<U>)
+		return FieldKind::Number;
+	else if constexpr (std::is_convertible_v<const U &, std::string_view>)
+		return FieldKind::String;
+	else if constexpr (is_vector<U>::value && std::is_arithmetic_v<typename U::value_type>)
+		return FieldKind::Numbers;
+	else if constexpr (is_vector<U>::value && std::is_same_v<typename U::value_type, std::string>)
+		return FieldKind::Strings;
+	else
+		return FieldKind::Other;
+}
+
 struct Column {
 	std::string_view name, type;
 	std::string_view default_expr;   // "": the exporter writes it
 	std::string_view comment;
 	FieldKind kind = field_kind(type);
+	// Writes this column's field of a row: source is the table's row
+	// source (rows.h).  nullptr for a column the server derives (DEFAULT).
+	void (*put)(Row &, const Origin &, const void *source) = nullptr;
 };
 
 struct Table {
 	std::string_view name, comment;
 	std::span<const Column> columns;
 	std::string_view engine;         // "ENGINE = ... ORDER BY ..."
+	const void *source = nullptr;    // identifies its row source (table_of)
 
 	size_t inserted() const;             // columns an INSERT names
 	std::string insert_columns() const;  // "wall_ns,ts_ns,host,..."
@@ -65,6 +96,9 @@ inline constexpr std::string_view kLocalSuffix = "_local";
 
 std::span<const Table> tables();         // schema_info first
 const Table &table(std::string_view name);   // throws std::logic_error
+// The table whose rows are made from a Source of rows.h (EventRow: events).
+template <class Source>
+const Table &table_of();
 // The whole schema, as schema.sql; with a cluster name the cluster
 // variant (schema-cluster.sql: per-shard tables plus Distributed ones
 // reading database db on every shard).
