@@ -8,7 +8,9 @@
 # usage: bench/kernel_build.sh [--base 6.1|6.12] [--nice]
 #        (6.1: about 12 minutes of both cores on a quiet machine)
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=SCRIPTDIR/../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
+repo=$REPO_DIR
 base=6.1
 nice=()
 while [ $# -gt 0 ]; do
@@ -18,26 +20,32 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: bench/kernel_build.sh [--base 6.1|6.12] [--nice]" >&2; exit 2 ;;
 	esac
 done
+# A scratch cache: the cold build must not find the kernels of the real one.
+make_workdir DAXTRACE_CACHE /var/tmp/daxtrace-bench-cache.XXXXXX
 export DAXTRACE_CACHE
-DAXTRACE_CACHE=$(mktemp -d /var/tmp/daxtrace-bench-cache.XXXXXX)
-part=$(mktemp -d)
-trap 'rm -rf "$DAXTRACE_CACHE" "$part"' EXIT
+part='' logs=''
+make_workdir part
+make_workdir logs
 
 series=$repo/patches/$base
 [ -d "$series" ] || series=$repo/patches
-timed() {	# timed CMD...: seconds the command took
-	local t0
+# timed STAGE CMD...: seconds the command took; its output in a log, with
+# progress on stderr, and the script stops with the log's tail if it fails
+# (a failed build must not be timed as a fast one).
+timed() {
+	local stage=$1 t0
+	shift
 	t0=$(date +%s.%N)
-	"${nice[@]}" "$@" >/dev/null 2>>"$part/log"
+	run_logged "$logs/$stage.log" "$stage" "${nice[@]}" "$@"
 	python3 -c "print(round($(date +%s.%N) - $t0, 1))"
 }
 n=$(find "$series" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' | wc -l)
-cold=$(timed "$repo/ci/build-kernel.sh" --base "$base" --no-patches)
-cached=$(timed "$repo/ci/build-kernel.sh" --base "$base" --no-patches)
-patched=$(timed "$repo/ci/build-kernel.sh" --base "$base")
+cold=$(timed cold "$repo/ci/build-kernel.sh" --base "$base" --no-patches)
+cached=$(timed cached "$repo/ci/build-kernel.sh" --base "$base" --no-patches)
+patched=$(timed patched "$repo/ci/build-kernel.sh" --base "$base")
 find "$series" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' |
 	sort | head -n $((n - 1)) | xargs -r cp -t "$part"
-incr=$(timed "$repo/ci/build-kernel.sh" --base "$base" --patches "$part")
+incr=$(timed incremental "$repo/ci/build-kernel.sh" --base "$base" --patches "$part")
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "### $base ($(date -u +%Y-%m-%d), $(nproc) cores${nice:+, nice -n 10}, load at the end $load)"
 echo

@@ -3,20 +3,10 @@
 # goes on while the export fails (the replay's findings are unchanged).
 #   bad_input_test.sh DAXTRACE [TRACE]            (KTAP output)
 set -u
-DT=${1:?usage: bad_input_test.sh DAXTRACE [TRACE]}
-HERE=$(cd "$(dirname "$0")" && pwd)
-TRACE=${2:-$HERE/data/stock-ext4.dxt}
-. "$HERE/../../ci/lib.sh"
-. "$HERE/../../tests/ktap.sh"
-. "$HERE/ch_server.sh"
-command -v "$CH_BIN" >/dev/null 2>&1 || [ -x "$CH_BIN" ] ||
-	ktap_skip_all "clickhouse-server not installed (ci/packages.txt)"
-
-make_workdir WORK /tmp/dt-ch-bad.XXXXXX
+# shellcheck source=SCRIPTDIR/ch_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ch_test.sh" "$@"
 HTTPD_PID=
-on_exit 'ch_stop; [ -z "$HTTPD_PID" ] || kill "$HTTPD_PID" 2>/dev/null'
-trap 'exit 130' INT TERM
-port=$((20000 + RANDOM % 20000))
+ch_test_begin bad 'ch_stop; [ -z "$HTTPD_PID" ] || kill "$HTTPD_PID" 2>/dev/null'
 ch_setup "$WORK/ch" "$port" "$((port + 1))"
 ch_start || ktap_skip_all "clickhouse-server does not start here"
 URL="http://127.0.0.1:$port/"

@@ -7,13 +7,15 @@
 # analysis, formatting, spill file, HTTP), and also shown net of a plain
 # replay's time (export cost alone).
 set -eu
-DT=$1
-HERE=$(cd "$(dirname "$0")" && pwd)
-TRACE=${2:-$HERE/data/stock-ext4.dxt}
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+DT=${1:?usage: bench_export.sh DAXTRACE [TRACE] [REPEAT]}
+TRACE=${2:-$REPO_DIR/dashboards/tests/data/stock-ext4.dxt}
 REPEAT=${3:-3}
-. "$HERE/ch_server.sh"
-WORK=$(mktemp -d /tmp/dt-ch-bench.XXXXXX)
-trap 'set +e; ch_stop; rm -rf "$WORK"' EXIT
+# shellcheck source=SCRIPTDIR/ch_server.sh
+. "$REPO_DIR/dashboards/tests/ch_server.sh"
+make_workdir WORK /tmp/dt-ch-bench.XXXXXX
+on_exit ch_stop
 port=$((20000 + RANDOM % 20000))
 ch_setup "$WORK/ch" "$port" "$((port + 1))"
 ch_start

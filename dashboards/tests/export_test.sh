@@ -8,13 +8,8 @@
 #
 #   export_test.sh DAXTRACE [TRACE]            (KTAP output)
 set -u
-DT=${1:?usage: export_test.sh DAXTRACE [TRACE]}
-HERE=$(cd "$(dirname "$0")" && pwd)
-TRACE=${2:-$HERE/data/stock-ext4.dxt}
-. "$HERE/../../ci/lib.sh"
-. "$HERE/../../tests/ktap.sh"
-. "$HERE/ch_server.sh"
-. "$HERE/ch_checks.sh"
+# shellcheck source=SCRIPTDIR/ch_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ch_test.sh" "$@"
 ch_test_begin export ch_stop
 ch_setup "$WORK/ch" "$port" "$((port + 1))"
 ch_start || ktap_skip_all "clickhouse-server does not start here"
@@ -24,7 +19,7 @@ SPILL=$WORK/spill
 
 ktap_plan 8
 "$DT" replay --json "$TRACE" > "$WORK/replay.jsonl" 2>/dev/null
-"$HERE/expected_counts.py" < "$WORK/replay.jsonl" > "$WORK/expected"
+"$CH_TESTS_DIR/expected_counts.py" < "$WORK/replay.jsonl" > "$WORK/expected"
 echo "# expected rows: $(tr '\n' ' ' < "$WORK/expected")"
 check_run() { ch_check_run "$1" "$WORK/expected"; }
 
@@ -145,7 +140,7 @@ fi
 
 # 8. strings TabSeparated must escape (tab, newline, backslash, quote,
 # control and non-UTF-8 bytes) arrive byte for byte
-if command -v zstd >/dev/null && "$HERE/make_odd_trace.py" "$WORK/odd.dxt" > "$WORK/odd.want"; then
+if command -v zstd >/dev/null && "$CH_TESTS_DIR/make_odd_trace.py" "$WORK/odd.dxt" > "$WORK/odd.want"; then
 	"$DT" replay --json --clickhouse "$URL" --clickhouse-spill "$SPILL" "$WORK/odd.dxt" > /dev/null 2> "$WORK/r8.err"
 	rid8=$(ch_run_id "$WORK/r8.err")
 	ch_query "SELECT hex(comm) FROM daxtrace.events WHERE run_id = '$rid8' ORDER BY seq" > "$WORK/odd.got"

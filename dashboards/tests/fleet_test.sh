@@ -10,13 +10,8 @@
 # sit on one shard; the dashboards' kind of query answers across hosts.
 #   fleet_test.sh DAXTRACE [TRACE]            (KTAP output)
 set -u
-DT=${1:?usage: fleet_test.sh DAXTRACE [TRACE]}
-HERE=$(cd "$(dirname "$0")" && pwd)
-TRACE=${2:-$HERE/data/stock-ext4.dxt}
-. "$HERE/../../ci/lib.sh"
-. "$HERE/../../tests/ktap.sh"
-. "$HERE/ch_server.sh"
-. "$HERE/ch_checks.sh"
+# shellcheck source=SCRIPTDIR/ch_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ch_test.sh" "$@"
 ch_test_begin fleet ch_stop_all
 
 CLUSTER=daxtrace_fleet

@@ -8,13 +8,8 @@
 # twice.  Against Debian's real clickhouse-server (18.16) on loopback.
 #   refused_test.sh DAXTRACE [TRACE]            (KTAP output)
 set -u
-DT=${1:?usage: refused_test.sh DAXTRACE [TRACE]}
-HERE=$(cd "$(dirname "$0")" && pwd)
-TRACE=${2:-$HERE/data/stock-ext4.dxt}
-. "$HERE/../../ci/lib.sh"
-. "$HERE/../../tests/ktap.sh"
-. "$HERE/ch_server.sh"
-. "$HERE/ch_checks.sh"
+# shellcheck source=SCRIPTDIR/ch_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ch_test.sh" "$@"
 ch_test_begin refused ch_stop
 ch_setup "$WORK/ch" "$port" "$((port + 1))"
 ch_start || ktap_skip_all "clickhouse-server does not start here"

@@ -7,14 +7,8 @@
 # a batch leave the batches counted and exit 1; bad usage exits 2.
 #   flush_test.sh DAXTRACE [TRACE]            (KTAP output)
 set -u
-DT=${1:?usage: flush_test.sh DAXTRACE [TRACE]}
-HERE=$(cd "$(dirname "$0")" && pwd)
-CHT=$HERE/../../../dashboards/tests
-TRACE=${2:-$CHT/data/stock-ext4.dxt}
-. "$HERE/../../../ci/lib.sh"
-. "$HERE/../../../tests/ktap.sh"
-. "$CHT/ch_server.sh"
-. "$CHT/ch_checks.sh"
+# shellcheck source=SCRIPTDIR/../../../dashboards/tests/ch_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../../dashboards/tests/ch_test.sh" "$@"
 ch_test_begin flush ch_stop
 ch_setup "$WORK/ch" "$port" "$((port + 1))"
 ch_start || ktap_skip_all "clickhouse-server does not start here"
@@ -72,7 +66,10 @@ fi
 # (The holder is the process holding the lock: no child keeps it after the kill.)
 bash -c 'exec 9>> "$1/.lock" && flock 9 && exec sleep 30' _ "$SPILL" &
 holder=$!
-sleep 0.3
+# Not a fixed sleep: on a loaded machine the holder can take longer than
+# that to get the lock, and the flush then delivers everything.
+wait_until "$holder" 10 bash -c '! flock -n "$1/.lock" true' _ "$SPILL" ||
+	echo "# the holder did not take the lock"
 flush locked --clickhouse "$URL" "$SPILL"
 kill $holder 2>/dev/null
 wait $holder 2>/dev/null
