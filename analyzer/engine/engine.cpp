@@ -606,8 +606,17 @@ Engine::~Engine() = default;
 
 void Engine::push(const dt_event &ev) { impl_->push(ev); }
 void Engine::push(const dt_event *ev, size_t n) {
-	for (size_t i = 0; i < n; ++i)
+	// A batch is read once, in order: its events are fetched a few ahead
+	// (both lines of each), since every field of each is read at once.
+	constexpr size_t kAhead = 8;
+	for (size_t i = 0; i < n; ++i) {
+		if (i + kAhead < n) {
+			const char *p = reinterpret_cast<const char *>(&ev[i + kAhead]);
+			__builtin_prefetch(p);
+			__builtin_prefetch(p + sizeof(dt_event) - 1);
+		}
 		impl_->push(ev[i]);
+	}
 }
 void Engine::flush() { impl_->flush(); }
 void Engine::advance_to(uint64_t now_ns) {

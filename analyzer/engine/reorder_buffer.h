@@ -8,15 +8,14 @@
 // events that need it.  Nothing is allocated per event once the buffers
 // have grown to the window's size.
 //
-// The window holds every event of the last 10 ms, which at a busy host's
-// rate is 100k+ events: the ring is streamed through memory once in and
-// once out, so its bytes per event are the cost.  A ring slot is one cache
-// line (64 bytes, not the 112-byte dt_event): the task's comm is interned
-// (a 16-bit id, looked up through a per-tid cache), the narrow fields are
-// stored narrow.  An event whose fields do not fit (a sector or byte
-// length: iomap and zeroing events; huge values from a damaged trace) is
-// stored whole in a side FIFO and its slot points there, so the round trip
-// is exact for every event.
+// A ring slot is the event itself (112 bytes), released by reference: the
+// rules read it where it lies.  An earlier ring of 64-byte slots (comm
+// interned, narrow fields, big events spilled to a side FIFO) streamed
+// fewer bytes, but its encoding and decoding cost ~200 instructions per
+// event, a third of the engine's work, while the copy in and the read in
+// place are a few vector moves; the window (every event of the last
+// 10 ms, 100k+ on a busy host) fits no cache in either form.  The compact
+// form stays for state kept beyond the window (pack()/unpack()).
 #pragma once
 
 #include <algorithm>
@@ -35,14 +34,14 @@ class ReorderBuffer {
 public:
 	ReorderBuffer() {
 		ring_.reset(1024);
-		full_.resize(64);
+		seqs_.reset(1024);
 	}
 
 	size_t size() const { return size_t(ring_tail_ - ring_head_) + heap_.size(); }
 	size_t memory_bytes() const {
-		return ring_.memory_bytes() + full_.capacity() * sizeof(dt_event) +
-		       heap_.capacity() * sizeof(HeapItem) + slab_.capacity() * sizeof(dt_event) +
-		       free_.capacity() * sizeof(uint32_t) + comms_.capacity() * sizeof(Comm) +
+		return ring_.memory_bytes() + seqs_.memory_bytes() + heap_.capacity() * sizeof(HeapItem) +
+		       slab_.capacity() * sizeof(dt_event) + free_.capacity() * sizeof(uint32_t) +
+		       comms_.capacity() * sizeof(Comm) +
 		       comm_ids_.size() * (sizeof(std::string) + DT_COMM_LEN + 4 + 2 * sizeof(void *)) +
 		       comm_ids_.bucket_count() * sizeof(void *) + sizeof(*this);
 	}
@@ -59,8 +58,13 @@ public:
 		if (ring_tail_ == ring_head_ || ev.ts >= ring_tail_ts_) {
 			if (ring_tail_ - ring_head_ == ring_.size())
 				grow_ring();
-			__builtin_prefetch(&ring_[(ring_tail_ + 8) & (ring_.size() - 1)], 1);
-			encode(ring_[ring_tail_ & (ring_.size() - 1)], ev, uint32_t(seq));
+			const size_t mask = ring_.size() - 1;
+			// The slot a few pushes on, for writing (both of its lines).
+			const char *ahead = reinterpret_cast<const char *>(&ring_[(ring_tail_ + 8) & mask]);
+			__builtin_prefetch(ahead, 1);
+			__builtin_prefetch(ahead + 64, 1);
+			ring_[ring_tail_ & mask] = ev;
+			seqs_[ring_tail_ & mask] = uint32_t(seq);
 			++ring_tail_;
 			ring_tail_ts_ = ev.ts;
 			return false;
@@ -100,11 +104,11 @@ public:
 	// Release, in order, every event with ts <= limit.  `ahead` is called
 	// for the in-order event kAhead positions further, so the consumer can
 	// prefetch the state it will need (hash-table slots are cache misses).
+	// fn gets the event where it lies (valid until it returns).
 	static constexpr size_t kAhead = 8;
 	template <typename Fn, typename Ahead>
 	void release(uint64_t limit, Fn &&fn, Ahead &&ahead) {
 		const size_t mask = ring_.size() - 1;
-		dt_event ev;
 		for (;;) {
 			bool have_ring = ring_tail_ != ring_head_ && ring_[ring_head_ & mask].ts <= limit;
 			bool have_heap = !heap_.empty() && heap_.front().ts <= limit;
@@ -112,12 +116,12 @@ public:
 				return;
 			bool take_ring = have_ring;
 			if (have_ring && have_heap) {
-				const Slot &r = ring_[ring_head_ & mask];
+				const dt_event &r = ring_[ring_head_ & mask];
 				const HeapItem &h = heap_.front();
 				// Ring seqs are the low 32 bits: within a window of
 				// less than 2^31 events the difference decides.
-				take_ring = r.ts < h.ts ||
-					    (r.ts == h.ts && int32_t(r.seq - uint32_t(h.seq)) < 0);
+				take_ring = r.ts < h.ts || (r.ts == h.ts &&
+							    int32_t(seqs_[ring_head_ & mask] - uint32_t(h.seq)) < 0);
 			}
 			if (take_ring) {
 				// Once per slot, when it is released (not on every
@@ -125,24 +129,20 @@ public:
 				// the next one not due, and the ahead lookup costs
 				// as much as a hash probe).
 				if (ring_tail_ - ring_head_ > kAhead) {
-					ahead(peek(ring_[(ring_head_ + kAhead) & mask]));
-					// the slot ahead's own line, before it is peeked at
-					__builtin_prefetch(&ring_[(ring_head_ + 4 * kAhead) & mask]);
+					const dt_event &a = ring_[(ring_head_ + kAhead) & mask];
+					ahead(Peek{a.type, a.dev, a.ino, a.pgoff});
+					// the slot ahead's own lines, before it is peeked at
+					const char *p = reinterpret_cast<const char *>(&ring_[(ring_head_ + 4 * kAhead) & mask]);
+					__builtin_prefetch(p);
+					__builtin_prefetch(p + 64);
 				}
-				const Slot &s = ring_[ring_head_ & mask];
-				if (s.type8 == kFull) {
-					fn(full_[s.ino & (full_.size() - 1)]);
-					++full_head_;
-				} else {
-					decode(s, ev);
-					fn(ev);
-				}
+				fn(static_cast<const dt_event &>(ring_[ring_head_ & mask]));
 				++ring_head_;
 			} else {
 				uint32_t slot = heap_.front().slot;
 				std::pop_heap(heap_.begin(), heap_.end(), later);
 				heap_.pop_back();
-				fn(slab_[slot]);
+				fn(static_cast<const dt_event &>(slab_[slot]));
 				free_.push_back(slot);
 			}
 		}
@@ -153,11 +153,12 @@ public:
 		release(limit, fn, [](const Peek &) {});
 	}
 
-	// One cache line.  type8 == kFull: the event is full_[ino & mask].
+	// The compact form of an event, one cache line: comm interned, the
+	// narrow fields stored narrow.  Only for events that fit (pack()).
 	struct alignas(64) Slot {
 		uint64_t ts, ino, pgoff;
 		uint32_t dev, pid, tid;
-		uint32_t seq; // low 32 bits of the arrival number
+		uint32_t seq; // unused (the ring's former arrival number)
 		int32_t ret;
 		uint32_t nr_pages;
 		uint32_t flags;
@@ -165,10 +166,10 @@ public:
 		uint8_t type8, hook8, op8, iomap_type8, iomap_flags8;
 	};
 
-	// The same compact form for events kept beyond the window (comms
-	// interned in this buffer's table): false, slot untouched, if ev
-	// does not fit.  A value-initialised slot unpacks to a zero event.
-	bool pack(const dt_event &ev, Slot &s) { return encode(s, ev, 0, false); }
+	// The compact form for events kept beyond the window (comms interned
+	// in this buffer's table): false, slot untouched, if ev does not fit.
+	// A value-initialised slot unpacks to a zero event.
+	bool pack(const dt_event &ev, Slot &s) { return encode(s, ev); }
 	void unpack(const Slot &s, dt_event &ev) const {
 		if (s.comm >= comms_.size()) {
 			ev = dt_event{};
@@ -181,8 +182,7 @@ private:
 	// Stragglers are mostly a few events late (two CPUs' events trading
 	// places): such an event is slid into the ring just before the newer
 	// events, which keeps the ring sorted by (ts, arrival) and saves the
-	// heap.  Full slots must keep their FIFO order, so only an event that
-	// fits a slot moves, and only past fitting ones.
+	// heap.
 	static constexpr size_t kMaxSlide = 32;
 	bool insert_near_tail(const dt_event &ev, uint32_t seq) {
 		const size_t mask = ring_.size() - 1;
@@ -190,22 +190,21 @@ private:
 			return false;
 		uint64_t pos = ring_tail_;
 		while (pos != ring_head_ && ring_[(pos - 1) & mask].ts > ev.ts) {
-			if (ring_tail_ - pos >= kMaxSlide || ring_[(pos - 1) & mask].type8 == kFull)
+			if (ring_tail_ - pos >= kMaxSlide)
 				return false;
 			--pos;
 		}
-		Slot s;
-		if (!encode(s, ev, seq, false))
-			return false;
-		for (uint64_t i = ring_tail_; i != pos; --i)
+		for (uint64_t i = ring_tail_; i != pos; --i) {
 			ring_[i & mask] = ring_[(i - 1) & mask];
-		ring_[pos & mask] = s;
+			seqs_[i & mask] = seqs_[(i - 1) & mask];
+		}
+		ring_[pos & mask] = ev;
+		seqs_[pos & mask] = seq;
 		++ring_tail_;
 		return true;
 	}
 
 	static_assert(sizeof(Slot) == 64);
-	static constexpr uint8_t kFull = 0xff;
 	struct Comm {
 		char c[DT_COMM_LEN];
 	};
@@ -225,23 +224,13 @@ private:
 		return a.ts > b.ts || (a.ts == b.ts && a.seq > b.seq);
 	}
 
-	// Interned id of ev's comm; false if the table is full.  The cache
-	// hit is inlined into every push (a call with its register saves
-	// cost as much as the hit itself); the table lookup is not.
-	[[gnu::always_inline]] bool comm_id(const dt_event &ev, uint16_t &id) {
+	// Interned id of ev's comm; false if the table is full.
+	bool comm_id(const dt_event &ev, uint16_t &id) {
 		CommCache &c = comm_cache_[(ev.tid ^ (ev.tid >> 8)) & (kCommCache - 1)];
-		// Two word compares: a memcmp call cost more than the rest of
-		// the encoding.
-		uint64_t w[2], cw[2];
-		memcpy(w, ev.comm, DT_COMM_LEN);
-		memcpy(cw, c.c, DT_COMM_LEN);
-		if (c.tid == ev.tid && ((w[0] ^ cw[0]) | (w[1] ^ cw[1])) == 0) [[likely]] {
+		if (c.tid == ev.tid && memcmp(c.c, ev.comm, DT_COMM_LEN) == 0) {
 			id = c.id;
 			return true;
 		}
-		return comm_id_slow(ev, c, id);
-	}
-	[[gnu::noinline]] bool comm_id_slow(const dt_event &ev, CommCache &c, uint16_t &id) {
 		std::string key(ev.comm, DT_COMM_LEN);
 		auto it = comm_ids_.find(key);
 		if (it == comm_ids_.end()) {
@@ -259,30 +248,17 @@ private:
 		return true;
 	}
 
-	// Returns false (slot untouched) if the event does not fit and
-	// `may_spill` is false.
-	[[gnu::always_inline]] bool encode(Slot &s, const dt_event &ev, uint32_t seq, bool may_spill = true) {
+	// Returns false (slot untouched) if the event does not fit.
+	bool encode(Slot &s, const dt_event &ev) {
 		uint16_t cid;
-		// The same tests as field-by-field comparisons, with fewer branches.
-		bool fits = ev.type < kFull && ((ev.hook | ev.op | ev.iomap_type | ev.iomap_flags) >> 8) == 0 &&
+		bool fits = ev.type < 0xff && ((ev.hook | ev.op | ev.iomap_type | ev.iomap_flags) >> 8) == 0 &&
 			    ((ev.dev | ev.nr_pages) >> 32) == 0 && (ev.refcount >> 16) == 0 &&
 			    ev.ret == int64_t(int32_t(ev.ret)) && (ev.block | ev.len | ev.reserved) == 0 &&
 			    comm_id(ev, cid);
-		if (!fits && !may_spill)
+		if (!fits)
 			return false;
 		s.ts = ev.ts;
-		s.seq = seq;
-		if (!fits) [[unlikely]] {
-			if (full_tail_ - full_head_ == full_.size())
-				grow_full();
-			full_[full_tail_ & (full_.size() - 1)] = ev;
-			s.type8 = kFull;
-			s.ino = full_tail_++;
-			// for peek()
-			s.dev = uint32_t(ev.dev);
-			s.pgoff = ev.pgoff;
-			return true;
-		}
+		s.seq = 0;
 		s.ino = ev.ino;
 		s.pgoff = ev.pgoff;
 		s.dev = uint32_t(ev.dev);
@@ -302,7 +278,7 @@ private:
 		return true;
 	}
 
-	[[gnu::always_inline]] void decode(const Slot &s, dt_event &ev) const {
+	void decode(const Slot &s, dt_event &ev) const {
 		ev.ts = s.ts;
 		ev.type = s.type8;
 		ev.hook = s.hook8;
@@ -325,34 +301,23 @@ private:
 		memcpy(ev.comm, comms_[s.comm].c, DT_COMM_LEN);
 	}
 
-	Peek peek(const Slot &s) const {
-		if (s.type8 == kFull) {
-			const dt_event &e = full_[s.ino & (full_.size() - 1)];
-			return Peek{e.type, e.dev, e.ino, e.pgoff};
-		}
-		return Peek{s.type8, s.dev, s.ino, s.pgoff};
-	}
-
-	// Slots and full events are addressed by absolute position & mask;
-	// growing keeps that mapping (and so the full-event references).
+	// Slots are addressed by absolute position & mask; growing keeps that
+	// mapping.
 	[[gnu::noinline]] void grow_ring() {
-		BigArray<Slot> n(ring_.size() * 2);
-		for (uint64_t i = ring_head_; i != ring_tail_; ++i)
+		BigArray<dt_event> n(ring_.size() * 2);
+		BigArray<uint32_t> q(n.size());
+		for (uint64_t i = ring_head_; i != ring_tail_; ++i) {
 			n[i & (n.size() - 1)] = ring_[i & (ring_.size() - 1)];
+			q[i & (n.size() - 1)] = seqs_[i & (ring_.size() - 1)];
+		}
 		ring_.swap(n);
-	}
-	void grow_full() {
-		std::vector<dt_event> n(full_.size() * 2);
-		for (uint64_t i = full_head_; i != full_tail_; ++i)
-			n[i & (n.size() - 1)] = full_[i & (full_.size() - 1)];
-		full_.swap(n);
+		seqs_.swap(q);
 	}
 
-	BigArray<Slot> ring_;
+	BigArray<dt_event> ring_;
+	BigArray<uint32_t> seqs_; // low 32 bits of each slot's arrival number
 	uint64_t ring_head_ = 0, ring_tail_ = 0;
 	uint64_t ring_tail_ts_ = 0;
-	std::vector<dt_event> full_;
-	uint64_t full_head_ = 0, full_tail_ = 0;
 	std::vector<Comm> comms_;
 	std::unordered_map<std::string, uint16_t> comm_ids_;
 	CommCache comm_cache_[kCommCache];

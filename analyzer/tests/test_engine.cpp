@@ -50,9 +50,9 @@ TEST(ReorderBuffer, ReleasesOnlyUpToTheLimit) {
 	EXPECT_EQ(rb.min_ts(), 40u);
 }
 
-// The ring stores events compactly (interned comm, narrow fields) and
-// slides near stragglers into place: whatever the fields and the order,
-// every byte comes back, in (ts, arrival) order.
+// The ring slides near stragglers into place and sends the others to the
+// heap: whatever the fields and the order, every byte comes back, in
+// (ts, arrival) order.
 TEST(ReorderBuffer, RoundTripIsExactForAnyFieldsAndOrder) {
 	daxtrace::detail::ReorderBuffer rb;
 	std::mt19937_64 rng(7);
@@ -122,7 +122,7 @@ TEST(ReorderBuffer, SlidStragglersKeepArrivalOrderForEqualTs) {
 		e.ts = 1000 + i / 3 - rng() % 4; // many equal ts, small lateness
 		e.pid = uint32_t(i);
 		e.tid = uint32_t(i % 5);
-		e.block = i % 7 == 0 ? 4096 : 0; // some events do not fit a slot
+		e.block = i % 7 == 0 ? 4096 : 0; // some events do not fit a packed slot
 		in.push_back(e);
 		rb.push(e);
 	}
