@@ -13,6 +13,10 @@
 #   BPF_BASELINE_DIR  its git worktree (default build-bpf-baseline, ignored)
 #   BPF_BASELINE_BIN  bpf/tests directory of an existing baseline build
 #                     (instead of building one)
+#   BPF_PREV_BIN      bpf/tests directory of an earlier build of this tree
+#                     (e.g. before the change being measured): its row
+#                     "daxtrace, before" joins the same boot
+#   BPF_PREV_LABEL    what that build is (default: its git commit)
 #   DT_BUILD          this tree's build directory (default build-bpf-bench)
 #   BENCH_SKIP_BUILD=1   use the binaries already in DT_BUILD
 #   BENCH_REPORT_ONLY=1  rewrite bench/BPF.md from the last results
@@ -48,23 +52,30 @@ if [ "${BENCH_REPORT_ONLY:-}" != 1 ]; then
 		old_bin=$bdir/build-bpfonly/tests
 		echo "$sha" >"$build/bench-bpf-baseline"
 	fi
+	if [ -n "${BPF_PREV_BIN:-}" ]; then
+		echo "${BPF_PREV_LABEL:-$(git -C "$(dirname "$BPF_PREV_BIN")" rev-parse --short HEAD)}" >"$build/bench-bpf-prev"
+	else
+		rm -f "$build/bench-bpf-prev"
+	fi
 	mkdir -p "$results"
 	for k in "${kernels[@]}"; do
 		rm -rf "${results:?}/$k"
 		log "lab: $k ext4, $rounds rounds"
 		nice -n 10 "$root/ci/lab" run --kernel "$k" --fs ext4 --timeout 3600 \
 			--out "$results/$k" --quiet -- env DT_NEW_BIN="$build/bpf/tests" \
-			DT_OLD_BIN="$old_bin" DT_BENCH_ROUNDS="$rounds" \
+			DT_OLD_BIN="$old_bin" DT_PREV_BIN="${BPF_PREV_BIN:-}" DT_BENCH_ROUNDS="$rounds" \
 			"$root/bpf/tests/lab_bench.sh"
 	done
 fi
 
 sha=$(cat "$build/bench-bpf-baseline" 2>/dev/null || echo none)
-python3 - "$results" "$root/bench/BPF.md" "$rounds" "${sha:0:7}" "${kernels[@]}" <<'PY'
+prev=$(cat "$build/bench-bpf-prev" 2>/dev/null || echo none)
+python3 - "$results" "$root/bench/BPF.md" "$rounds" "${sha:0:7}" "$prev" "${kernels[@]}" <<'PY'
 import json, os, sys, datetime
-results, md, rounds, base = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-kernels = sys.argv[5:]
+results, md, rounds, base, prev = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+kernels = sys.argv[6:]
 names = {"bare": "no probes", "dt-old": f"daxtrace, baseline {base}",
+         "dt-prev": f"daxtrace, before ({prev})",
          "dt-new": "daxtrace, this tree", "bt-min": "bpftrace, minimal script",
          "bt-full": "bpftrace, daxtrace's fields"}
 L = []
@@ -103,7 +114,7 @@ for k in kernels:
     L.append(f"## {k} kernel ({r['kernel']}), ext4, {r['rounds']} rounds\n")
     L.append("| | ns per fault | slowdown | BPF run time per fault | events per fault | irq/fault | drops |")
     L.append("|---|---|---|---|---|---|---|")
-    for c in ("bare", "dt-old", "dt-new", "bt-min", "bt-full"):
+    for c in ("bare", "dt-old", "dt-prev", "dt-new", "bt-min", "bt-full"):
         v = r["configs"].get(c)
         if not v:
             continue
@@ -117,7 +128,7 @@ for k in kernels:
     # (the host runs other jobs' QEMUs and builds): a low estimate takes
     # each program's lowest mean cost per run over the rounds.
     low, runs_us = {}, {}
-    for c in ("dt-old", "dt-new", "bt-min", "bt-full"):
+    for c in ("dt-old", "dt-prev", "dt-new", "bt-min", "bt-full"):
         if c not in r["configs"]:
             continue
         best = {}
@@ -158,7 +169,7 @@ for k in kernels:
                  ", ".join(f"{names[c]} {v / 1000:.1f} us" for c, v in low.items()) + ".")
         if "dt-new" in low:
             parts = [f"{low['dt-new'] / low[c]:.2f} of {names[c]}"
-                     for c in ("dt-old", "bt-full", "bt-min") if low.get(c)]
+                     for c in ("dt-old", "dt-prev", "bt-full", "bt-min") if low.get(c)]
             if parts:
                 L.append("This tree's low estimate is " + ", ".join(parts) + ".")
         L.append("")
@@ -168,6 +179,8 @@ for k in kernels:
         parts = []
         if "dt-old" in cf and cf["dt-old"]["bpf_ns_per_fault"]:
             parts.append(f"this tree / baseline = {new / cf['dt-old']['bpf_ns_per_fault']:.2f}")
+        if "dt-prev" in cf and cf["dt-prev"]["bpf_ns_per_fault"]:
+            parts.append(f"this tree / before = {new / cf['dt-prev']['bpf_ns_per_fault']:.2f}")
         if "bt-full" in cf and cf["bt-full"]["bpf_ns_per_fault"]:
             parts.append(f"this tree / bpftrace with daxtrace's fields = {new / cf['bt-full']['bpf_ns_per_fault']:.2f}")
         if "bt-min" in cf and cf["bt-min"]["bpf_ns_per_fault"]:
@@ -175,7 +188,7 @@ for k in kernels:
         if parts:
             L.append("BPF run time per fault: " + "; ".join(parts) + ".\n")
     L.append("<details><summary>per program (ns per run x runs, all rounds)</summary>\n")
-    for c in ("dt-old", "dt-new", "bt-min", "bt-full"):
+    for c in ("dt-old", "dt-prev", "dt-new", "bt-min", "bt-full"):
         v = r["configs"].get(c)
         if not v:
             continue

@@ -5,6 +5,8 @@
 #   bare                no probes
 #   dt-old / dt-new     dtprobe of a baseline build and of this build
 #                       (binary consumer, the analyzer's path)
+#   dt-prev             dtprobe of an earlier build of this tree, to put a
+#                       change's before and after in one boot (optional)
 #   bt-min              bpftrace, bench_bpftrace.bt (a few integers per
 #                       event, no filter)
 #   bt-full             bpftrace, bench_bpftrace_full.bt (time stamp, tid,
@@ -14,12 +16,13 @@
 # shared host hits all alike.  Per run: ns per fault, BPF run time of every
 # program (kernel.bpf_stats_enabled), interrupts taken (/proc/interrupts,
 # all lines, all CPUs) and events delivered.  Results: $LAB_OUT/bench.json.
-# DT_NEW_BIN / DT_OLD_BIN: bpf/tests directories of the two builds
-# (DT_OLD_BIN empty: no dt-old).
+# DT_NEW_BIN / DT_OLD_BIN / DT_PREV_BIN: bpf/tests directories of the
+# builds (DT_OLD_BIN or DT_PREV_BIN empty: no dt-old, no dt-prev).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 NEW=${DT_NEW_BIN:?}
 OLD=${DT_OLD_BIN:-}
+PREV=${DT_PREV_BIN:-}
 OUT=${LAB_OUT:?}
 MNT=${LAB_MNT:?}
 PAGES=${DT_BENCH_PAGES:-256}
@@ -78,8 +81,10 @@ run_bt() {	# LABEL ROUND SCRIPT
 	awk '/^Lost [0-9]+ events/ { s += $2 } END { print s + 0 }' "$OUT/bt.out" > "$OUT/lost-$1-$2"
 }
 
-configs="bare dt-new bt-min bt-full"
-[ -n "$OLD" ] && configs="bare dt-old dt-new bt-min bt-full"
+configs="bare"
+[ -n "$OLD" ] && configs="$configs dt-old"
+[ -n "$PREV" ] && configs="$configs dt-prev"
+configs="$configs dt-new bt-min bt-full"
 set -- $configs
 n=$#
 "$NEW/dax_workload" fault-bench "$MNT/bench" "$PAGES" "$ITERS" > /dev/null   # warm-up
@@ -99,6 +104,7 @@ while [ $r -lt "$ROUNDS" ]; do
 		case $c in
 		bare) bench bare $r ;;
 		dt-old) run_dt dt-old $r "$OLD" ;;
+		dt-prev) run_dt dt-prev $r "$PREV" ;;
 		dt-new) run_dt dt-new $r "$NEW" ;;
 		bt-min) run_bt bt-min $r "$HERE/bench_bpftrace.bt" ;;
 		bt-full) run_bt bt-full $r "$HERE/bench_bpftrace_full.bt" ;;
