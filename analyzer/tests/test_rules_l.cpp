@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rule_checks.h"
 #include "trace_builder.h"
 
 using namespace dtt;
@@ -172,18 +173,14 @@ TEST(RuleL, SwapBootReorderedGivesSameFindings) {
 }
 
 TEST(RuleL, SerialisedPunchReorderedStaysClean) {
-	Result r = run(reorder(punch_serialised(), 4));
-	EXPECT_GT(r.stats.reordered, 0u);
-	EXPECT_TRUE(r.findings.empty());
+	Result r = expect_clean_reordered(punch_serialised(), 4);
 	EXPECT_EQ(r.nm_count[int(daxtrace::RaceClass::L)], 1u);
 	EXPECT_EQ(r.nm_min[int(daxtrace::RaceClass::L)], 4200u);
 }
 
 TEST(RuleL, DisassocBeyondWindowIsCountedNotAnalysed) {
 	Stream s = swap_boot_race();
-	size_t k = index_of(s, DT_ENTRY_DISASSOC, 1300);
-	Result r = run(deliver_late(s, k));
-	EXPECT_EQ(r.stats.late, 1u);
+	Result r = run_late(s, DT_ENTRY_DISASSOC, 1300);
 	EXPECT_EQ(r.stats.events_analysed, r.stats.events_in - 1);
 	// No L2 is invented from an event that was not analysed.
 	EXPECT_TRUE(with_rule(r, Rule::L2_DISASSOCIATE_PINNED).empty());
@@ -194,9 +191,7 @@ TEST(RuleL, DisassocBeyondWindowIsCountedNotAnalysed) {
 TEST(RuleL, DeleteBeyondWindowMarksL1Uncertain) {
 	// The late event falls inside L1's window: L1 is marked uncertain.
 	Stream s = swap_boot_race();
-	size_t k = index_of(s, DT_REMOVE_ENTER, 1100);
-	Result r = run(deliver_late(s, k));
-	EXPECT_EQ(r.stats.late, 1u);
+	Result r = run_late(s, DT_REMOVE_ENTER, 1100);
 	auto l1 = with_rule(r, Rule::L1_REMOVE_WITHOUT_BREAK);
 	ASSERT_EQ(l1.size(), 1u);
 	EXPECT_TRUE(l1[0]->uncertain);
@@ -312,10 +307,7 @@ TEST(RuleL, SerialisedPunchIsNotL3) {
 
 TEST(RuleL, ScanMissedPinReordered) {
 	Stream s = punch_scan_missed();
-	Result a = run(s);
-	Result b = run(reorder(s, 4));
-	EXPECT_GT(b.stats.reordered, 0u);
-	EXPECT_EQ(a.json, b.json);
+	expect_same_reordered(s, 4);
 }
 
 TEST(RuleL, ScanAnswerBeyondWindowIsCounted) {

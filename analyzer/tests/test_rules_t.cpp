@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "rule_checks.h"
 #include "trace_builder.h"
 
 using namespace dtt;
@@ -217,20 +218,14 @@ TEST(RuleT, FailedFaultIsNotT1) {
 
 TEST(RuleT, Reordered) {
 	Stream s = t1_race();
-	Result a = run(s);
-	Result b = run(reorder(s, 3));
-	EXPECT_GT(b.stats.reordered, 0u);
-	EXPECT_EQ(a.json, b.json);
-	Result c = run(reorder(t1_serialised(), 4));
-	EXPECT_TRUE(c.findings.empty());
+	expect_same_reordered(s, 3);
+	Result c = expect_clean_reordered(t1_serialised(), 4);
 	EXPECT_EQ(c.nm_count[int(daxtrace::RaceClass::T)], 1u);
 }
 
 TEST(RuleT, TeardownBeyondWindowIsCounted) {
 	Stream s = t1_race();
-	size_t k = index_of(s, DT_ENTRY_DELETE, 1100);
-	Result r = run(deliver_late(s, k));
-	EXPECT_EQ(r.stats.late, 1u);
+	Result r = run_late(s, DT_ENTRY_DELETE, 1100);
 	EXPECT_EQ(r.stats.events_analysed, r.stats.events_in - 1);
 	// Not invented from the unanalysed teardown: the fence (the truncate's
 	// layout break) still places the old-block fault inside the removal,
@@ -246,9 +241,7 @@ TEST(RuleT, ConfirmingEventBeyondWindowLeavesNearMiss) {
 	// collapse an existing block is legal), the candidate stays a near miss.
 	Stream s = t1_race();
 	s.front().op = s.back().op = DT_ROP_COLLAPSE;
-	size_t k = index_of(s, DT_ENTRY_DELETE, 1300);
-	Result r = run(deliver_late(s, k));
-	EXPECT_EQ(r.stats.late, 1u);
+	Result r = run_late(s, DT_ENTRY_DELETE, 1300);
 	EXPECT_TRUE(r.findings.empty());
 	EXPECT_EQ(r.nm_count[int(daxtrace::RaceClass::T)], 1u);
 }
@@ -258,9 +251,7 @@ TEST(RuleT, ConfirmingEventBeyondWindowTruncateIsUncertainT1) {
 	// REMOVE_EXIT even without the later teardown, uncertain because an
 	// event inside the window came too late to be analysed.
 	Stream s = t1_race();
-	size_t k = index_of(s, DT_ENTRY_DELETE, 1300);
-	Result r = run(deliver_late(s, k));
-	EXPECT_EQ(r.stats.late, 1u);
+	Result r = run_late(s, DT_ENTRY_DELETE, 1300);
 	ASSERT_EQ(r.findings.size(), 1u);
 	EXPECT_EQ(r.findings[0].window_end_ns, kT0 + 1400);
 	EXPECT_TRUE(r.findings[0].uncertain);

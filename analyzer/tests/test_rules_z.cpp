@@ -1,6 +1,7 @@
 // Class Z: Z1 zero-after-map, Z2 fault-maps-unzeroed-extent.
 #include <gtest/gtest.h>
 
+#include "rule_checks.h"
 #include "trace_builder.h"
 
 using namespace dtt;
@@ -104,20 +105,14 @@ TEST(RuleZ1, ZeroRangeInsideRemovalIsNotZ1) {
 }
 
 TEST(RuleZ1, Reordered) {
-	Result a = run(z1_race());
-	Result b = run(reorder(z1_race(), 3));
-	EXPECT_GT(b.stats.reordered, 0u);
-	EXPECT_EQ(a.json, b.json);
-	Result c = run(reorder(z_serialised(), 2));
-	EXPECT_TRUE(c.findings.empty());
+	expect_same_reordered(z1_race(), 3);
+	Result c = expect_clean_reordered(z_serialised(), 2);
 	EXPECT_EQ(c.nm_count[int(daxtrace::RaceClass::Z)], 2u);
 }
 
 TEST(RuleZ1, MappingBeyondWindowIsCounted) {
 	Stream s = z1_race();
-	size_t k = index_of(s, DT_FAULT_EXIT, 1400);
-	Result r = run(deliver_late(s, k));
-	EXPECT_EQ(r.stats.late, 1u);
+	Result r = run_late(s, DT_FAULT_EXIT, 1400);
 	EXPECT_TRUE(with_rule(r, Rule::Z1_ZERO_AFTER_MAP).empty()); // not invented
 }
 
@@ -168,21 +163,15 @@ TEST(RuleZ2, ZeroedInsideAllocatorIsNearMiss) {
 }
 
 TEST(RuleZ2, Reordered) {
-	Result a = run(z2_race());
-	Result b = run(reorder(z2_race(), 3));
-	EXPECT_GT(b.stats.reordered, 0u);
-	EXPECT_EQ(a.json, b.json);
-	Result c = run(reorder(z2_serialised(), 4));
-	EXPECT_TRUE(c.findings.empty());
+	expect_same_reordered(z2_race(), 3);
+	expect_clean_reordered(z2_serialised(), 4);
 }
 
 TEST(RuleZ2, ZeroingBeyondWindowIsCountedAndFindingUncertain) {
 	// The zeroing arrives too late to be analysed: the fault now looks
 	// unzeroed; the late event inside the window makes that uncertain.
 	Stream s = z2_serialised();
-	size_t k = index_of(s, DT_ZERO, 1050);
-	Result r = run(deliver_late(s, k));
-	EXPECT_EQ(r.stats.late, 1u);
+	Result r = run_late(s, DT_ZERO, 1050);
 	ASSERT_EQ(r.findings.size(), 1u);
 	EXPECT_TRUE(r.findings[0].uncertain);
 }
