@@ -100,7 +100,7 @@ const Table &table(std::string_view name);   // throws std::logic_error
 template <class Source>
 const Table &table_of();
 // The whole schema, as schema.sql; with a cluster name the cluster
-// variant (schema-cluster.sql: per-shard tables plus Distributed ones
+// variant (clickhouse/cluster-schema.sh: per-shard tables plus Distributed ones
 // reading database db on every shard).
 std::string schema_sql(const std::string &cluster = "", const std::string &db = "daxtrace");
 

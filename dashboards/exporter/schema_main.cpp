@@ -1,6 +1,6 @@
 // clickhouse_schema: daxtrace's ClickHouse schema as SQL, from schema.cpp.
 //   clickhouse_schema > dashboards/clickhouse/schema.sql
-//   clickhouse_schema --cluster daxtrace_fleet [--db daxtrace] > dashboards/clickhouse/schema-cluster.sql
+//   clickhouse_schema --cluster NAME [--db DB]   (= clickhouse/cluster-schema.sh NAME DB < schema.sql)
 #include <cstdio>
 #include <cstring>
 #include <string>

@@ -1,7 +1,8 @@
 #!/bin/bash
-# clickhouse/schema.sql and schema-cluster.sql are what the exporter
-# creates: its column specification (exporter/schema.cpp) printed by
-# clickhouse_schema.
+# clickhouse/schema.sql is what the exporter creates: its column
+# specification (exporter/schema.cpp) printed by clickhouse_schema; and
+# clickhouse/cluster-schema.sh makes from it the cluster variant the
+# exporter creates on a cluster.
 # usage: schema_test.sh CLICKHOUSE_SCHEMA
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../../ci/lib.sh
@@ -9,7 +10,7 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/../../tests/ktap.sh
 . "$REPO_DIR/tests/ktap.sh"
 ch_schema=${1:?usage: schema_test.sh CLICKHOUSE_SCHEMA}
-ktap_plan 2
+ktap_plan 3
 same() {	# same FILE ARGS...
 	local f=$1
 	shift
@@ -21,5 +22,10 @@ same() {	# same FILE ARGS...
 	fi
 }
 same schema.sql
-same schema-cluster.sql --cluster daxtrace_fleet
+cluster() {	# cluster NAME DB
+	"$REPO_DIR/dashboards/clickhouse/cluster-schema.sh" "$1" "$2" < "$REPO_DIR/dashboards/clickhouse/schema.sql" |
+		diff -u <("$ch_schema" --cluster "$1" --db "$2") -
+}
+check "cluster-schema.sh daxtrace_fleet daxtrace is clickhouse_schema --cluster's" cluster daxtrace_fleet daxtrace
+check "cluster-schema.sh c2 other_db is clickhouse_schema --cluster's" cluster c2 other_db
 ktap_finish
