@@ -46,29 +46,56 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 
 // ---------------------------------------------------------------- pipeline
 
-void Engine::Impl::push(const dt_event &ev) {
-	++st.events_in;
-	if (released_any && ev.ts < released_ts) {
-		// Later than the window: the rules have already moved past this
-		// time.  Counted, not analysed, and treated like a loss so that
-		// findings depending on that period are marked uncertain.
-		++st.late;
-		if (ev.type == DT_LOST) {
-			++st.lost_markers;
-			st.lost_events += uint64_t(ev.ret > 0 ? ev.ret : 0);
+// Warm the page-table slot an upcoming event will touch.
+[[gnu::always_inline]] inline void Engine::Impl::prefetch(const ReorderBuffer::Peek &ev) {
+	switch (ev.type) {
+	case DT_FAULT_EXIT:
+	case DT_MKWRITE_DIRTY:
+	case DT_WB_ENTRY:
+	case DT_ENTRY_DELETE:
+	case DT_ENTRY_DISASSOC: {
+		InodeKey k{ev.dev, ev.ino, ev.pgoff >> 32};
+		uint32_t id;
+		if (k == last_ikey)
+			id = last_iid;
+		else if (!inode_lookup(k, id))
+			return;
+		pages.prefetch(uint64_t(id) << 32 | (ev.pgoff & 0xffffffffULL));
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+// Later than the window: the rules have already moved past this time.
+// Counted, not analysed, and treated like a loss so that findings
+// depending on that period are marked uncertain.  Out of line: rare.
+[[gnu::noinline]] void Engine::Impl::push_late(const dt_event &ev) {
+	++st.late;
+	if (ev.type == DT_LOST) {
+		++st.lost_markers;
+		st.lost_events += uint64_t(ev.ret > 0 ? ev.ret : 0);
+	}
+	losses.push_back(LossInterval{ev.ts ? ev.ts - 1 : 0, released_ts, true});
+	if (losses.size() > 1024)
+		losses.pop_front();
+	for (auto &p : pending)
+		if (p.gap_sensitive && !p.f.uncertain && ev.ts >= p.dep_start && ev.ts <= p.f.window_end_ns) {
+			p.f.uncertain = true;
+			p.f.uncertain_reason = "an event inside the window arrived later than the reorder window";
 		}
-		losses.push_back(LossInterval{ev.ts ? ev.ts - 1 : 0, released_ts, true});
-		if (losses.size() > 1024)
-			losses.pop_front();
-		for (auto &p : pending)
-			if (p.gap_sensitive && !p.f.uncertain && ev.ts >= p.dep_start &&
-			    ev.ts <= p.f.window_end_ns) {
-				p.f.uncertain = true;
-				p.f.uncertain_reason = "an event inside the window arrived later than the reorder window";
-			}
+}
+
+// push() and release() are inlined into Engine::push's loop: per event,
+// their calls (prologues, reloaded members) cost more than their work.
+[[gnu::always_inline]] inline void Engine::Impl::push(const dt_event &ev) {
+	++st.events_in;
+	if (released_any && ev.ts < released_ts) [[unlikely]] {
+		push_late(ev);
 		return;
 	}
-	if (!epoch_set) {
+	if (!epoch_set) [[unlikely]] {
 		uint64_t back = cfg.reorder_window_ns + 16;
 		epoch = (ev.ts > back ? ev.ts - back : 0) & ~1ULL;
 		epoch_set = true;
@@ -89,42 +116,19 @@ void Engine::Impl::push(const dt_event &ev) {
 		release(max_seen_ts - cfg.reorder_window_ns);
 }
 
-void Engine::Impl::release(uint64_t limit) {
-	if (rb.size() && rb.min_ts() <= limit)
-		rb.release(limit, [this](const dt_event &ev) { process(ev); },
-			   [this](const ReorderBuffer::Peek &ev) { prefetch(ev); });
+[[gnu::always_inline]] inline void Engine::Impl::release(uint64_t limit) {
+	rb.release(limit, [this](const dt_event &ev) { process(ev); },
+		   [this](const ReorderBuffer::Peek &ev) { prefetch(ev); });
 	// Trace time has reached `limit` even if no event was due: anything
 	// older that still arrives is late, and held findings may be due.
 	if (limit > released_ts) {
 		released_ts = limit;
 		released_any = true;
 	}
-	if (released_ts >= w1_deadline)
+	if (released_ts >= w1_deadline) [[unlikely]]
 		w1_decide(released_ts);
-	if (released_ts >= next_publish_ts)
+	if (released_ts >= next_publish_ts) [[unlikely]]
 		maybe_publish();
-}
-
-// Warm the page-table slot an upcoming event will touch.
-void Engine::Impl::prefetch(const ReorderBuffer::Peek &ev) {
-	switch (ev.type) {
-	case DT_FAULT_EXIT:
-	case DT_MKWRITE_DIRTY:
-	case DT_WB_ENTRY:
-	case DT_ENTRY_DELETE:
-	case DT_ENTRY_DISASSOC: {
-		InodeKey k{ev.dev, ev.ino, ev.pgoff >> 32};
-		uint32_t id;
-		if (k == last_ikey)
-			id = last_iid;
-		else if (!inode_lookup(k, id))
-			return;
-		pages.prefetch(uint64_t(id) << 32 | (ev.pgoff & 0xffffffffULL));
-		break;
-	}
-	default:
-		break;
-	}
 }
 
 void Engine::Impl::process(const dt_event &ev) {

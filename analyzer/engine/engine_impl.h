@@ -241,6 +241,7 @@ struct Engine::Impl {
 
 	// --- pipeline (engine.cpp)
 	void push(const dt_event &ev);
+	void push_late(const dt_event &ev);
 	void release(uint64_t limit);
 	void process(const dt_event &ev);
 	void prefetch(const detail::ReorderBuffer::Peek &ev);
@@ -392,7 +393,7 @@ struct Engine::Impl {
 	// task cost a cache line each; a sorted index list cost an insert and
 	// an erase per fault).
 	std::vector<uint64_t> in_fault_bits;
-	void set_in_fault(uint32_t idx, bool on) {
+	[[gnu::always_inline]] void set_in_fault(uint32_t idx, bool on) {
 		size_t w = idx / 64;
 		if (w >= in_fault_bits.size()) {
 			if (!on)

@@ -9,19 +9,6 @@
 
 namespace daxtrace {
 
-void Histogram::add(uint64_t d) {
-	int b = d ? 63 - std::countl_zero(d) : 0;
-	if (b >= kBuckets)
-		b = kBuckets - 1;
-	++buckets_[b];
-	++count_;
-	sum_ += d;
-	if (d < min_)
-		min_ = d;
-	if (d > max_)
-		max_ = d;
-}
-
 uint64_t Histogram::quantile(double q) const {
 	if (!count_)
 		return 0;

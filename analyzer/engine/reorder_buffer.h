@@ -110,8 +110,15 @@ public:
 	void release(uint64_t limit, Fn &&fn, Ahead &&ahead) {
 		const size_t mask = ring_.size() - 1;
 		for (;;) {
+			// Without stragglers (most of the time) only the ring
+			// counts: a tight loop over it.
+			while (heap_.empty()) {
+				if (ring_tail_ == ring_head_ || ring_[ring_head_ & mask].ts > limit)
+					return;
+				release_ring(fn, ahead, mask);
+			}
 			bool have_ring = ring_tail_ != ring_head_ && ring_[ring_head_ & mask].ts <= limit;
-			bool have_heap = !heap_.empty() && heap_.front().ts <= limit;
+			bool have_heap = heap_.front().ts <= limit;
 			if (!have_ring && !have_heap)
 				return;
 			bool take_ring = have_ring;
@@ -124,20 +131,7 @@ public:
 							    int32_t(seqs_[ring_head_ & mask] - uint32_t(h.seq)) < 0);
 			}
 			if (take_ring) {
-				// Once per slot, when it is released (not on every
-				// call: most calls release one event and then find
-				// the next one not due, and the ahead lookup costs
-				// as much as a hash probe).
-				if (ring_tail_ - ring_head_ > kAhead) {
-					const dt_event &a = ring_[(ring_head_ + kAhead) & mask];
-					ahead(Peek{a.type, a.dev, a.ino, a.pgoff});
-					// the slot ahead's own lines, before it is peeked at
-					const char *p = reinterpret_cast<const char *>(&ring_[(ring_head_ + 4 * kAhead) & mask]);
-					__builtin_prefetch(p);
-					__builtin_prefetch(p + 64);
-				}
-				fn(static_cast<const dt_event &>(ring_[ring_head_ & mask]));
-				++ring_head_;
+				release_ring(fn, ahead, mask);
 			} else {
 				uint32_t slot = heap_.front().slot;
 				std::pop_heap(heap_.begin(), heap_.end(), later);
@@ -179,6 +173,24 @@ public:
 	}
 
 private:
+	// The ring's oldest event to fn.  Once per slot, when it is released
+	// (not on every call: most calls release one event and then find the
+	// next one not due, and the ahead lookup costs as much as a hash
+	// probe), the consumer looks kAhead slots further.
+	template <typename Fn, typename Ahead>
+	[[gnu::always_inline]] void release_ring(Fn &fn, Ahead &ahead, size_t mask) {
+		if (ring_tail_ - ring_head_ > kAhead) {
+			const dt_event &a = ring_[(ring_head_ + kAhead) & mask];
+			ahead(Peek{a.type, a.dev, a.ino, a.pgoff});
+			// the slot ahead's own lines, before it is peeked at
+			const char *p = reinterpret_cast<const char *>(&ring_[(ring_head_ + 4 * kAhead) & mask]);
+			__builtin_prefetch(p);
+			__builtin_prefetch(p + 64);
+		}
+		fn(static_cast<const dt_event &>(ring_[ring_head_ & mask]));
+		++ring_head_;
+	}
+
 	// Stragglers are mostly a few events late (two CPUs' events trading
 	// places): such an event is slid into the ring just before the newer
 	// events, which keeps the ring sorted by (ts, arrival) and saves the

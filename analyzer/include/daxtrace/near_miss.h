@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <tuple>
 #include <unordered_map>
@@ -17,7 +18,19 @@ namespace daxtrace {
 class Histogram {
 public:
 	static constexpr int kBuckets = 48; // up to ~78 hours
-	void add(uint64_t d);
+	// Inline: a near miss adds to three histograms (total, fs, inode).
+	void add(uint64_t d) {
+		int b = d ? 63 - std::countl_zero(d) : 0;
+		if (b >= kBuckets)
+			b = kBuckets - 1;
+		++buckets_[b];
+		++count_;
+		sum_ += d;
+		if (d < min_)
+			min_ = d;
+		if (d > max_)
+			max_ = d;
+	}
 	uint64_t count() const { return count_; }
 	uint64_t min() const { return count_ ? min_ : 0; }
 	uint64_t max() const { return max_; }
