@@ -6,10 +6,7 @@ set -u
 # shellcheck source=SCRIPTDIR/ch_test.sh
 . "$(dirname "${BASH_SOURCE[0]}")/ch_test.sh" "$@"
 HTTPD_PID=
-ch_test_begin bad 'ch_stop; [ -z "$HTTPD_PID" ] || kill "$HTTPD_PID" 2>/dev/null'
-ch_setup "$WORK/ch" "$port" "$((port + 1))"
-ch_start || ktap_skip_all "clickhouse-server does not start here"
-URL="http://127.0.0.1:$port/"
+ch_test_server bad 'ch_stop; [ -z "$HTTPD_PID" ] || kill "$HTTPD_PID" 2>/dev/null'
 export DAXTRACE_CLICKHOUSE_FLUSH_TIMEOUT=2
 unset DAXTRACE_CLICKHOUSE_USER DAXTRACE_CLICKHOUSE_PASSWORD
 

@@ -58,3 +58,14 @@ ch_test_begin() {
 	trap 'exit 130' INT TERM
 	port=$((20000 + RANDOM % 20000))
 }
+
+# ch_test_server NAME [STOP_CMD]: ch_test_begin NAME STOP_CMD (default
+# ch_stop), then one private server on $port, its URL in URL; SPILL is a
+# spill directory in WORK.  Skips the test when the server does not start.
+ch_test_server() {
+	ch_test_begin "$1" "${2:-ch_stop}"
+	ch_setup "$WORK/ch" "$port" "$((port + 1))"
+	ch_start || ktap_skip_all "clickhouse-server does not start here"
+	URL="http://127.0.0.1:$port/"
+	SPILL=$WORK/spill
+}

@@ -2,7 +2,8 @@
 # The start every test against a real clickhouse-server shares, sourced by
 # path with the test's own arguments:
 #   . "$(dirname "${BASH_SOURCE[0]}")/ch_test.sh" "$@"   # DAXTRACE [TRACE]
-#   ch_test_begin NAME STOP_FN
+#   ch_test_server NAME        # one private server: URL, SPILL, WORK
+# (or ch_test_begin NAME STOP_FN for servers of its own; ch_checks.sh)
 # It brings ci/lib.sh (REPO_DIR, log, die, on_exit, make_workdir),
 # tests/ktap.sh, ch_server.sh and ch_checks.sh, and sets DT (the daxtrace
 # binary) and TRACE (default: the stock 6.1 ext4 lab trace beside this file).

@@ -10,12 +10,8 @@
 set -u
 # shellcheck source=SCRIPTDIR/ch_test.sh
 . "$(dirname "${BASH_SOURCE[0]}")/ch_test.sh" "$@"
-ch_test_begin export ch_stop
-ch_setup "$WORK/ch" "$port" "$((port + 1))"
-ch_start || ktap_skip_all "clickhouse-server does not start here"
-URL="http://127.0.0.1:$port/"
+ch_test_server export
 export DAXTRACE_CLICKHOUSE_USER=dtwriter DAXTRACE_CLICKHOUSE_PASSWORD=s3cret-pw
-SPILL=$WORK/spill
 
 ktap_plan 8
 "$DT" replay --json "$TRACE" > "$WORK/replay.jsonl" 2>/dev/null

@@ -10,11 +10,7 @@
 set -u
 # shellcheck source=SCRIPTDIR/ch_test.sh
 . "$(dirname "${BASH_SOURCE[0]}")/ch_test.sh" "$@"
-ch_test_begin refused ch_stop
-ch_setup "$WORK/ch" "$port" "$((port + 1))"
-ch_start || ktap_skip_all "clickhouse-server does not start here"
-URL="http://127.0.0.1:$port/"
-SPILL=$WORK/spill
+ch_test_server refused
 unset DAXTRACE_CLICKHOUSE_USER DAXTRACE_CLICKHOUSE_PASSWORD
 writer=(DAXTRACE_CLICKHOUSE_USER=dtwriter DAXTRACE_CLICKHOUSE_PASSWORD=s3cret-pw)
 

@@ -9,12 +9,8 @@
 set -u
 # shellcheck source=SCRIPTDIR/../../../dashboards/tests/ch_test.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../../dashboards/tests/ch_test.sh" "$@"
-ch_test_begin flush ch_stop
-ch_setup "$WORK/ch" "$port" "$((port + 1))"
-ch_start || ktap_skip_all "clickhouse-server does not start here"
-URL="http://127.0.0.1:$port/"
+ch_test_server flush
 DEAD="http://127.0.0.1:$((port + 2))/"   # nothing listens there
-SPILL=$WORK/spill
 export DAXTRACE_CLICKHOUSE_USER=dtwriter DAXTRACE_CLICKHOUSE_PASSWORD=s3cret-pw
 
 ktap_plan 6
