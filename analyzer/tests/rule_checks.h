@@ -9,6 +9,13 @@
 
 namespace dtt {
 
+// first, then more: a trace that continues another.
+inline Stream then(Stream first, const Stream &more)
+{
+	first.insert(first.end(), more.begin(), more.end());
+	return first;
+}
+
 // Delivered out of order (each chunk of `chunk` events reversed), s gives
 // exactly the findings it gives in order.  Returns the reordered run.
 inline Result expect_same_reordered(const Stream &s, size_t chunk = 3)

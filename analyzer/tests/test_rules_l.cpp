@@ -27,24 +27,20 @@ Stream mapping_fault() {
 // The lab's EXT4_IOC_SWAP_BOOT stream on Debian 6.1: no layout break at
 // all, the pinned page's entry is disassociated with refcount 3.
 Stream swap_boot_race() {
-	Stream s = mapping_fault();
-	Stream r = {
+	return then(mapping_fault(), {
 		Ev(DT_REMOVE_ENTER, 1000, kRemover).op_(DT_ROP_SWAP_BOOT),
 		Ev(DT_REMOVE_ENTER, 1100, kRemover).op_(DT_ROP_PAGECACHE),
 		Ev(DT_ENTRY_DELETE, 1200, kRemover, 0),
 		Ev(DT_ENTRY_DISASSOC, 1300, kRemover, 0).fl(DT_F_TRUNC).ref(3),
 		Ev(DT_REMOVE_EXIT, 1400, kRemover).op_(DT_ROP_PAGECACHE),
 		Ev(DT_REMOVE_EXIT, 1500, kRemover).op_(DT_ROP_SWAP_BOOT),
-	};
-	s.insert(s.end(), r.begin(), r.end());
-	return s;
+	});
 }
 
 // ext4/xfs punch hole over the busy page, correctly serialised: the break
 // finds the page busy, waits, the pin goes away, then the blocks go.
 Stream punch_serialised() {
-	Stream s = mapping_fault();
-	Stream r = {
+	return then(mapping_fault(), {
 		Ev(DT_REMOVE_ENTER, 1000, kRemover, 0).nr(1).op_(DT_ROP_PUNCH),
 		Ev(DT_BREAK_ENTER, 1100, kRemover, 0).nr(1),
 		Ev(DT_BUSY_SCAN, 1200, kRemover, 0).nr(1).fl(DT_F_BUSY).ref(2),
@@ -56,16 +52,13 @@ Stream punch_serialised() {
 		Ev(DT_ENTRY_DELETE, 9200, kRemover, 0),
 		Ev(DT_ENTRY_DISASSOC, 9300, kRemover, 0).fl(DT_F_TRUNC).ref(1),
 		Ev(DT_REMOVE_EXIT, 9400, kRemover, 0).op_(DT_ROP_PUNCH),
-	};
-	s.insert(s.end(), r.begin(), r.end());
-	return s;
+	});
 }
 
 // 6.1's dax_layout_busy_page_range() skips the locked entry: the scan says
 // idle, the break returns 0, the entry is disassociated with refcount 2.
 Stream punch_scan_missed() {
-	Stream s = mapping_fault();
-	Stream r = {
+	return then(mapping_fault(), {
 		Ev(DT_REMOVE_ENTER, 1000, kRemover, 0).nr(1).op_(DT_ROP_PUNCH),
 		Ev(DT_BREAK_ENTER, 1100, kRemover, 0).nr(1),
 		Ev(DT_BUSY_SCAN, 1200, kRemover, 0).nr(1),
@@ -73,9 +66,7 @@ Stream punch_scan_missed() {
 		Ev(DT_ENTRY_DELETE, 1400, kRemover, 0),
 		Ev(DT_ENTRY_DISASSOC, 1500, kRemover, 0).fl(DT_F_TRUNC).ref(2),
 		Ev(DT_REMOVE_EXIT, 1600, kRemover, 0).op_(DT_ROP_PUNCH),
-	};
-	s.insert(s.end(), r.begin(), r.end());
-	return s;
+	});
 }
 
 } // namespace
