@@ -4,7 +4,8 @@
 # missing dependency turns =y into "is not set"), which otherwise shows up
 # much later as a lab kernel that cannot mount -o dax or load BPF.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ $# -ge 2 ] || die "usage: check-config.sh CONFIG FRAGMENT..."
 config=$1

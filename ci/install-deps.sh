@@ -2,7 +2,8 @@
 # Install the Debian packages listed in ci/packages.txt (idempotent: does
 # nothing when they are all present).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 mapfile -t pkgs < <(grep -v '^#' "$CI_DIR/packages.txt" | grep -v '^$' | sort -u)
 missing=()

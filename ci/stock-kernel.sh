@@ -6,7 +6,8 @@
 # its -unsigned twin (same kernel, no Secure Boot signature).  Prints the
 # unpacked root (boot/vmlinuz-*, lib/modules/*) on stdout.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() { echo "usage: ci/stock-kernel.sh [--base 6.1|6.12]   (prints the unpacked package root)"; }
 kbase=6.1
