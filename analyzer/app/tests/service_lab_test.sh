@@ -14,10 +14,12 @@
 #   service_lab_test.sh BUILD_DIR [KERNEL] [FS]
 # DT_SERVICE_LAB_OUT=DIR: judge an earlier run's results, no lab.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/../../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../../ci/lib.sh"
 build=$(realpath "${1:?}")
 kernel=${2:-stock} fs=${3:-ext4}
-here=$(cd "$(dirname "$0")" && pwd)
-root=$here/../../..
+here=$REPO_DIR/analyzer/app/tests
+root=$REPO_DIR
 daxtrace=$build/analyzer/app/daxtrace
 out=$build/lab/service.$kernel.$fs
 pids=() work=
@@ -27,7 +29,7 @@ cleanup() {
 	[ -n "$work" ] && { ch_stop; wait 2>/dev/null || true; rm -rf "$work"; }
 	return 0
 }
-trap cleanup EXIT
+on_exit cleanup
 fail() { echo "FAIL: $*"; exit 1; }
 if [ -n "${DT_SERVICE_LAB_OUT:-}" ]; then
 	out=$(realpath "$DT_SERVICE_LAB_OUT")
