@@ -51,4 +51,21 @@ struct page___new {
 	unsigned long __folio_index;
 } __attribute__((preserve_access_index));
 
+/*
+ * The CPU a task runs on: thread_info.cpu since commit bcf9033e5449
+ * ("sched: move CPU field back into thread_info if THREAD_INFO_IN_TASK",
+ * v5.16), task_struct.cpu before.
+ */
+struct thread_info___dt {
+	__u32 cpu;
+} __attribute__((preserve_access_index));
+
+struct task_struct___ti {
+	struct thread_info___dt thread_info;
+} __attribute__((preserve_access_index));
+
+struct task_struct___cpu {
+	unsigned int cpu;
+} __attribute__((preserve_access_index));
+
 #endif

@@ -23,7 +23,7 @@ static __always_inline void zero_blkdev(struct block_device *bdev, __u64 sector,
 					__u64 nr_sects, bool direct)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct dt_cpu_slot *s = &dt_cpu[bpf_get_smp_processor_id() & (DT_MAX_CPUS - 1)];
+	struct dt_cpu_slot *s = &dt_cpu[task_cpu_of(task) & (DT_MAX_CPUS - 1)];
 	struct dt_out o;
 	struct dt_rec_ext *x;
 	__u32 dev = READ_KERNEL(direct, bdev, bd_dev);

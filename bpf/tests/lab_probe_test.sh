@@ -18,6 +18,12 @@ extra=()
 for m in ${DT_FORBID:-}; do extra+=(--forbid "$m"); done
 for h in ${DT_DISABLE:-}; do extra+=(--disable "$h"); done
 uname -r > "$OUT/kernel-release"
+# ci/lab reuses an --out directory: a ready file left by an earlier run
+# would let the workloads start before the probes are attached, and the
+# SIGINT below reach dtprobe before its handler is installed (it then
+# never exits).
+rm -f "$OUT/ready" "$OUT/events.jsonl" "$OUT/coverage.json" "$OUT/probe-stats.json" \
+	"$OUT/ktap.txt" "$OUT/manifest.2"
 "$BIN/dtprobe" "${extra[@]}" --mount "$MNT" --events "$OUT/events.jsonl" \
 	--coverage "$OUT/coverage.json" --ready "$OUT/ready" \
 	--stats "$OUT/probe-stats.json" 2> "$OUT/dtprobe.log" &
