@@ -328,11 +328,14 @@ void Engine::Impl::near_miss(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d
 	nm.record(c, dev, ino, d);
 }
 
-bool Engine::Impl::hooks_missing(const uint16_t *any_of, size_t n) const {
+// True when the trace says which hooks were attached and none of them
+// emits any of the event types in `emits` (DT_E() bits): the registry,
+// not a list per rule, says which hooks can show a fact.
+bool Engine::Impl::hooks_missing(uint64_t emits) const {
 	if (cfg.hooks_attached.none())
 		return false; // unknown: assume attached
-	for (size_t i = 0; i < n; ++i)
-		if (any_of[i] < DT_HOOK_MAX && cfg.hooks_attached.test(any_of[i]))
+	for (const dtabi::HookInfo &h : dtabi::hooks())
+		if ((h.emits & emits) && h.id < DT_HOOK_MAX && cfg.hooks_attached.test(h.id))
 			return false;
 	return true;
 }

@@ -293,7 +293,7 @@ struct Engine::Impl {
 	detail::Removal *removal_of(detail::TaskState &t);
 	void emit(Finding &&f, uint64_t dep_start, bool gap_sensitive);
 	void near_miss(RaceClass c, uint64_t dev, uint64_t ino, uint64_t distance);
-	bool hooks_missing(const uint16_t *any_of, size_t n) const;
+	bool hooks_missing(uint64_t emits) const;
 	static TaskRef task_ref(const dt_event &ev, const char *role);
 	TaskRef task_ref(uint32_t tid, const char *role);
 

@@ -68,11 +68,6 @@ void cover(bool &set, uint64_t &lo, uint64_t &hi, uint64_t a, uint64_t b) {
 	set = true;
 }
 
-const uint16_t kBreakHooks[] = {
-	DT_HOOK_FN_EXT4_BREAK_LAYOUTS, DT_HOOK_FN_XFS_BREAK_LAYOUTS,
-	DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS, DT_HOOK_FN_BUSY_PAGE_RANGE,
-	DT_HOOK_TP_BREAK_BEGIN, DT_HOOK_TP_BREAK_END,
-};
 
 } // namespace
 
@@ -317,7 +312,7 @@ void Engine::Impl::finish_removal(TaskState &t, Removal &r, const dt_event *exit
 					     : "without any layout break");
 		if (at_flush)
 			f.summary += " (removal still open at the end of the trace)";
-		if (hooks_missing(kBreakHooks, std::size(kBreakHooks))) {
+		if (hooks_missing(DT_E(BREAK_ENTER) | DT_E(BREAK_EXIT) | DT_E(BUSY_SCAN))) {
 			f.uncertain = true;
 			f.uncertain_reason = "no layout-break hook was attached: a break may have gone unseen";
 		}

@@ -67,10 +67,6 @@ bool zero_covers(const ZeroRecord &z, uint64_t dev, uint64_t sector) {
 	uint64_t end = z.sector + (z.len + 511) / 512;
 	return sector >= z.sector && sector + kSectorsPerPage <= end;
 }
-const uint16_t kZeroHooks[] = {
-	DT_HOOK_FN_BLKDEV_ZEROOUT, DT_HOOK_FN_EXT4_ZEROOUT, DT_HOOK_FN_XFS_ZERO_EXTENT,
-	DT_HOOK_FN_DAX_ZERO_RANGE, DT_HOOK_TP_ALLOC_ZERO,
-};
 
 } // namespace
 
@@ -144,7 +140,7 @@ void Engine::Impl::check_z2(TaskState &t, const dt_event &ev) {
 		    std::to_string(ev.ino) + " from " +
 		    (t.iomap.iomap_type == DT_IOMAP_UNWRITTEN ? "an unwritten" : "a new") + " extent (sector " +
 		    std::to_string(sector) + ") with no zeroing of it seen before the mapping";
-	if (hooks_missing(kZeroHooks, std::size(kZeroHooks))) {
+	if (hooks_missing(DT_E(ZERO))) {
 		f.uncertain = true;
 		f.uncertain_reason = "no zeroing hook was attached: zeroing may have gone unseen";
 	}

@@ -192,6 +192,20 @@ TEST(RuleZ2, ZeroHooksNotAttachedMakesZ2Uncertain) {
 	EXPECT_NE(r.findings[0].uncertain_reason.find("zeroing hook"), std::string::npos);
 }
 
+TEST(RuleZ2, AnyHookThatEmitsZeroingCountsAsAttached) {
+	// Which hooks can see zeroing comes from the registry's emits bits: the
+	// xfs allocator tracepoint alone is enough, and so is blkdev_issue_zeroout.
+	for (uint16_t zero_hook : {DT_HOOK_TP_XFS_ALLOC_ZERO, DT_HOOK_FN_BLKDEV_ZEROOUT}) {
+		daxtrace::EngineConfig cfg;
+		cfg.hooks_attached.set(DT_HOOK_TP_PTE_FAULT);
+		cfg.hooks_attached.set(DT_HOOK_FN_IOMAP_ITER);
+		cfg.hooks_attached.set(zero_hook);
+		Result r = run(z2_race(), cfg);
+		ASSERT_EQ(r.findings.size(), 1u);
+		EXPECT_FALSE(r.findings[0].uncertain) << zero_hook;
+	}
+}
+
 TEST(RuleZ1, ZeroingOfTheNextAllocationIsNotMatchedToTheOldPage) {
 	// Seen on stock xfs: A mapped page 0 (sector 96), B mapped it too, then
 	// A faults page 1 and xfs_zero_extent zeroes page 1's new block (sector
