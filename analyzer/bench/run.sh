@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Engine benchmark, old and new side by side, regenerates BENCHMARKS.md.
 #
 #   analyzer/bench/run.sh [rounds]          (default 4 rounds)
@@ -18,9 +18,10 @@
 #   DAXTRACE_BUILD      build directory of the working tree (build-analyzer)
 #   BENCH_MIN_TIME      google-benchmark min time per run, s (default 1)
 #   BENCH_REPORT_ONLY=1 rewrite BENCHMARKS.md from the last run's results
-set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+root=$REPO_DIR
+here=$root/analyzer/bench
 rounds=${1:-4}
 base=${BENCH_BASELINE:-9d513da}
 bdir=${BENCH_BASELINE_DIR:-$root/build-bench/baseline}
@@ -29,7 +30,7 @@ mt=${BENCH_MIN_TIME:-1}
 
 out="$build/bench-side-by-side"
 if [ "${BENCH_REPORT_ONLY:-}" != 1 ]; then
-echo "building the working tree's engine in $build" >&2
+log "building the working tree's engine in $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j2 --target daxtrace_bench replay_digest >/dev/null
 
@@ -41,7 +42,7 @@ fi
 # The worktree is scratch: the bench harness is replaced by the current one.
 git -C "$bdir" checkout -q -f --detach "$base_sha"
 cp "$here/bench_engine.cpp" "$bdir/analyzer/bench/bench_engine.cpp"
-echo "building the baseline engine ($base_sha) in $bdir/build" >&2
+log "building the baseline engine ($base_sha) in $bdir/build"
 cmake -S "$bdir" -B "$bdir/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$bdir/build" -j2 --target daxtrace_bench >/dev/null
 
@@ -67,7 +68,7 @@ c++ -O2 -std=c++20 -I"$bdir/analyzer/include" -I"$bdir/bpf/abi" "$here/replay_di
 if command -v valgrind >/dev/null; then
 	for who in old new; do
 		if [ "$who" = old ]; then bin=$old; else bin=$new; fi
-		echo "callgrind: $who" >&2
+		log "callgrind: $who"
 		valgrind --tool=callgrind --callgrind-out-file=/dev/null --collect-atstart=no \
 			"--toggle-collect=daxtrace::Engine::push(dt_event const*, unsigned long)" \
 			"$bin" --digest >/dev/null 2>"$out/callgrind-$who.txt"
@@ -81,7 +82,7 @@ while [ "$i" -le "$rounds" ]; do
 	if [ $((i % 2)) -eq 1 ]; then order="old new"; else order="new old"; fi
 	for who in $order; do
 		if [ "$who" = old ]; then bin=$old; else bin=$new; fi
-		echo "round $i: $who" >&2
+		log "round $i: $who"
 		"$bin" --benchmark_filter="$filter" --benchmark_min_time="$mt" \
 			--benchmark_format=json >"$out/$who-$i.json"
 	done

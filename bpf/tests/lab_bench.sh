@@ -19,7 +19,8 @@
 # DT_NEW_BIN / DT_OLD_BIN / DT_PREV_BIN: bpf/tests directories of the
 # builds (DT_OLD_BIN or DT_PREV_BIN empty: no dt-old, no dt-prev).
 set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+HERE=$REPO_DIR/bpf/tests
 NEW=${DT_NEW_BIN:?}
 OLD=${DT_OLD_BIN:-}
 PREV=${DT_PREV_BIN:-}
@@ -33,13 +34,6 @@ sysctl -q -w kernel.bpf_stats_enabled=1
 # sb->s_dev of the DAX file system, kernel encoding (major << 20 | minor)
 DEV=$(python3 -c 'import os,sys; d=os.stat(sys.argv[1]).st_dev; print((os.major(d) << 20) | os.minor(d))' "$MNT")
 irqs() { awk 'NR > 1 { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i } END { print s + 0 }' /proc/interrupts; }
-wait_file() {
-	local i=0
-	while [ ! -s "$1" ]; do
-		i=$((i + 1)); [ $i -gt 1200 ] && { echo "timeout waiting for $1"; return 1; }
-		sleep 0.1
-	done
-}
 # bench LABEL ROUND: one workload run, with interrupts counted around it
 bench() {
 	local i0 i1
@@ -53,19 +47,16 @@ run_dt() {	# LABEL ROUND BINDIR
 	"$3/dtprobe" --mount "$MNT" --events /dev/null --ready "$OUT/dt.ready" \
 		--format none --stats "$OUT/stats-$1-$2.json" --quiet &
 	local pid=$!
-	wait_file "$OUT/dt.ready" || exit 1
+	wait_until $pid 120 test -s "$OUT/dt.ready" || { echo "dtprobe did not get ready ($OUT/dt.ready)"; exit 1; }
 	bench "$1" "$2"
 	kill -INT $pid; wait $pid
 }
 run_bt() {	# LABEL ROUND SCRIPT
 	: > "$OUT/bt.out"
 	bpftrace "$3" "$DEV" > "$OUT/bt.out" 2> "$OUT/bt.err" &
-	local pid=$! i=0
+	local pid=$!
 	# bpftrace prints "Attaching N probes..." on stdout when ready
-	until grep -q Attaching "$OUT/bt.out" 2>/dev/null; do
-		i=$((i + 1)); [ $i -gt 1800 ] && { echo "bpftrace did not start"; cat "$OUT/bt.err"; exit 1; }
-		sleep 0.1
-	done
+	wait_for_line "$OUT/bt.out" Attaching $pid 180 || { echo "bpftrace did not start"; cat "$OUT/bt.err"; exit 1; }
 	sleep 1
 	bench "$1" "$2"
 	bpftool -j prog show > "$OUT/progs-$1-$2.json"

@@ -42,7 +42,8 @@
 # every assertion holds.
 set -uo pipefail
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+REPO=$REPO_DIR
 LAB=$REPO/ci/lab
 base=6.1
 fs_list="ext4 xfs"
@@ -75,11 +76,11 @@ while [ $# -gt 0 ]; do
 	--only) only=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	-h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "unknown option $1" >&2; exit 2 ;;
+	*) die "unknown option $1" ;;
 	esac
 done
 # Nothing to boot would pass while checking nothing.
-[ -n "${fs_list// /}" ] || [ "$ext2" = 1 ] || { echo "--fs is empty and --ext2 not given: nothing to run" >&2; exit 2; }
+[ -n "${fs_list// /}" ] || [ "$ext2" = 1 ] || die "--fs is empty and --ext2 not given: nothing to run"
 mkdir -p "$out"
 out=$(realpath "$out")
 exchange=0

@@ -66,7 +66,7 @@ while [ $# -gt 0 ]; do
 	--pmd) pmd=1; [ "$pages" = 100 ] && pages=512; shift ;;
 	--expect-damage) expect=damage; shift ;;
 	--expect-clean) expect=clean; shift ;;
-	*) echo "unknown option $1" >&2; exit 2 ;;
+	*) die "unknown option $1" ;;
 	esac
 done
 mkdir -p "$out"
