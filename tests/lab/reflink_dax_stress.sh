@@ -12,8 +12,10 @@
 # once (WARN_ON_ONCE), so the result is the list of sites, not a rate.
 # KTAP: one line per check; exit 1 if the guest log has a WARN/BUG.
 set -uo pipefail
+# shellcheck source=SCRIPTDIR/../ktap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ktap.sh"
 secs=${1:-40}
-[ "$LAB_FS" = xfs ] || { echo "1..0 # SKIP reflink is XFS only"; exit 0; }
+[ "$LAB_FS" = xfs ] || ktap_skip_all "reflink is XFS only"
 umount "$LAB_MNT" || exit 2
 mkfs.xfs -q -f -m reflink=1 "$LAB_DEV" || exit 2
 mount -t xfs -o dax "$LAB_DEV" "$LAB_MNT" || exit 2
@@ -58,17 +60,14 @@ wait
 cd / && umount "$LAB_MNT"
 
 warns=$(dmesg | grep -E 'WARNING:|BUG:|Oops|lockdep|KASAN' || true)
-echo "1..2"
+ktap_plan 2
 if [ -z "$warns" ]; then
-	echo "ok 1 - no WARN/BUG in the guest log"
+	ktap_ok "no WARN/BUG in the guest log"
 else
-	echo "not ok 1 - the guest log has WARN/BUG lines"
-	printf '# %s\n' "$warns"
+	mapfile -t lines <<<"$warns"
+	ktap_not_ok "the guest log has WARN/BUG lines" "${lines[@]}"
 fi
 # The filesystem must still be consistent.
-if xfs_repair -n "$LAB_DEV" >/dev/null 2>&1; then
-	echo "ok 2 - xfs_repair -n finds nothing"
-else
-	echo "not ok 2 - xfs_repair -n finds damage"
-fi
-[ -z "$warns" ]
+repair_check() { xfs_repair -n "$LAB_DEV" >/dev/null 2>&1; }
+check "xfs_repair -n finds nothing" repair_check
+ktap_finish
