@@ -27,28 +27,26 @@ done
 
 "$CI_DIR/install-deps.sh"
 
-# Debian's kernels are downloads (seconds); ours are a cold kernel build
-# on a fresh machine, prepared in the background at the lowest priority
-# while the tools build and the fast tests run, then while the lab tests
-# that boot Debian's kernels run: those leave cores idle (servers
-# starting, debootstrap, waits, a 2-vCPU guest that often sleeps), and
-# nice 19 keeps the build out of their way.  The tests labelled
-# lab-built (our kernels, or the kernel source tree) run once it is done.
-build_lab_kernels() {
+# The lab kernels (a cold kernel build on a fresh machine) are prepared in
+# the background, niced, while the tools build and the fast tests run:
+# those leave cores idle (servers starting, debootstrap, waits), and the
+# lab tests, which keep both cores busy, start only once the kernels are
+# ready.
+prepare_lab_kernels() {
+	"$CI_DIR/stock-kernel.sh"
+	"$CI_DIR/stock-kernel.sh" --base 6.12
 	"$CI_DIR/build-kernel.sh"
 	# The race lab kernel: incremental on top of the lab kernel's objects.
 	"$CI_DIR/build-kernel.sh" --extra-series "$REPO_DIR/tests/reopen/6.1"
 }
 mkdir -p "$build"
 if [ "$fast" = 0 ]; then
-	"$CI_DIR/stock-kernel.sh" >/dev/null
-	"$CI_DIR/stock-kernel.sh" --base 6.12 >/dev/null
 	# Its own session, so that an early exit stops the whole build.
-	CI_DIR=$CI_DIR REPO_DIR=$REPO_DIR setsid nice -n 19 bash -c "set -e; $(declare -f build_lab_kernels); build_lab_kernels" \
+	CI_DIR=$CI_DIR REPO_DIR=$REPO_DIR setsid nice -n 10 bash -c "set -e; $(declare -f prepare_lab_kernels); prepare_lab_kernels" \
 		>"$build/lab-kernels.log" 2>&1 </dev/null &
 	kernels_pid=$!
 	on_exit "kill -- -$kernels_pid 2>/dev/null"
-	log "building the lab kernels in the background (log: $build/lab-kernels.log)"
+	log "preparing the lab kernels in the background (log: $build/lab-kernels.log)"
 fi
 run_logged "$build/cmake.log" "configuring (cmake)" \
 	cmake -S "$REPO_DIR" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -60,8 +58,6 @@ ctest --output-on-failure -LE lab "${ctest_args[@]}" || rc=$?
 if [ "$fast" = 1 ]; then
 	exit $rc
 fi
-log "running the lab tests that boot Debian's kernels"
-ctest --output-on-failure -L lab -LE lab-built "${ctest_args[@]}" || rc=$?
 t0=$(date +%s)
 while ! wait_timeout "$kernels_pid" 30; do
 	log "waiting for the lab kernels: $(( $(date +%s) - t0 ))s, $(tail -n 1 "$build/lab-kernels.log" | cut -c1-100)"
@@ -70,6 +66,6 @@ if ! wait "$kernels_pid"; then
 	tail -n 30 "$build/lab-kernels.log" >&2
 	die "the lab kernels could not be prepared; full log: $build/lab-kernels.log"
 fi
-log "running the lab tests that boot our kernels"
-ctest --output-on-failure -L lab-built "${ctest_args[@]}" || rc=$?
+log "running the tests that boot the lab"
+ctest --output-on-failure -L lab "${ctest_args[@]}" || rc=$?
 exit $rc
