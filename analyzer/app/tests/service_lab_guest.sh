@@ -56,22 +56,28 @@ wait_log() { # PATTERN COUNT
 	done
 	echo "timeout waiting for '$1' x$2"; cat "$out/service.log"; exit 1
 }
-# scrape N: /metrics as Prometheus would, from inside the guest, until
-# its findings agree with the log's (the page is rendered each second);
-# what the log had is kept beside it for the host to compare.
+# scrape N: /metrics as Prometheus would, from inside the guest, once the
+# service has settled: the log's findings unchanged across the scrape and
+# since the previous try, and the page's sum equal to them (the page is
+# rendered each second; a backlog still being analysed after the
+# workloads keeps adding findings).  What the log had at that scrape is
+# kept beside it for the host to compare.
 scrape() {
-	local n=$1 logged sum
-	for _ in 1 2 3 4 5 6; do
-		logged=$(grep -c '^<4>finding: ' "$out/service.log")
+	local n=$1 before after sum prev=-1
+	for _ in $(seq 30); do
+		before=$(grep -c '^<4>finding: ' "$out/service.log")
 		if curl -sf http://127.0.0.1:9477/metrics >"$out/metrics.$n.txt"; then
 			sum=$(awk '/^daxtrace_findings_total[{]/ {s += $NF} END {print s + 0}' "$out/metrics.$n.txt")
-			[ "$sum" = "$logged" ] && break
+			grep '^<4>finding: ' "$out/service.log" >"$out/findings.$n.lines"
+			after=$(wc -l <"$out/findings.$n.lines")
+			[ "$sum" = "$before" ] && [ "$after" = "$before" ] && [ "$before" = "$prev" ] && break
+			prev=$after
 		else
 			echo "# metrics scrape $n failed"
 		fi
 		sleep 1.2
 	done
-	grep '^<4>finding: ' "$out/service.log" | sed 's/^<4>finding: \[\([A-Z0-9]*\) .*/\1/' |
+	sed 's/^<4>finding: \[\([A-Z0-9]*\) .*/\1/' "$out/findings.$n.lines" |
 		sort | uniq -c > "$out/findings.$n.logged"
 }
 wait_log '^<5>attached' 1
