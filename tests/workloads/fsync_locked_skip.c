@@ -50,6 +50,7 @@
 #include <sys/stat.h>
 
 #include "dax_file.h"
+#include "tracefs_instance.h"
 
 #define PMD_SIZE (2UL << 20)
 #define PMD_PAGES 512
@@ -113,19 +114,6 @@ static void tracefs_cleanup(void)
 	instance[0] = 0;
 }
 
-static const char *tracefs_root(void)
-{
-	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	char p[256];
-
-	for (int i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s/instances", roots[i]);
-		if (access(p, F_OK) == 0)
-			return roots[i];
-	}
-	return NULL;
-}
-
 /* A private instance: daxtrace, other tracers and the global buffer are
  * left alone, and clearing our buffer each round disturbs nobody. */
 static void tracefs_setup(ino_t ino)
@@ -135,28 +123,7 @@ static void tracefs_setup(ino_t ino)
 
 	ktap_require(root, "tracefs (mount -t tracefs tracefs /sys/kernel/tracing)");
 	snprintf(instance, sizeof(instance), "%s/instances/fsync_locked_skip.%d", root, getpid());
-	/*
-	 * Without comm recording: with it, enabling and disabling the event
-	 * also (un)registers probes on the scheduler tracepoints, and the
-	 * static-call patching of __schedule() that this takes has stalled
-	 * the lab's TCG guests (text_poke_bp waiting minutes for an IPI, a
-	 * soft lockup).  An instance takes its flags from the top level when
-	 * it is made, so record-cmd is off for that moment only.
-	 */
-	char opt[300], was = '0';
-	snprintf(opt, sizeof(opt), "%s/options/record-cmd", root);
-	int fd = open(opt, O_RDONLY);
-	if (fd >= 0) {
-		if (read(fd, &was, 1) != 1)
-			was = '0';
-		close(fd);
-	}
-	if (was == '1')
-		write_file(opt, "0");
-	int made = mkdir(instance, 0700);
-	if (was == '1')
-		write_file(opt, "1");
-	ktap_require(made == 0, "mkdir %s", instance);
+	ktap_require(tracefs_make_instance(root, instance) == 0, "mkdir %s", instance);
 	atexit(tracefs_cleanup);
 	snprintf(event_dir, sizeof(event_dir), "%s/events/fs_dax/dax_writeback_one", instance);
 	snprintf(p, sizeof(p), "%s/filter", event_dir);

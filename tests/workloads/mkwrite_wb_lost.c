@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "dax_file.h"
+#include "tracefs_instance.h"
 #include "race_round.h"
 
 static char instance[512];
@@ -69,18 +70,12 @@ static void tracefs_cleanup(void)
 
 static void tracefs_setup(unsigned long ino)
 {
-	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	const char *root = NULL;
-	char p[256], filter[64];
+	const char *root = tracefs_root();
+	char filter[64];
 
-	for (int i = 0; i < 2 && !root; i++) {
-		snprintf(p, sizeof(p), "%s/instances", roots[i]);
-		if (access(p, F_OK) == 0)
-			root = roots[i];
-	}
 	ktap_require(root, "tracefs (mount -t tracefs tracefs /sys/kernel/tracing)");
 	snprintf(instance, sizeof(instance), "%s/instances/mkwrite_wb_lost.%d", root, getpid());
-	ktap_require(mkdir(instance, 0700) == 0, "mkdir %s", instance);
+	ktap_require(tracefs_make_instance(root, instance) == 0, "mkdir %s", instance);
 	atexit(tracefs_cleanup);
 	/* Timestamps comparable across CPUs (the default clock is not). */
 	instance_write("trace_clock", "mono");

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A private tracefs instance for the workloads that count kernel events
+ * themselves (fsync_locked_skip, mkwrite_wb_lost): the tracefs root, and
+ * the instance made without comm recording.  With record-cmd on, enabling
+ * and disabling an event also (un)registers probes on the scheduler
+ * tracepoints, and the static-call patching of __schedule() that this
+ * takes has stalled the lab's TCG guests on stock 6.1 (text_poke_bp
+ * waiting minutes for an IPI: a soft lockup that timed the test out).
+ * An instance copies the top level's flags when it is made, so the top
+ * level's record-cmd is off for that moment only.
+ */
+#ifndef DT_TRACEFS_INSTANCE_H
+#define DT_TRACEFS_INSTANCE_H
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* "/sys/kernel/tracing" or the debugfs path, NULL without tracefs. */
+static inline const char *tracefs_root(void)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char p[256];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/instances", roots[i]);
+		if (access(p, F_OK) == 0)
+			return roots[i];
+	}
+	return NULL;
+}
+
+static inline void tracefs_set_flag(const char *path, char value)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (write(fd, &value, 1) != 1)
+		perror(path);
+	close(fd);
+}
+
+/* mkdir(2) of the instance directory, without comm recording. */
+static inline int tracefs_make_instance(const char *root, const char *instance)
+{
+	char opt[300], was = '0';
+	int fd, made;
+
+	snprintf(opt, sizeof(opt), "%s/options/record-cmd", root);
+	fd = open(opt, O_RDONLY);
+	if (fd >= 0) {
+		if (read(fd, &was, 1) != 1)
+			was = '0';
+		close(fd);
+	}
+	if (was == '1')
+		tracefs_set_flag(opt, '0');
+	made = mkdir(instance, 0700);
+	if (was == '1')
+		tracefs_set_flag(opt, '1');
+	return made;
+}
+
+#endif
