@@ -5,6 +5,7 @@
 //   daxtrace_registry_doc --check FILE     exit 1 if FILE's table differs
 //   daxtrace_registry_doc --update FILE    rewrite FILE's table in place
 // The table sits between the two marker lines below.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -42,10 +43,13 @@ std::string table()
 	std::ostringstream out;
 	out << "| hook | classes | hook points: tiers in fallback order (→), a tier's points together (+) | what |\n"
 	    << "|---|---|---|---|\n";
+	unsigned last_tier = 0;
+	for (const dtabi::HookInfo &h : dtabi::hooks())
+		last_tier = std::max(last_tier, h.tier);
 	for (const dtabi::GroupInfo &g : dtabi::groups()) {
 		uint16_t gid = dtabi::group_id(g);
 		std::string points;
-		for (unsigned tier = 0; tier < 8; ++tier) {
+		for (unsigned tier = 0; tier <= last_tier; ++tier) {
 			std::string same_tier;
 			for (const dtabi::HookInfo &h : dtabi::hooks())
 				if (h.group == gid && h.tier == tier &&
@@ -104,6 +108,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	text.replace(b, e - b, want);
-	std::ofstream(argv[2]) << text;
+	std::ofstream out(argv[2]);
+	out << text;
+	out.close();
+	if (!out) {
+		std::cerr << "daxtrace_registry_doc: cannot write " << argv[2] << "\n";
+		return 2;
+	}
 	return 0;
 }
