@@ -13,11 +13,8 @@ bindir=${2:?}
 secs=${3:-3}
 out=$LAB_OUT
 
-# A 64 MiB ring: the 8 MiB default dropped events during wb_mkwrite_race
-# under TCG (23707 here, 162597 on a loaded CI host), and findings near
-# dropped events are only uncertain; with 64 MiB two runs lost none.
 "$daxtrace" --json --interval 2 --force --record "$out/trace.dxt" --dev "$LAB_MNT" \
-	--ringbuf-mb 64 \
+	--ringbuf-mb "$LAB_RINGBUF_MB" \
 	>"$out/daxtrace.jsonl" 2>"$out/daxtrace.err" &
 pid=$!
 # Without the start line after 60 s the workloads run anyway: the judge

@@ -49,6 +49,7 @@ if [ "${1:-}" = --guest ]; then
 			for s in z w t l3; do setsw $s 0; done
 			setsw "${switch[$c]}" "$m"
 			"$daxtrace" --json --interval 2 --force --record "$out/$name.dxt" --dev "$LAB_MNT" \
+			--ringbuf-mb "$LAB_RINGBUF_MB" \
 				>"$out/$name.jsonl" 2>"$out/$name.err" &
 			pid=$!
 			wait_for_line "$out/$name.jsonl" '"type":"start"' $pid 60

@@ -27,6 +27,7 @@ if [ "${1:-}" = --guest ]; then
 		local name=$1 pid rc
 		shift
 		"$daxtrace" --json --interval 2 --force --record "$out/$name.dxt" --dev "$LAB_MNT" \
+			--ringbuf-mb "$LAB_RINGBUF_MB" \
 			>"$out/$name.jsonl" 2>"$out/$name.err" &
 		pid=$!
 		wait_for_line "$out/$name.jsonl" '"type":"start"' $pid 60
