@@ -12,30 +12,62 @@
 #include "core.bpf.h"
 
 /*
- * blkdev_issue_zeroout() called by ext4_issue_zeroout() or
- * xfs_zero_extent() zeroes what those hooks just reported, with inode and
- * file offset: the same zeroing twice.  They leave tid, device and sector
- * in the CPU's slot and this hook skips that call.  Another task's
- * zeroing of the same sector is still reported; if the task migrated in
- * between, the zeroing is reported twice, as before.
+ * One zeroing passes up to three hooks, each of which could report it:
+ * the allocator's tracepoint (ext4_alloc_zeroout, xfs_alloc_zero_extent:
+ * patches/) fires just before ext4_issue_zeroout() or xfs_zero_extent(),
+ * which call blkdev_issue_zeroout().  The first to report it leaves tid,
+ * device and sector in the CPU's slot (zero_seen()); the hooks below it
+ * skip that zeroing, and the block layer's, the last, clears the slot.
+ * Another task's zeroing of the same sector is still reported; if the
+ * task migrated in between, the zeroing is reported twice.
  */
-static __always_inline void zero_blkdev(struct block_device *bdev, __u64 sector,
-					__u64 nr_sects, bool direct)
+static __always_inline bool zero_reported(__u32 dev, __u64 sector, bool last)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct dt_cpu_slot *s = &dt_cpu[task_cpu_of(task) & (DT_MAX_CPUS - 1)];
+	bool same;
+
+	if (!s->zero_sector)
+		return false;
+	same = s->zero_sector == sector + 1 && s->zero_dev == dev &&
+	       s->zero_tid == task->pid;
+	if (last || !same)
+		s->zero_sector = 0;
+	return same;
+}
+
+/* Opens the ZERO record of a filesystem's zeroing of SECTOR, unless a hook
+ * above it reported it already (the allocator's tracepoint reports always). */
+static __always_inline bool zero_open(struct dt_out *o, __u8 hook, struct inode *inode,
+				      bool direct, __u16 op, __u64 sector)
+{
+	__u16 flags = 0;
+	__u32 dev;
+	__u64 ino;
+
+	inode_ids(inode, direct, &dev, &ino, &flags);
+	if (op != DT_ZOP_ALLOC && zero_reported(dev, sector, false))
+		return false;
+	return rec_open(o, DT_ZERO, hook, dev, ino, flags, true, 1, NULL, false) == DT_OPEN_OK;
+}
+
+/* A zeroing was reported: the hooks below it skip it. */
+static __always_inline void zero_seen(struct dt_out *o, __u32 dev, __u64 sector)
+{
+	o->s->zero_tid = o->r->tid;
+	o->s->zero_dev = dev;
+	o->s->zero_sector = sector + 1;
+}
+
+static __always_inline void zero_blkdev(struct block_device *bdev, __u64 sector,
+					__u64 nr_sects, bool direct)
+{
 	struct dt_out o;
 	struct dt_rec_ext *x;
 	__u32 dev = READ_KERNEL(direct, bdev, bd_dev);
 
-	if (s->zero_sector) {
-		bool same = s->zero_sector == sector + 1 && s->zero_dev == dev &&
-			    s->zero_tid == task->pid;
-
-		s->zero_sector = 0;
-		if (same)
-			return;
-	}
+	if (zero_reported(dev, sector, true))
+		return;
 	if (rec_open(&o, DT_ZERO, DT_HOOK_FN_BLKDEV_ZEROOUT, dev, 0, DT_F_NOINODE,
 		     true, 1, NULL, false) != DT_OPEN_OK)
 		return;
@@ -44,15 +76,6 @@ static __always_inline void zero_blkdev(struct block_device *bdev, __u64 sector,
 	x->block = sector;
 	x->len = nr_sects << 9;
 	rec_submit(&o);
-}
-
-/* A filesystem's zeroing event was made: its blkdev_issue_zeroout() of
- * that sector is not reported again. */
-static __always_inline void zero_seen(struct dt_out *o, __u32 dev, __u64 sector)
-{
-	o->s->zero_tid = o->r->tid;
-	o->s->zero_dev = dev;
-	o->s->zero_sector = sector + 1;
 }
 
 SEC("fentry/blkdev_issue_zeroout")
@@ -82,7 +105,7 @@ static __always_inline void zero_fsblocks(struct inode *inode, __u64 lblk,
 	__u32 bits = READ_KERNEL(direct, inode, i_blkbits);
 	__u64 sector = pblk << (bits - 9);
 
-	if (!rec_open_inode(&o, DT_ZERO, hook, inode, direct, 0, true, 1))
+	if (!zero_open(&o, hook, inode, direct, op, sector))
 		return;
 	x = rec_ext(&o);
 	x->r.op = op;
@@ -90,8 +113,7 @@ static __always_inline void zero_fsblocks(struct inode *inode, __u64 lblk,
 	x->r.nr_pages = ((len << bits) + (1 << DT_PAGE_SHIFT) - 1) >> DT_PAGE_SHIFT;
 	x->block = sector;
 	x->len = len << bits;
-	if (op == DT_ZOP_EXT4)
-		zero_seen(&o, x->r.dev, sector);
+	zero_seen(&o, x->r.dev, sector);
 	rec_submit(&o);
 }
 
@@ -137,9 +159,9 @@ static __always_inline void zero_xfs(struct xfs_inode___dt *ip, __u64 lblk,
 	struct dt_rec_ext *x;
 	struct inode *inode = &ip->i_vnode;
 	__u32 bits = BPF_CORE_READ(inode, i_blkbits);
-	__u64 sector;
+	__u64 sector = xfs_fsb_to_sector(ip, fsb);
 
-	if (!rec_open_inode(&o, DT_ZERO, hook, inode, false, 0, true, 1))
+	if (!zero_open(&o, hook, inode, false, op, sector))
 		return;
 	x = rec_ext(&o);
 	x->r.op = op;
@@ -148,11 +170,9 @@ static __always_inline void zero_xfs(struct xfs_inode___dt *ip, __u64 lblk,
 		x->r.nr_pages = ((count << bits) + (1 << DT_PAGE_SHIFT) - 1) >>
 			DT_PAGE_SHIFT;
 	}
-	sector = xfs_fsb_to_sector(ip, fsb);
 	x->block = sector;
 	x->len = count << bits;
-	if (op == DT_ZOP_XFS)
-		zero_seen(&o, x->r.dev, sector);
+	zero_seen(&o, x->r.dev, sector);
 	rec_submit(&o);
 }
 
