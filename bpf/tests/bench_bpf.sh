@@ -34,6 +34,8 @@ build=${DT_BUILD:-$root/build-bpf-bench}
 results=$build/bench-bpf
 
 if [ "${BENCH_REPORT_ONLY:-}" != 1 ]; then
+	# The guest runs the host's bpftrace: without it every round fails late.
+	command -v bpftrace >/dev/null || die "bpftrace not found (apt-get install bpftrace)"
 	if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
 		log "building dtprobe and dax_workload in $build"
 		cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
