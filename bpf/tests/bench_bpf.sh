@@ -105,8 +105,9 @@ L.append("112-byte events built on the stack and copied; pid and comm once per t
 L.append("ENTER/EXIT brackets in task-local storage instead of hash maps; one")
 L.append("wake-up per 64 KiB per CPU instead of one per event once 64 KiB wait; no")
 L.append("bpf_ringbuf_query, no per-CPU map lookup per event; no ext4_dax_fault")
-L.append("trampoline (the fault tracepoints carry FAULT_FLAG_MKWRITE); the block")
-L.append("layer's repeat of a zeroing ext4/xfs just reported is not reported.\n")
+L.append("trampoline (the fault tracepoints carry FAULT_FLAG_MKWRITE); a zeroing")
+L.append("is reported once, by the first hook it passes (the allocator's tracepoint")
+L.append("on the patched kernel, else ext4/xfs), not again by the hooks below it.\n")
 for k in kernels:
     p = os.path.join(results, k, "bench.json")
     if not os.path.exists(p):
