@@ -19,6 +19,9 @@ DAXTRACE_CACHE=${DAXTRACE_CACHE:-/var/cache/daxtrace}
 # 162597 on a loaded CI host), and a finding near dropped events is only
 # uncertain; with 64 MiB two runs of lab.daxtrace.built.xfs lost none.
 LAB_RINGBUF_MB=64
+# Lines of a kernel log that report trouble (WARN, BUG, oops, lockdep,
+# KASAN, hung task): the same expression ci/lab judges guest logs by.
+KERNEL_TROUBLE_RE=$(<"$CI_DIR/kernel_trouble.ere")
 CI_T0=${CI_T0:-$(date +%s)}
 export CI_T0
 

@@ -207,8 +207,8 @@ boot() {		# boot KIND FS WORKLOAD...: one boot, all workloads
 }
 
 # WARN/BUG/oops, lockdep and KASAN lines in the guest kernel log (the lab's
-# own list, and the console as a second witness).
-trouble='WARNING:|BUG:|kernel BUG at|Oops|general protection fault|Kernel panic|UBSAN:|KASAN:|possible circular locking|possible recursive locking|inconsistent lock state|lock held when returning|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|INFO: task .* blocked for more than'
+# kernel-warnings.txt, and the console as a second witness).
+trouble=$KERNEL_TROUBLE_RE
 trouble_lines() { cat "$out/$1/kernel-warnings.txt" "$out/$1/console.log" 2>/dev/null | grep -E "$trouble"; }
 has_dax_warn() { grep -q 'dax_disassociate_entry' "$out/$1/kernel-warnings.txt" 2>/dev/null ||
 		 grep -q 'WARNING: .*fs/dax.c.*dax_disassociate_entry' "$out/$1/console.log" 2>/dev/null; }

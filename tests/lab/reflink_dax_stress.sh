@@ -14,6 +14,8 @@
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/../ktap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ktap.sh"
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
 secs=${1:-40}
 [ "$LAB_FS" = xfs ] || ktap_skip_all "reflink is XFS only"
 umount "$LAB_MNT" || exit 2
@@ -59,7 +61,7 @@ loop "fzero %.0s%s 4096%.0s" fzero &
 wait
 cd / && umount "$LAB_MNT"
 
-warns=$(dmesg | grep -E 'WARNING:|BUG:|Oops|lockdep|KASAN' || true)
+warns=$(dmesg | grep -E "$KERNEL_TROUBLE_RE" || true)
 ktap_plan 2
 if [ -z "$warns" ]; then
 	ktap_ok "no WARN/BUG in the guest log"
