@@ -93,14 +93,10 @@ exchange=0
 if [ -z "$bindir" ]; then
 	bindir=$REPO/build-before-after/workloads
 	mkdir -p "$bindir"
-	for w in "${workloads[@]}"; do
+	for w in "${workloads[@]}" cow_write_stale_mmap; do
 		cc -O2 -Wall -Wextra -D_GNU_SOURCE -o "$bindir/$w" \
 			"$REPO/tests/workloads/$w.c" -lpthread || exit 2
 	done
-fi
-if [ ! -x "$bindir/cow_write_stale_mmap" ]; then
-	cc -O2 -Wall -Wextra -D_GNU_SOURCE -o "$bindir/cow_write_stale_mmap" \
-		"$REPO/tests/workloads/cow_write_stale_mmap.c" || exit 2
 fi
 if [ "$exchange" = 1 ] && [ ! -x "$bindir/exchange_range_mixed_pinned" ]; then
 	cc -O2 -Wall -Wextra -D_GNU_SOURCE -I"$REPO/tests/workloads" \

@@ -9,8 +9,7 @@
  * entries, made by an earlier read fault, still point at the shared
  * block until something invalidates them.  v6.2's f80e1668888f ("fsdax:
  * invalidate pages when CoW") does that in the write path; without it a
- * mapping keeps reading the other file's data after the write returned,
- * and a store through it lands in the other file.
+ * mapping keeps reading the other file's data after the write returned.
  *
  * Each round: file A gets pattern 'a', B = FICLONE(A), B is mapped
  * shared and read (a read fault maps the shared block), pwrite() puts 'b'
@@ -18,9 +17,10 @@
  *   - B's mapping shows the bytes pwrite() wrote (not A's);
  *   - a store through B's mapping completes: Debian's 6.1.192 WARNs in
  *     insert_pfn() (the PTE maps another pfn than the fault's) and leaves
- *     the PTE read-only, so the store faults again forever; the store runs
- *     in a child that a timer kills, and the workload stops there;
- *   - that store does not show up in A.
+ *     the PTE read-only, so the store faults again forever; a timer ends
+ *     the store (store_completes()), and the workload stops there;
+ *   - that store does not show up in A (not seen in the lab either way,
+ *     checked because the stale PTE maps A's block).
  *
  * Needs a DAX filesystem with reflink (XFS; on ext4 FICLONE fails and the
  * workload reports a SKIP).  usage: cow_write_stale_mmap [DIR] [-n rounds]

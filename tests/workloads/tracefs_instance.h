@@ -14,6 +14,7 @@
 #define DT_TRACEFS_INSTANCE_H
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,11 +45,17 @@ static inline void tracefs_set_flag(const char *path, char value)
 	close(fd);
 }
 
-/* mkdir(2) of the instance directory, without comm recording. */
+/* mkdir(2) of the instance directory, without comm recording.  Catchable
+ * signals wait until the top level's flag is back (a timeout's SIGTERM
+ * must not leave it off); SIGKILL still can. */
 static inline int tracefs_make_instance(const char *root, const char *instance)
 {
 	char opt[300], was = '0';
+	sigset_t all, old;
 	int fd, made;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 
 	snprintf(opt, sizeof(opt), "%s/options/record-cmd", root);
 	fd = open(opt, O_RDONLY);
@@ -62,6 +69,7 @@ static inline int tracefs_make_instance(const char *root, const char *instance)
 	made = mkdir(instance, 0700);
 	if (was == '1')
 		tracefs_set_flag(opt, '1');
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return made;
 }
 
