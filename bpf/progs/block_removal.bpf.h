@@ -11,14 +11,14 @@
 
 #include "core.bpf.h"
 
-static __always_inline void remove_enter(struct inode *inode, __u16 op,
-					 __s64 off, __s64 len, __u8 hook)
+static __always_inline void remove_enter(struct inode *inode, bool direct,
+					 __u16 op, __s64 off, __s64 len, __u8 hook)
 {
 	__u64 pgoff = off >> DT_PAGE_SHIFT;
 
-	if (!inode_is_dax(inode))
+	if (!inode_is_dax(inode, direct))
 		return;
-	ev_enter(DT_REMOVE_ENTER, hook, inode, 0, op, pgoff,
+	ev_enter(DT_REMOVE_ENTER, hook, inode, direct, 0, op, pgoff,
 		 len <= 0 ? 0 : ((off + len - 1) >> DT_PAGE_SHIFT) - pgoff + 1, len);
 }
 
@@ -35,147 +35,66 @@ static __always_inline __u16 falloc_op(int mode)
 	return DT_ROP_UNKNOWN;
 }
 
-static __always_inline void falloc_enter(struct file *file, int mode, __s64 off,
-					 __s64 len, __u16 hook)
+static __always_inline void falloc_enter(struct file *file, bool direct, int mode,
+					 __s64 off, __s64 len, __u16 hook)
 {
 	__u16 op = falloc_op(mode);
 
 	if (op != DT_ROP_UNKNOWN)
-		remove_enter(file_inode_of(file), op, off, len, hook);
+		remove_enter(file_inode_of(file, direct), direct, op, off, len, hook);
 }
 
 /* truncate: ->setattr with ATTR_SIZE; off = new size, len 0 = to EOF. */
 static __always_inline void setattr_enter(struct dentry *dentry,
-					  struct iattr *attr, __u16 hook)
+					  struct iattr *attr, bool direct,
+					  __u16 hook)
 {
-	if (!(BPF_CORE_READ(attr, ia_valid) & DT_ATTR_SIZE))
+	if (!(READ_KERNEL(direct, attr, ia_valid) & DT_ATTR_SIZE))
 		return;
-	remove_enter(BPF_CORE_READ(dentry, d_inode), DT_ROP_TRUNCATE,
-		     BPF_CORE_READ(attr, ia_size), 0, hook);
-}
-
-/* The return side of a removal: fexit takes the function's arguments then
- * its return value (fexit_args, parenthesised); kretprobe only the return. */
-#define REMOVE_EXIT_PROGS(fn, hook, fexit_args)				\
-SEC("fexit/" #fn)							\
-int BPF_PROG(fx_##fn, UNPAREN fexit_args)				\
-{									\
-	ev_exit(hook, DT_REMOVE_EXIT, (int)ret);			\
-	return 0;							\
-}									\
-SEC("kretprobe/" #fn)							\
-int BPF_KRETPROBE(kr_##fn, long ret)					\
-{									\
-	ev_exit(hook, DT_REMOVE_EXIT, (int)ret);			\
-	return 0;							\
+	remove_enter(READ_KERNEL(direct, dentry, d_inode), direct, DT_ROP_TRUNCATE,
+		     READ_KERNEL(direct, attr, ia_size), 0, hook);
 }
 
 #define FALLOC_PROGS(fn, hook)						\
-SEC("fentry/" #fn)							\
-int BPF_PROG(fe_##fn, struct file *file, int mode, __s64 off, __s64 len) \
-{									\
-	falloc_enter(file, mode, off, len, hook);			\
-	return 0;							\
-}									\
-SEC("kprobe/" #fn)							\
-int BPF_KPROBE(kp_##fn, struct file *file, int mode, __s64 off, __s64 len) \
-{									\
-	falloc_enter(file, mode, off, len, hook);			\
-	return 0;							\
-}									\
-REMOVE_EXIT_PROGS(fn, hook, (struct file *file, int mode,	\
-		  __s64 off, __s64 len, long ret))
+FENTRY_AND_KPROBE(fn, (struct file *file, int mode, __s64 off, __s64 len), \
+	falloc_enter(file, direct, mode, off, len, hook))		\
+BRACKET_EXIT_PROGS(fn, hook, DT_REMOVE_EXIT, (struct file *file, int mode, \
+		   __s64 off, __s64 len, long ret))
 
 FALLOC_PROGS(ext4_fallocate, DT_HOOK_FN_EXT4_FALLOCATE)
 FALLOC_PROGS(xfs_file_fallocate, DT_HOOK_FN_XFS_FALLOCATE)
 
 /* ext4_punch_hole(file, off, len) on 6.1 .. 6.18 (fallback for
  * ext4_fallocate). */
-SEC("fentry/ext4_punch_hole")
-int BPF_PROG(fe_ext4_punch_hole, struct file *file, __s64 off, __s64 len)
-{
-	remove_enter(file_inode_of(file), DT_ROP_PUNCH, off, len,
-		     DT_HOOK_FN_EXT4_PUNCH_HOLE);
-	return 0;
-}
-
-SEC("kprobe/ext4_punch_hole")
-int BPF_KPROBE(kp_ext4_punch_hole, struct file *file, __s64 off, __s64 len)
-{
-	remove_enter(file_inode_of(file), DT_ROP_PUNCH, off, len,
-		     DT_HOOK_FN_EXT4_PUNCH_HOLE);
-	return 0;
-}
-
-REMOVE_EXIT_PROGS(ext4_punch_hole, DT_HOOK_FN_EXT4_PUNCH_HOLE,
-		  (struct file *file, __s64 off, __s64 len, int ret))
+FENTRY_AND_KPROBE(ext4_punch_hole, (struct file *file, __s64 off, __s64 len),
+	remove_enter(file_inode_of(file, direct), direct, DT_ROP_PUNCH, off, len,
+		     DT_HOOK_FN_EXT4_PUNCH_HOLE))
+BRACKET_EXIT_PROGS(ext4_punch_hole, DT_HOOK_FN_EXT4_PUNCH_HOLE, DT_REMOVE_EXIT,
+		   (struct file *file, __s64 off, __s64 len, int ret))
 
 #define SETATTR_PROGS(fn, hook)						\
-SEC("fentry/" #fn)							\
-int BPF_PROG(fe_##fn, void *idmap, struct dentry *dentry,		\
-	     struct iattr *attr)					\
-{									\
-	setattr_enter(dentry, attr, hook);				\
-	return 0;							\
-}									\
-SEC("kprobe/" #fn)							\
-int BPF_KPROBE(kp_##fn, void *idmap, struct dentry *dentry,		\
-	       struct iattr *attr)					\
-{									\
-	setattr_enter(dentry, attr, hook);				\
-	return 0;							\
-}									\
-REMOVE_EXIT_PROGS(fn, hook, (void *idmap, struct dentry *dentry, \
-		  struct iattr *attr, int ret))
+FENTRY_AND_KPROBE(fn, (void *idmap, struct dentry *dentry, struct iattr *attr), \
+	setattr_enter(dentry, attr, direct, hook))			\
+BRACKET_EXIT_PROGS(fn, hook, DT_REMOVE_EXIT, (void *idmap,		\
+		   struct dentry *dentry, struct iattr *attr, int ret))
 
 SETATTR_PROGS(ext4_setattr, DT_HOOK_FN_EXT4_SETATTR)
 SETATTR_PROGS(xfs_vn_setattr, DT_HOOK_FN_XFS_SETATTR)
 
 /* EXT4_IOC_SWAP_BOOT: swaps the whole block map with the boot inode. */
-static __always_inline void ext4_ioctl_enter(struct file *file, __u32 cmd)
-{
+FENTRY_AND_KPROBE(ext4_ioctl, (struct file *file, unsigned int cmd),
 	if (cmd == DT_EXT4_IOC_SWAP_BOOT)
-		remove_enter(file_inode_of(file), DT_ROP_SWAP_BOOT, 0, 0,
-			     DT_HOOK_FN_EXT4_IOCTL);
-}
-
-SEC("fentry/ext4_ioctl")
-int BPF_PROG(fe_ext4_ioctl, struct file *file, unsigned int cmd)
-{
-	ext4_ioctl_enter(file, cmd);
-	return 0;
-}
-
-SEC("kprobe/ext4_ioctl")
-int BPF_KPROBE(kp_ext4_ioctl, struct file *file, unsigned int cmd)
-{
-	ext4_ioctl_enter(file, cmd);
-	return 0;
-}
-
-REMOVE_EXIT_PROGS(ext4_ioctl, DT_HOOK_FN_EXT4_IOCTL,
-		  (struct file *file, unsigned int cmd,
-		  unsigned long arg, long ret))
+		remove_enter(file_inode_of(file, direct), direct, DT_ROP_SWAP_BOOT,
+			     0, 0, DT_HOOK_FN_EXT4_IOCTL))
+BRACKET_EXIT_PROGS(ext4_ioctl, DT_HOOK_FN_EXT4_IOCTL, DT_REMOVE_EXIT,
+		   (struct file *file, unsigned int cmd, unsigned long arg, long ret))
 
 /* XFS_IOC_SWAPEXT -> xfs_swap_extents(ip, tip, sxp). */
-SEC("fentry/xfs_swap_extents")
-int BPF_PROG(fe_xfs_swap_extents, struct xfs_inode___dt *ip)
-{
-	remove_enter(&ip->i_vnode, DT_ROP_SWAPEXT, 0, 0,
-		     DT_HOOK_FN_XFS_SWAP_EXTENTS);
-	return 0;
-}
-
-SEC("kprobe/xfs_swap_extents")
-int BPF_KPROBE(kp_xfs_swap_extents, struct xfs_inode___dt *ip)
-{
-	remove_enter(&ip->i_vnode, DT_ROP_SWAPEXT, 0, 0,
-		     DT_HOOK_FN_XFS_SWAP_EXTENTS);
-	return 0;
-}
-
-REMOVE_EXIT_PROGS(xfs_swap_extents, DT_HOOK_FN_XFS_SWAP_EXTENTS,
-		  (void *ip, void *tip, void *sxp, int ret))
+FENTRY_AND_KPROBE(xfs_swap_extents, (struct xfs_inode___dt *ip),
+	remove_enter(&ip->i_vnode, direct, DT_ROP_SWAPEXT, 0, 0,
+		     DT_HOOK_FN_XFS_SWAP_EXTENTS))
+BRACKET_EXIT_PROGS(xfs_swap_extents, DT_HOOK_FN_XFS_SWAP_EXTENTS, DT_REMOVE_EXIT,
+		   (void *ip, void *tip, void *sxp, int ret))
 
 /* dax_delete_mapping_entry(mapping, index) */
 static __always_inline void entry_delete(struct address_space *mapping,
@@ -191,21 +110,9 @@ static __always_inline void entry_delete(struct address_space *mapping,
 	rec_submit(&o);
 }
 
-SEC("fentry/dax_delete_mapping_entry")
-int BPF_PROG(fe_dax_delete_mapping_entry, struct address_space *mapping,
-	     unsigned long index)
-{
-	entry_delete(mapping, index, true);
-	return 0;
-}
-
-SEC("kprobe/dax_delete_mapping_entry")
-int BPF_KPROBE(kp_dax_delete_mapping_entry, struct address_space *mapping,
-	       unsigned long index)
-{
-	entry_delete(mapping, index, false);
-	return 0;
-}
+FENTRY_AND_KPROBE(dax_delete_mapping_entry, (struct address_space *mapping,
+	unsigned long index),
+	entry_delete(mapping, index, direct))
 
 /* 6.1: dax_disassociate_entry(void *entry, mapping, bool trunc).  The page
  * comes from the entry's pfn (6.1 has no folio in the entry and no
@@ -213,7 +120,7 @@ int BPF_KPROBE(kp_dax_delete_mapping_entry, struct address_space *mapping,
  * after the layout break, which the kernel WARNs about. */
 static __always_inline void disassociate(void *entry,
 					 struct address_space *mapping,
-					 bool trunc)
+					 bool trunc, bool direct)
 {
 	struct dt_out o;
 	struct dt_rec_ext *x;
@@ -227,31 +134,19 @@ static __always_inline void disassociate(void *entry,
 		return;			/* the function returns early too */
 	page = pfn_to_page_ptr(v >> DT_DAX_SHIFT);
 	if (!rec_open_inode(&o, DT_ENTRY_DISASSOC, DT_HOOK_FN_DISASSOCIATE_ENTRY,
-			    BPF_CORE_READ(mapping, host), false,
+			    READ_KERNEL(direct, mapping, host), direct,
 			    trunc ? DT_F_TRUNC : 0, true, 1))
 		return;
 	x = rec_ext(&o);
-	x->r.pgoff = page_index(page);
+	x->r.pgoff = page_index(page, false);	/* a computed pointer */
 	x->r.nr_pages = 1;
 	x->block = v >> DT_DAX_SHIFT;	/* pfn */
-	x->r.refcount = page_refcount(page);
+	x->r.refcount = page_refcount(page, false);
 	rec_submit(&o);
 }
 
-SEC("fentry/dax_disassociate_entry")
-int BPF_PROG(fe_dax_disassociate_entry, void *entry,
-	     struct address_space *mapping, bool trunc)
-{
-	disassociate(entry, mapping, trunc);
-	return 0;
-}
-
-SEC("kprobe/dax_disassociate_entry")
-int BPF_KPROBE(kp_dax_disassociate_entry, void *entry,
-	       struct address_space *mapping, bool trunc)
-{
-	disassociate(entry, mapping, trunc);
-	return 0;
-}
+FENTRY_AND_KPROBE(dax_disassociate_entry, (void *entry,
+	struct address_space *mapping, bool trunc),
+	disassociate(entry, mapping, trunc, direct))
 
 #endif /* DAXTRACE_BLOCK_REMOVAL_BPF_H */

@@ -157,6 +157,45 @@ SEC("raw_tp/" #event) int BPF_PROG(raw_##event, UNPAREN args)		\
 	return 0;							\
 }
 
+/*
+ * FENTRY_AND_KPROBE(fn, (args...), body...) defines the two programs that
+ * see kernel function fn being entered: SEC("fentry/fn") fe_<fn> and its
+ * fallback SEC("kprobe/fn") kp_<fn>.  As in TRACEPOINT_PROGS, body runs
+ * with a constant `direct` (true under fentry, whose arguments are typed).
+ */
+#define FENTRY_AND_KPROBE(fn, args, ...)				\
+SEC("fentry/" #fn) int BPF_PROG(fe_##fn, UNPAREN args)			\
+{									\
+	const bool direct __attribute__((unused)) = true;		\
+	__VA_ARGS__;							\
+	return 0;							\
+}									\
+SEC("kprobe/" #fn) int BPF_KPROBE(kp_##fn, UNPAREN args)		\
+{									\
+	const bool direct __attribute__((unused)) = false;		\
+	__VA_ARGS__;							\
+	return 0;							\
+}
+
+/*
+ * BRACKET_EXIT_PROGS(fn, hook, type, (fexit_args...)) defines the two
+ * programs that close the bracket ev_enter() opened for fn: fexit, which
+ * takes the function's arguments and then its return value `ret` (so it
+ * needs fn's exact argument list), and the kretprobe, which takes only the
+ * return value.  Both emit the EXIT event of `type`.
+ */
+#define BRACKET_EXIT_PROGS(fn, hook, type, fexit_args)			\
+SEC("fexit/" #fn) int BPF_PROG(fx_##fn, UNPAREN fexit_args)		\
+{									\
+	ev_exit(hook, type, (int)ret);					\
+	return 0;							\
+}									\
+SEC("kretprobe/" #fn) int BPF_KRETPROBE(kr_##fn, long ret)		\
+{									\
+	ev_exit(hook, type, (int)ret);					\
+	return 0;							\
+}
+
 #define DT_PAGE_SHIFT 12
 #define DT_S_DAX (1u << 13)		/* include/linux/fs.h, 4.9 .. 6.18 */
 #define DT_ATTR_SIZE (1u << 3)
@@ -361,9 +400,9 @@ static __always_inline bool rec_open_inode(struct dt_out *o, __u8 type, __u8 hoo
 	return rec_open(o, type, hook, dev, ino, flags, ext, nev, NULL, false) == DT_OPEN_OK;
 }
 
-static __always_inline bool inode_is_dax(struct inode *inode)
+static __always_inline bool inode_is_dax(struct inode *inode, bool direct)
 {
-	return inode && (BPF_CORE_READ(inode, i_flags) & DT_S_DAX);
+	return inode && (READ_KERNEL(direct, inode, i_flags) & DT_S_DAX);
 }
 
 /*
@@ -421,7 +460,7 @@ static __always_inline __u32 args_slot(__u8 hook)
  * so that its EXIT is counted as dropped instead of vanishing.
  */
 static __always_inline void ev_enter(__u8 type, __u8 hook, struct inode *inode,
-				     __u16 flags, __u16 op, __u64 pgoff,
+				     bool direct, __u16 flags, __u16 op, __u64 pgoff,
 				     __u64 nr_pages, __u64 len)
 {
 	struct dt_out o;
@@ -430,7 +469,7 @@ static __always_inline void ev_enter(__u8 type, __u8 hook, struct inode *inode,
 	__u64 ino;
 	enum dt_open st;
 
-	inode_ids(inode, false, &dev, &ino, &flags);
+	inode_ids(inode, direct, &dev, &ino, &flags);
 	st = rec_open(&o, type, hook, dev, ino, flags, true, 1, NULL, true);
 	if (st == DT_OPEN_FILTERED)
 		return;
@@ -519,14 +558,14 @@ static __always_inline bool take_args(__u8 hook, struct dt_args *out)
 	return true;
 }
 
-static __always_inline struct inode *vmf_inode(struct vm_fault *vmf)
+static __always_inline struct inode *vmf_inode(struct vm_fault *vmf, bool direct)
 {
-	return BPF_CORE_READ(vmf, vma, vm_file, f_mapping, host);
+	return READ_KERNEL(direct, vmf, vma, vm_file, f_mapping, host);
 }
 
-static __always_inline struct inode *file_inode_of(struct file *f)
+static __always_inline struct inode *file_inode_of(struct file *f, bool direct)
 {
-	return BPF_CORE_READ(f, f_mapping, host);
+	return READ_KERNEL(direct, f, f_mapping, host);
 }
 
 static __always_inline __u32 fault_flag_write(void)
@@ -539,18 +578,20 @@ static __always_inline __u32 fault_flag_mkwrite(void)
 	return bpf_core_enum_value(enum fault_flag, FAULT_FLAG_MKWRITE);
 }
 
-static __always_inline __u32 page_refcount(struct page *page)
+/* direct: page is a typed pointer the program was given, not one it
+ * computed (pfn_to_page_ptr()). */
+static __always_inline __u32 page_refcount(struct page *page, bool direct)
 {
 	if (!page)
 		return 0;
-	return BPF_CORE_READ(page, _refcount.counter);
+	return READ_KERNEL(direct, page, _refcount.counter);
 }
 
-static __always_inline __u64 page_index(struct page *page)
+static __always_inline __u64 page_index(struct page *page, bool direct)
 {
 	if (bpf_core_field_exists(struct page___new, __folio_index))
-		return BPF_CORE_READ((struct page___new *)page, __folio_index);
-	return BPF_CORE_READ((struct page___old *)page, index);
+		return READ_KERNEL(direct, (struct page___new *)page, __folio_index);
+	return READ_KERNEL(direct, (struct page___old *)page, index);
 }
 
 static __always_inline struct page *pfn_to_page_ptr(__u64 pfn)

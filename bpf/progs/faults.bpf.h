@@ -55,7 +55,8 @@ TRACEPOINT_PROGS(dax_pmd_fault_done, (struct inode *inode, struct vm_fault *vmf,
  * page_entry_size (PE_SIZE_PMD = 1), newer kernels pass the page order
  * (PMD_ORDER = 9).  Which one this kernel has is a CO-RE question.
  */
-static __always_inline void fn_fault_enter(struct vm_fault *vmf, __u64 size)
+static __always_inline void fn_fault_enter(struct vm_fault *vmf, __u64 size,
+					   bool direct)
 {
 	bool pmd;
 
@@ -63,39 +64,16 @@ static __always_inline void fn_fault_enter(struct vm_fault *vmf, __u64 size)
 		pmd = size == 1;
 	else
 		pmd = size > 0;
-	ev_enter(DT_FAULT_ENTER, DT_HOOK_FN_DAX_FAULT, vmf_inode(vmf),
+	ev_enter(DT_FAULT_ENTER, DT_HOOK_FN_DAX_FAULT, vmf_inode(vmf, direct), direct,
 		 (pmd ? DT_F_PMD : 0) |
-		 ((BPF_CORE_READ(vmf, flags) & fault_flag_write()) ? DT_F_WRITE : 0),
-		 0, BPF_CORE_READ(vmf, pgoff), pmd ? 512 : 1, 0);
+		 ((READ_KERNEL(direct, vmf, flags) & fault_flag_write()) ? DT_F_WRITE : 0),
+		 0, READ_KERNEL(direct, vmf, pgoff), pmd ? 512 : 1, 0);
 }
 
-SEC("fentry/dax_iomap_fault")
-int BPF_PROG(fe_dax_iomap_fault, struct vm_fault *vmf, __u64 size)
-{
-	fn_fault_enter(vmf, size);
-	return 0;
-}
-
-SEC("fexit/dax_iomap_fault")
-int BPF_PROG(fx_dax_iomap_fault, struct vm_fault *vmf, __u64 size, void *pfnp,
-	     void *errp, void *ops, unsigned int ret)
-{
-	ev_exit(DT_HOOK_FN_DAX_FAULT, DT_FAULT_EXIT, ret);
-	return 0;
-}
-
-SEC("kprobe/dax_iomap_fault")
-int BPF_KPROBE(kp_dax_iomap_fault, struct vm_fault *vmf, __u64 size)
-{
-	fn_fault_enter(vmf, size);
-	return 0;
-}
-
-SEC("kretprobe/dax_iomap_fault")
-int BPF_KRETPROBE(kr_dax_iomap_fault, unsigned int ret)
-{
-	ev_exit(DT_HOOK_FN_DAX_FAULT, DT_FAULT_EXIT, ret);
-	return 0;
-}
+FENTRY_AND_KPROBE(dax_iomap_fault, (struct vm_fault *vmf, __u64 size),
+	fn_fault_enter(vmf, size, direct))
+BRACKET_EXIT_PROGS(dax_iomap_fault, DT_HOOK_FN_DAX_FAULT, DT_FAULT_EXIT,
+		   (struct vm_fault *vmf, __u64 size, void *pfnp, void *errp,
+		   void *ops, unsigned int ret))
 
 #endif /* DAXTRACE_FAULTS_BPF_H */

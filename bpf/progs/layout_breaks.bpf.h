@@ -11,61 +11,29 @@
 
 #include "core.bpf.h"
 
-static __always_inline void break_enter(struct inode *inode, __u8 hook)
+static __always_inline void break_enter(struct inode *inode, bool direct,
+					__u8 hook)
 {
-	if (!inode_is_dax(inode))
+	if (!inode_is_dax(inode, direct))
 		return;
-	ev_enter(DT_BREAK_ENTER, hook, inode, 0, 0, 0, 0, 0);
+	ev_enter(DT_BREAK_ENTER, hook, inode, direct, 0, 0, 0, 0, 0);
 }
 
-/* fexit needs the exact argument count to find the return value, so each
- * function gets its own exit program. */
-#define BREAK_ENTRY_PROGS(fn, hook)					\
-SEC("fentry/" #fn)							\
-int BPF_PROG(fe_##fn, struct inode *inode)				\
-{									\
-	break_enter(inode, hook);					\
-	return 0;							\
-}									\
-SEC("kprobe/" #fn)							\
-int BPF_KPROBE(kp_##fn, struct inode *inode)				\
-{									\
-	break_enter(inode, hook);					\
-	return 0;							\
-}									\
-SEC("kretprobe/" #fn)							\
-int BPF_KRETPROBE(kr_##fn, int ret)					\
-{									\
-	ev_exit(hook, DT_BREAK_EXIT, ret);				\
-	return 0;							\
-}
+FENTRY_AND_KPROBE(ext4_break_layouts, (struct inode *inode),
+	break_enter(inode, direct, DT_HOOK_FN_EXT4_BREAK_LAYOUTS))
+BRACKET_EXIT_PROGS(ext4_break_layouts, DT_HOOK_FN_EXT4_BREAK_LAYOUTS,
+		   DT_BREAK_EXIT, (struct inode *inode, int ret))
 
-BREAK_ENTRY_PROGS(ext4_break_layouts, DT_HOOK_FN_EXT4_BREAK_LAYOUTS)
-SEC("fexit/ext4_break_layouts")
-int BPF_PROG(fx_ext4_break_layouts, struct inode *inode, int ret)
-{
-	ev_exit(DT_HOOK_FN_EXT4_BREAK_LAYOUTS, DT_BREAK_EXIT, ret);
-	return 0;
-}
-
-BREAK_ENTRY_PROGS(xfs_break_layouts, DT_HOOK_FN_XFS_BREAK_LAYOUTS)
-SEC("fexit/xfs_break_layouts")
-int BPF_PROG(fx_xfs_break_layouts, struct inode *inode, void *iolock,
-	     int reason, int ret)
-{
-	ev_exit(DT_HOOK_FN_XFS_BREAK_LAYOUTS, DT_BREAK_EXIT, ret);
-	return 0;
-}
+FENTRY_AND_KPROBE(xfs_break_layouts, (struct inode *inode),
+	break_enter(inode, direct, DT_HOOK_FN_XFS_BREAK_LAYOUTS))
+BRACKET_EXIT_PROGS(xfs_break_layouts, DT_HOOK_FN_XFS_BREAK_LAYOUTS,
+		   DT_BREAK_EXIT, (struct inode *inode, void *iolock, int reason, int ret))
 
 /* 6.1: xfs_break_dax_layouts(inode, bool *retry); 6.18: (inode).  The
  * return value's slot in the fexit context moves with the argument count,
  * so fetch it with bpf_get_func_ret() (5.17+). */
-SEC("fentry/xfs_break_dax_layouts")
-int BPF_PROG(fe_xfs_break_dax_layouts, struct inode *inode)
-{
-	break_enter(inode, DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS);
-	return 0;
-}
+FENTRY_AND_KPROBE(xfs_break_dax_layouts, (struct inode *inode),
+	break_enter(inode, direct, DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS))
 
 SEC("fexit/xfs_break_dax_layouts")
 int BPF_PROG(fx_xfs_break_dax_layouts)
@@ -74,13 +42,6 @@ int BPF_PROG(fx_xfs_break_dax_layouts)
 
 	bpf_get_func_ret(ctx, &ret);
 	ev_exit(DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS, DT_BREAK_EXIT, (int)ret);
-	return 0;
-}
-
-SEC("kprobe/xfs_break_dax_layouts")
-int BPF_KPROBE(kp_xfs_break_dax_layouts, struct inode *inode)
-{
-	break_enter(inode, DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS);
 	return 0;
 }
 
@@ -94,10 +55,11 @@ int BPF_KRETPROBE(kr_xfs_break_dax_layouts, int ret)
 /* dax_layout_busy_page_range(mapping, start, end): the scan's answer, and
  * the busy page (with its refcount) when there is one. */
 static __always_inline void busy_scan(struct address_space *mapping,
-				      __s64 start, __s64 end, struct page *page)
+				      __s64 start, __s64 end, struct page *page,
+				      bool direct)
 {
 	struct dt_out o;
-	struct inode *inode = BPF_CORE_READ(mapping, host);
+	struct inode *inode = READ_KERNEL(direct, mapping, host);
 	__u64 pgoff = start >> DT_PAGE_SHIFT;
 	__u32 refcount = 0;
 	__u64 index = 0;
@@ -107,10 +69,10 @@ static __always_inline void busy_scan(struct address_space *mapping,
 
 	if (page) {
 		flags |= DT_F_BUSY;
-		refcount = page_refcount(page);
-		index = page_index(page);
+		refcount = page_refcount(page, direct);
+		index = page_index(page, direct);
 	}
-	inode_ids(inode, false, &dev, &ino, &flags);
+	inode_ids(inode, direct, &dev, &ino, &flags);
 	if (rec_open(&o, DT_BUSY_SCAN, DT_HOOK_FN_BUSY_PAGE_RANGE, dev, ino, flags,
 		     false, 1, NULL, false) != DT_OPEN_OK)
 		return;
@@ -135,7 +97,7 @@ SEC("fexit/dax_layout_busy_page_range")
 int BPF_PROG(fx_dax_layout_busy_page_range, struct address_space *mapping,
 	     __s64 start, __s64 end, struct page *ret)
 {
-	busy_scan(mapping, start, end, ret);
+	busy_scan(mapping, start, end, ret, true);
 	return 0;
 }
 
@@ -153,49 +115,49 @@ int BPF_KRETPROBE(kr_dax_layout_busy_page_range, struct page *ret)
 	struct dt_args a;
 
 	if (take_args(DT_HOOK_FN_BUSY_PAGE_RANGE, &a))
-		busy_scan((struct address_space *)a.a[0], a.a[1], a.a[2], ret);
+		busy_scan((struct address_space *)a.a[0], a.a[1], a.a[2], ret, false);
 	return 0;
 }
 
 /* New tracepoints (patches/). */
 static __always_inline void tp_break(struct inode *inode, int ret, __u8 type,
-				     __u8 hook)
+				     __u8 hook, bool direct)
 {
 	struct dt_out o;
 
-	if (!rec_open_inode(&o, type, hook, inode, false, 0, false, 1))
+	if (!rec_open_inode(&o, type, hook, inode, direct, 0, false, 1))
 		return;
 	o.r->ret = ret;
 	rec_submit(&o);
 }
 
 TRACEPOINT_PROGS(dax_layout_break_begin, (struct inode *inode),
-	tp_break(inode, 0, DT_BREAK_ENTER, DT_HOOK_TP_BREAK_BEGIN))
+	tp_break(inode, 0, DT_BREAK_ENTER, DT_HOOK_TP_BREAK_BEGIN, direct))
 TRACEPOINT_PROGS(dax_layout_break_end, (struct inode *inode, int ret),
-	tp_break(inode, ret, DT_BREAK_EXIT, DT_HOOK_TP_BREAK_END))
+	tp_break(inode, ret, DT_BREAK_EXIT, DT_HOOK_TP_BREAK_END, direct))
 
 static __always_inline void tp_page(struct inode *inode, __u64 index,
 				    struct page *page, __u8 type, __u8 hook,
-				    __u16 flags)
+				    __u16 flags, bool direct)
 {
 	struct dt_out o;
 
-	if (!rec_open_inode(&o, type, hook, inode, false, flags, false, 1))
+	if (!rec_open_inode(&o, type, hook, inode, direct, flags, false, 1))
 		return;
-	o.r->pgoff = page && index == (__u64)-1 ? page_index(page) : index;
+	o.r->pgoff = page && index == (__u64)-1 ? page_index(page, direct) : index;
 	o.r->nr_pages = 1;
-	o.r->refcount = page_refcount(page);
+	o.r->refcount = page_refcount(page, direct);
 	rec_submit(&o);
 }
 
 TRACEPOINT_PROGS(dax_busy_page, (struct inode *inode, unsigned long index,
 	struct page *page),
-	tp_page(inode, index, page, DT_BREAK_BUSY, DT_HOOK_TP_BREAK_BUSY, DT_F_BUSY))
+	tp_page(inode, index, page, DT_BREAK_BUSY, DT_HOOK_TP_BREAK_BUSY, DT_F_BUSY, direct))
 TRACEPOINT_PROGS(dax_layout_wait, (struct inode *inode, struct page *page),
-	tp_page(inode, (__u64)-1, page, DT_BREAK_WAIT, DT_HOOK_TP_BREAK_WAIT, 0))
+	tp_page(inode, (__u64)-1, page, DT_BREAK_WAIT, DT_HOOK_TP_BREAK_WAIT, 0, direct))
 TRACEPOINT_PROGS(dax_entry_disassociate, (struct inode *inode, unsigned long index,
 	struct page *page, bool trunc),
 	tp_page(inode, index, page, DT_ENTRY_DISASSOC, DT_HOOK_TP_DISASSOCIATE,
-		trunc ? DT_F_TRUNC : 0))
+		trunc ? DT_F_TRUNC : 0, direct))
 
 #endif /* DAXTRACE_LAYOUT_BREAKS_BPF_H */

@@ -19,30 +19,22 @@ static __always_inline void mkwrite_enter(struct vm_fault *vmf, __u8 hook,
 
 	if (need_flag && !(fl & fault_flag_mkwrite()))
 		return;
-	ev_enter(DT_MKWRITE_ENTER, hook,
-		 READ_KERNEL(direct, vmf, vma, vm_file, f_mapping, host), DT_F_WRITE,
-		 0, READ_KERNEL(direct, vmf, pgoff), 1, 0);
+	ev_enter(DT_MKWRITE_ENTER, hook, vmf_inode(vmf, direct), direct,
+		 DT_F_WRITE, 0, READ_KERNEL(direct, vmf, pgoff), 1, 0);
 }
 
+/* The fexit tests the flag again so that ext4's every other fault costs
+ * no task-storage lookup; the kretprobe has no vmf, and ev_exit() finds no
+ * bracket for those calls. */
 #define MKWRITE_PROGS(fn, hook, need_flag)				\
-SEC("fentry/" #fn)							\
-int BPF_PROG(fe_##fn, struct vm_fault *vmf)				\
-{									\
-	mkwrite_enter(vmf, hook, need_flag, true);			\
-	return 0;							\
-}									\
+FENTRY_AND_KPROBE(fn, (struct vm_fault *vmf),				\
+	mkwrite_enter(vmf, hook, need_flag, direct))			\
 SEC("fexit/" #fn)							\
 int BPF_PROG(fx_##fn, struct vm_fault *vmf, unsigned int ret)		\
 {									\
 	if (need_flag && !(READ_KERNEL(true, vmf, flags) & fault_flag_mkwrite())) \
 		return 0;						\
 	ev_exit(hook, DT_MKWRITE_EXIT, ret);				\
-	return 0;							\
-}									\
-SEC("kprobe/" #fn)							\
-int BPF_KPROBE(kp_##fn, struct vm_fault *vmf)				\
-{									\
-	mkwrite_enter(vmf, hook, need_flag, false);			\
 	return 0;							\
 }									\
 SEC("kretprobe/" #fn)							\
@@ -57,21 +49,22 @@ MKWRITE_PROGS(xfs_filemap_pfn_mkwrite, DT_HOOK_FN_XFS_PFN_MKWRITE, false)
 
 /* dax_insert_pfn_mkwrite: MAP_SYNC faults dirty the entry after the fsync. */
 static __always_inline void tp_insert_mkwrite(struct inode *inode,
-					      struct vm_fault *vmf, int result)
+					      struct vm_fault *vmf, int result,
+					      bool direct)
 {
 	struct dt_out o;
 
 	if (!rec_open_inode(&o, DT_MKWRITE_DIRTY, DT_HOOK_TP_INSERT_PFN_MKWRITE, inode,
-			    false, DT_F_WRITE | DT_F_SYNC, false, 1))
+			    direct, DT_F_WRITE | DT_F_SYNC, false, 1))
 		return;
-	o.r->pgoff = BPF_CORE_READ(vmf, pgoff);
+	o.r->pgoff = READ_KERNEL(direct, vmf, pgoff);
 	o.r->nr_pages = 1;
 	o.r->ret = result;
 	rec_submit(&o);
 }
 
 TRACEPOINT_PROGS(dax_insert_pfn_mkwrite, (struct inode *inode, struct vm_fault *vmf,
-	int result), tp_insert_mkwrite(inode, vmf, result))
+	int result), tp_insert_mkwrite(inode, vmf, result, direct))
 
 /*
  * Without the tracepoint (forbidden, or tracepoints compiled out), the
@@ -80,14 +73,16 @@ TRACEPOINT_PROGS(dax_insert_pfn_mkwrite, (struct inode *inode, struct vm_fault *
  * then dax_insert_pfn_mkwrite(); its second and third arguments changed
  * type over time but each still fills one register, so ret stays fourth.
  */
-static __always_inline void sync_fault_done(struct vm_fault *vmf, unsigned int ret)
+static __always_inline void sync_fault_done(struct vm_fault *vmf, unsigned int ret,
+					    bool direct)
 {
 	struct dt_out o;
 
 	if (!rec_open_inode(&o, DT_MKWRITE_DIRTY, DT_HOOK_FN_FINISH_SYNC_FAULT,
-			    vmf_inode(vmf), false, DT_F_WRITE | DT_F_SYNC, false, 1))
+			    vmf_inode(vmf, direct), direct, DT_F_WRITE | DT_F_SYNC,
+			    false, 1))
 		return;
-	o.r->pgoff = BPF_CORE_READ(vmf, pgoff);
+	o.r->pgoff = READ_KERNEL(direct, vmf, pgoff);
 	o.r->nr_pages = 1;
 	o.r->ret = ret;
 	rec_submit(&o);
@@ -97,7 +92,7 @@ SEC("fexit/dax_finish_sync_fault")
 int BPF_PROG(fx_dax_finish_sync_fault, struct vm_fault *vmf, __u64 size, __u64 pfn,
 	     unsigned int ret)
 {
-	sync_fault_done(vmf, ret);
+	sync_fault_done(vmf, ret, true);
 	return 0;
 }
 
@@ -114,18 +109,18 @@ int BPF_KRETPROBE(kr_dax_finish_sync_fault, unsigned int ret)
 	struct dt_args a;
 
 	if (take_args(DT_HOOK_FN_FINISH_SYNC_FAULT, &a))
-		sync_fault_done((struct vm_fault *)a.a[0], ret);
+		sync_fault_done((struct vm_fault *)a.a[0], ret, false);
 	return 0;
 }
 
 /* New tracepoints (patches/): entry tagged dirty / cleaned. */
 static __always_inline void tp_entry(struct inode *inode, __u64 index,
-				     __u64 pfn, __u8 type, __u8 hook)
+				     __u64 pfn, __u8 type, __u8 hook, bool direct)
 {
 	struct dt_out o;
 	struct dt_rec_ext *x;
 
-	if (!rec_open_inode(&o, type, hook, inode, false,
+	if (!rec_open_inode(&o, type, hook, inode, direct,
 			    type == DT_MKWRITE_DIRTY ? DT_F_WRITE : 0, true, 1))
 		return;
 	x = rec_ext(&o);
@@ -137,10 +132,10 @@ static __always_inline void tp_entry(struct inode *inode, __u64 index,
 
 TRACEPOINT_PROGS(dax_entry_mkdirty, (struct inode *inode, unsigned long index,
 	unsigned long pfn),
-	tp_entry(inode, index, pfn, DT_MKWRITE_DIRTY, DT_HOOK_TP_MKWRITE_DIRTY))
+	tp_entry(inode, index, pfn, DT_MKWRITE_DIRTY, DT_HOOK_TP_MKWRITE_DIRTY, direct))
 TRACEPOINT_PROGS(dax_entry_mkclean, (struct inode *inode, unsigned long index,
 	unsigned long pfn),
-	tp_entry(inode, index, pfn, DT_WB_ENTRY, DT_HOOK_TP_ENTRY_MKCLEAN))
+	tp_entry(inode, index, pfn, DT_WB_ENTRY, DT_HOOK_TP_ENTRY_MKCLEAN, direct))
 
 /* Writeback. */
 
@@ -173,91 +168,42 @@ TRACEPOINT_PROGS(dax_writeback_one, (struct inode *inode, unsigned long pgoff,
 	tp_wb(inode, pgoff, pglen, DT_WB_ENTRY, DT_HOOK_TP_WRITEBACK_ONE, direct))
 
 static __always_inline void wb_fn_enter(struct address_space *mapping,
-					struct writeback_control *wbc)
+					struct writeback_control *wbc, bool direct)
 {
-	__s64 start = BPF_CORE_READ(wbc, range_start);
-	__s64 end = BPF_CORE_READ(wbc, range_end);
+	__s64 start = READ_KERNEL(direct, wbc, range_start);
+	__s64 end = READ_KERNEL(direct, wbc, range_end);
 	__u64 pgoff = start >> DT_PAGE_SHIFT;
 
 	ev_enter(DT_WB_RANGE_ENTER, DT_HOOK_FN_DAX_WRITEBACK_RANGE,
-		 BPF_CORE_READ(mapping, host), 0, 0, pgoff,
+		 READ_KERNEL(direct, mapping, host), direct, 0, 0, pgoff,
 		 end == 0x7fffffffffffffffll ? 0 : ((end >> DT_PAGE_SHIFT) - pgoff + 1), 0);
 }
 
-SEC("fentry/dax_writeback_mapping_range")
-int BPF_PROG(fe_dax_writeback_mapping_range, struct address_space *mapping,
-	     void *dax_dev, struct writeback_control *wbc)
-{
-	wb_fn_enter(mapping, wbc);
-	return 0;
-}
-
-SEC("fexit/dax_writeback_mapping_range")
-int BPF_PROG(fx_dax_writeback_mapping_range, struct address_space *mapping,
-	     void *dax_dev, struct writeback_control *wbc, int ret)
-{
-	ev_exit(DT_HOOK_FN_DAX_WRITEBACK_RANGE, DT_WB_RANGE_EXIT, ret);
-	return 0;
-}
-
-SEC("kprobe/dax_writeback_mapping_range")
-int BPF_KPROBE(kp_dax_writeback_mapping_range, struct address_space *mapping,
-	       void *dax_dev, struct writeback_control *wbc)
-{
-	wb_fn_enter(mapping, wbc);
-	return 0;
-}
-
-SEC("kretprobe/dax_writeback_mapping_range")
-int BPF_KRETPROBE(kr_dax_writeback_mapping_range, int ret)
-{
-	ev_exit(DT_HOOK_FN_DAX_WRITEBACK_RANGE, DT_WB_RANGE_EXIT, ret);
-	return 0;
-}
+FENTRY_AND_KPROBE(dax_writeback_mapping_range, (struct address_space *mapping,
+	void *dax_dev, struct writeback_control *wbc),
+	wb_fn_enter(mapping, wbc, direct))
+BRACKET_EXIT_PROGS(dax_writeback_mapping_range, DT_HOOK_FN_DAX_WRITEBACK_RANGE,
+		   DT_WB_RANGE_EXIT, (struct address_space *mapping, void *dax_dev,
+		   struct writeback_control *wbc, int ret))
 
 /* fsync/msync on DAX files only (S_DAX), so other files cost one test. */
 static __always_inline void fsync_enter(struct file *file, __s64 start,
-					__s64 end, int datasync)
+					__s64 end, int datasync, bool direct)
 {
-	struct inode *inode = file_inode_of(file);
+	struct inode *inode = file_inode_of(file, direct);
 	__u64 pgoff = start >> DT_PAGE_SHIFT;
 
-	if (!inode_is_dax(inode))
+	if (!inode_is_dax(inode, direct))
 		return;
-	ev_enter(DT_FSYNC_ENTER, DT_HOOK_FN_VFS_FSYNC_RANGE, inode,
+	ev_enter(DT_FSYNC_ENTER, DT_HOOK_FN_VFS_FSYNC_RANGE, inode, direct,
 		 datasync ? DT_F_DATASYNC : 0, 0, pgoff,
 		 end == 0x7fffffffffffffffll ? 0 : ((end >> DT_PAGE_SHIFT) - pgoff + 1), 0);
 }
 
-SEC("fentry/vfs_fsync_range")
-int BPF_PROG(fe_vfs_fsync_range, struct file *file, __s64 start, __s64 end,
-	     int datasync)
-{
-	fsync_enter(file, start, end, datasync);
-	return 0;
-}
-
-SEC("fexit/vfs_fsync_range")
-int BPF_PROG(fx_vfs_fsync_range, struct file *file, __s64 start, __s64 end,
-	     int datasync, int ret)
-{
-	ev_exit(DT_HOOK_FN_VFS_FSYNC_RANGE, DT_FSYNC_EXIT, ret);
-	return 0;
-}
-
-SEC("kprobe/vfs_fsync_range")
-int BPF_KPROBE(kp_vfs_fsync_range, struct file *file, __s64 start, __s64 end,
-	       int datasync)
-{
-	fsync_enter(file, start, end, datasync);
-	return 0;
-}
-
-SEC("kretprobe/vfs_fsync_range")
-int BPF_KRETPROBE(kr_vfs_fsync_range, int ret)
-{
-	ev_exit(DT_HOOK_FN_VFS_FSYNC_RANGE, DT_FSYNC_EXIT, ret);
-	return 0;
-}
+FENTRY_AND_KPROBE(vfs_fsync_range, (struct file *file, __s64 start, __s64 end,
+	int datasync),
+	fsync_enter(file, start, end, datasync, direct))
+BRACKET_EXIT_PROGS(vfs_fsync_range, DT_HOOK_FN_VFS_FSYNC_RANGE, DT_FSYNC_EXIT,
+		   (struct file *file, __s64 start, __s64 end, int datasync, int ret))
 
 #endif /* DAXTRACE_WRITEBACK_BPF_H */

@@ -78,21 +78,9 @@ static __always_inline void zero_blkdev(struct block_device *bdev, __u64 sector,
 	rec_submit(&o);
 }
 
-SEC("fentry/blkdev_issue_zeroout")
-int BPF_PROG(fe_blkdev_issue_zeroout, struct block_device *bdev, __u64 sector,
-	     __u64 nr_sects)
-{
-	zero_blkdev(bdev, sector, nr_sects, true);
-	return 0;
-}
-
-SEC("kprobe/blkdev_issue_zeroout")
-int BPF_KPROBE(kp_blkdev_issue_zeroout, struct block_device *bdev, __u64 sector,
-	       __u64 nr_sects)
-{
-	zero_blkdev(bdev, sector, nr_sects, false);
-	return 0;
-}
+FENTRY_AND_KPROBE(blkdev_issue_zeroout, (struct block_device *bdev, __u64 sector,
+	__u64 nr_sects),
+	zero_blkdev(bdev, sector, nr_sects, direct))
 
 /* Logical and physical blocks in fs blocks; the event wants pages, sectors
  * and bytes. */
@@ -117,23 +105,10 @@ static __always_inline void zero_fsblocks(struct inode *inode, __u64 lblk,
 	rec_submit(&o);
 }
 
-SEC("fentry/ext4_issue_zeroout")
-int BPF_PROG(fe_ext4_issue_zeroout, struct inode *inode, __u32 lblk, __u64 pblk,
-	     __u32 len)
-{
-	zero_fsblocks(inode, lblk, pblk, len, DT_ZOP_EXT4,
-		      DT_HOOK_FN_EXT4_ZEROOUT, true);
-	return 0;
-}
-
-SEC("kprobe/ext4_issue_zeroout")
-int BPF_KPROBE(kp_ext4_issue_zeroout, struct inode *inode, __u32 lblk,
-	       __u64 pblk, __u32 len)
-{
-	zero_fsblocks(inode, lblk, pblk, len, DT_ZOP_EXT4,
-		      DT_HOOK_FN_EXT4_ZEROOUT, false);
-	return 0;
-}
+FENTRY_AND_KPROBE(ext4_issue_zeroout, (struct inode *inode, __u32 lblk, __u64 pblk,
+	__u32 len),
+	zero_fsblocks(inode, lblk, pblk, len, DT_ZOP_EXT4, DT_HOOK_FN_EXT4_ZEROOUT,
+		      direct))
 
 /* XFS fsblock numbers encode (AG, block in AG): turn them into a daddr. */
 static __always_inline __u64 xfs_fsb_to_sector(struct xfs_inode___dt *ip,
@@ -178,30 +153,17 @@ static __always_inline void zero_xfs(struct xfs_inode___dt *ip, __u64 lblk,
 
 /* xfs_zero_extent() does not know the file offset: pgoff/nr_pages stay 0
  * and the analyzer matches the zeroing by sector. */
-SEC("fentry/xfs_zero_extent")
-int BPF_PROG(fe_xfs_zero_extent, struct xfs_inode___dt *ip, __u64 fsb,
-	     __u64 count)
-{
-	zero_xfs(ip, (__u64)-1, fsb, count, DT_ZOP_XFS,
-		 DT_HOOK_FN_XFS_ZERO_EXTENT);
-	return 0;
-}
+FENTRY_AND_KPROBE(xfs_zero_extent, (struct xfs_inode___dt *ip, __u64 fsb,
+	__u64 count),
+	zero_xfs(ip, (__u64)-1, fsb, count, DT_ZOP_XFS, DT_HOOK_FN_XFS_ZERO_EXTENT))
 
-SEC("kprobe/xfs_zero_extent")
-int BPF_KPROBE(kp_xfs_zero_extent, struct xfs_inode___dt *ip, __u64 fsb,
-	       __u64 count)
-{
-	zero_xfs(ip, (__u64)-1, fsb, count, DT_ZOP_XFS,
-		 DT_HOOK_FN_XFS_ZERO_EXTENT);
-	return 0;
-}
-
-static __always_inline void zero_range(struct inode *inode, __u64 pos, __u64 len)
+static __always_inline void zero_range(struct inode *inode, __u64 pos, __u64 len,
+				       bool direct)
 {
 	struct dt_out o;
 	struct dt_rec_ext *x;
 
-	if (!rec_open_inode(&o, DT_ZERO, DT_HOOK_FN_DAX_ZERO_RANGE, inode, false, 0,
+	if (!rec_open_inode(&o, DT_ZERO, DT_HOOK_FN_DAX_ZERO_RANGE, inode, direct, 0,
 			    true, 1))
 		return;
 	x = rec_ext(&o);
@@ -212,19 +174,8 @@ static __always_inline void zero_range(struct inode *inode, __u64 pos, __u64 len
 	rec_submit(&o);
 }
 
-SEC("fentry/dax_zero_range")
-int BPF_PROG(fe_dax_zero_range, struct inode *inode, __s64 pos, __s64 len)
-{
-	zero_range(inode, pos, len);
-	return 0;
-}
-
-SEC("kprobe/dax_zero_range")
-int BPF_KPROBE(kp_dax_zero_range, struct inode *inode, __s64 pos, __s64 len)
-{
-	zero_range(inode, pos, len);
-	return 0;
-}
+FENTRY_AND_KPROBE(dax_zero_range, (struct inode *inode, __s64 pos, __s64 len),
+	zero_range(inode, pos, len, direct))
 
 /* New tracepoints (patches/): zeroing inside the allocator. */
 TRACEPOINT_PROGS(ext4_alloc_zeroout, (struct inode *inode, __u32 lblk,
