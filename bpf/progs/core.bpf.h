@@ -137,45 +137,40 @@ struct {
 #define UNPAREN(...) __VA_ARGS__
 
 /*
- * TRACEPOINT_PROGS(event, (args...), body...) defines the two programs of
- * one tracepoint: SEC("tp_btf/event") btf_<event> and SEC("raw_tp/event")
- * raw_<event>, with the tracepoint's arguments (without the leading
- * void *__data).  body runs in both with a constant `direct` (true in
- * tp_btf, false in raw_tp) to hand to READ_KERNEL.
+ * A typed program and its untyped fallback with the same arguments and
+ * body: body runs with a constant `direct`, true in the typed one (tp_btf,
+ * fentry: READ_KERNEL loads directly) and false in the fallback (raw_tp,
+ * kprobe: READ_KERNEL reads through bpf_probe_read_kernel).
  */
-#define TRACEPOINT_PROGS(event, args, ...)				\
-SEC("tp_btf/" #event) int BPF_PROG(btf_##event, UNPAREN args)		\
+#define TYPED_AND_FALLBACK_PROGS(typed_sec, typed_name, fallback_sec,	\
+				 fallback_name, FALLBACK_PROG, args, ...) \
+SEC(typed_sec) int BPF_PROG(typed_name, UNPAREN args)			\
 {									\
 	const bool direct __attribute__((unused)) = true;		\
 	__VA_ARGS__;							\
 	return 0;							\
 }									\
-SEC("raw_tp/" #event) int BPF_PROG(raw_##event, UNPAREN args)		\
+SEC(fallback_sec) int FALLBACK_PROG(fallback_name, UNPAREN args)	\
 {									\
 	const bool direct __attribute__((unused)) = false;		\
 	__VA_ARGS__;							\
 	return 0;							\
 }
 
-/*
- * FENTRY_AND_KPROBE(fn, (args...), body...) defines the two programs that
- * see kernel function fn being entered: SEC("fentry/fn") fe_<fn> and its
- * fallback SEC("kprobe/fn") kp_<fn>.  As in TRACEPOINT_PROGS, body runs
- * with a constant `direct` (true under fentry, whose arguments are typed).
- */
+/* TRACEPOINT_PROGS(event, (args...), body...): btf_<event> and
+ * raw_<event>, with the tracepoint's arguments (without the leading
+ * void *__data). */
+#define TRACEPOINT_PROGS(event, args, ...)				\
+	TYPED_AND_FALLBACK_PROGS("tp_btf/" #event, btf_##event,	\
+				 "raw_tp/" #event, raw_##event, BPF_PROG, \
+				 args, __VA_ARGS__)
+
+/* FENTRY_AND_KPROBE(fn, (args...), body...): fe_<fn> and kp_<fn>, on the
+ * entry of kernel function fn. */
 #define FENTRY_AND_KPROBE(fn, args, ...)				\
-SEC("fentry/" #fn) int BPF_PROG(fe_##fn, UNPAREN args)			\
-{									\
-	const bool direct __attribute__((unused)) = true;		\
-	__VA_ARGS__;							\
-	return 0;							\
-}									\
-SEC("kprobe/" #fn) int BPF_KPROBE(kp_##fn, UNPAREN args)		\
-{									\
-	const bool direct __attribute__((unused)) = false;		\
-	__VA_ARGS__;							\
-	return 0;							\
-}
+	TYPED_AND_FALLBACK_PROGS("fentry/" #fn, fe_##fn,		\
+				 "kprobe/" #fn, kp_##fn, BPF_KPROBE,	\
+				 args, __VA_ARGS__)
 
 /*
  * BRACKET_EXIT_PROGS(fn, hook, type, (fexit_args...)) defines the two
