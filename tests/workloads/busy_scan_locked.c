@@ -33,8 +33,7 @@
 
 struct fsyncer {
 	int fd;
-	pid_t tid;
-	atomic_int started;
+	struct rr_sleeper sleeper;
 	int ret;
 };
 
@@ -42,48 +41,36 @@ static void *fsync_fn(void *arg)
 {
 	struct fsyncer *f = arg;
 
-	f->tid = rr_gettid();
-	atomic_store(&f->started, 1);
+	rr_sleeper_started(&f->sleeper);
 	f->ret = fsync(f->fd);
 	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	int rounds = 20;
-	unsigned int wait_ms = 500;
-	const char *dir = rr_parse(argc, argv, &rounds, &wait_ms);
-	char path[4096];
+	struct rr_run run = { .name = "busy_scan_locked", .rounds = 20, .wait_ms = 500 };
 	int damaged = 0, bad_data = 0;
-	struct stat st;
 
-	dax_watchdog(rounds * 5 + 60);
-	ktap_plan(3);
-	int fd = dax_file_create(dir, "busy_scan_locked", path, sizeof(path));
-
-	ktap_require(fstat(fd, &st) == 0, "fstat");
-	for (int r = 0; r < rounds; r++) {
-		struct fsyncer f = { .fd = fd };
+	rr_start(&run, argc, argv, 3);
+	dax_watchdog(run.rounds * 5 + 60);
+	for (int r = 0; r < run.rounds; r++) {
+		struct fsyncer f = { .fd = run.fd };
 		struct dax_pin pin;
 		pthread_t t;
 		char what[200];
 
-		ktap_require(ftruncate(fd, PAGE) == 0, "ftruncate up");
-		unsigned char *map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		ktap_require(ftruncate(run.fd, PAGE) == 0, "ftruncate up");
+		unsigned char *map = dax_file_map(run.fd, PAGE);
 
-		ktap_require(map != MAP_FAILED, "mmap");
 		memset(map, 'L', PAGE);
 		dax_pin_take(&pin, map, PAGE);
 
 		uint64_t t0 = rr_now_ns();
 
-		ktap_require(pthread_create(&t, NULL, fsync_fn, &f) == 0, "pthread_create");
-		while (!atomic_load(&f.started))
-			;
-		bool blocked = rr_wait_blocked(f.tid, wait_ms);
+		bool blocked = rr_start_sleeper(&t, fsync_fn, &f, &f.sleeper, run.wait_ms);
 
 		dax_pin_release_after(&pin, HOLD_MS);
-		ktap_require(ftruncate(fd, 0) == 0, "ftruncate down");
+		ktap_require(ftruncate(run.fd, 0) == 0, "ftruncate down");
 		double t_trunc = ktap_now();
 
 		pthread_join(t, NULL);
@@ -100,16 +87,13 @@ int main(int argc, char **argv)
 			 "fsync %s; truncate returned %.1f ms %s the pin's release began",
 			 blocked ? "slept holding the entry" : "was not seen asleep",
 			 (gap < 0 ? -gap : gap) * 1000, bad ? "before" : "after");
-		rr_round(r, t0, t1, (unsigned long)st.st_ino, 0, bad, what);
+		rr_round(r, t0, t1, run.ino, 0, bad, what);
 		dax_pin_free(&pin);
 		munmap(map, PAGE);
 	}
 	ktap_result(!damaged, "every truncate waited for the pinned page (%d of %d rounds did not)",
-		    damaged, rounds);
+		    damaged, run.rounds);
 	ktap_result(!bad_data, "the pinned page held the file's data when it was released (%d times not)",
 		    bad_data);
-	ktap_diag("busy_scan_locked: rounds %d damaged %d", rounds, damaged);
-	close(fd);
-	unlink(path);
-	return ktap_finish();
+	return rr_finish(&run, damaged);
 }

@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "dax_file.h"
 #include "ktap.h"
 
 struct dax_pin {
@@ -100,6 +101,70 @@ static inline void dax_pin_release_after(struct dax_pin *p, unsigned int hold_ms
 		     "pthread_create");
 }
 
+static inline void dax_pin_join(struct dax_pin *p)
+{
+	pthread_join(p->releaser, NULL);
+}
+
+static inline void dax_pin_free(struct dax_pin *p)
+{
+	free(p->data);
+	p->data = NULL;
+}
+
+/*
+ * The two checks of an operation that takes blocks away from a file while
+ * its page is pinned.  First: it returned (at @t1, having started at @t0)
+ * only after the release started.  @fmt says what waited for what; the
+ * timings are appended, the same on every workload.
+ */
+static inline __attribute__((format(printf, 4, 5)))
+bool dax_pin_check_waited(struct dax_pin *p, double t0, double t1, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return ktap_result(dax_pin_waited(p, t1), "%s (returned after %.0f ms, pin held %u ms)",
+			   what, (t1 - t0) * 1000, p->hold_ms);
+}
+
+/* Second, after dax_pin_join(): what the pin read at its release (what DMA
+ * would have read) was still the file's data, @c on the whole page. */
+static inline bool dax_pin_check_data(struct dax_pin *p, unsigned char c)
+{
+	return ktap_result(p->data[0] == c && p->data[p->len - 1] == c,
+			   "the pinned page still held the file's data when released ('%c')",
+			   p->data[0]);
+}
+
+/* Wait for the release, check what the pin read, and free it. */
+static inline void dax_pin_finish(struct dax_pin *p, unsigned char c)
+{
+	dax_pin_join(p);
+	dax_pin_check_data(p, c);
+	dax_pin_free(p);
+}
+
+/* The operation is not supported here: let the pin go and skip both
+ * checks, saying why. */
+static inline __attribute__((format(printf, 2, 3)))
+void dax_pin_skip_checks(struct dax_pin *p, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	dax_pin_join(p);
+	dax_pin_free(p);
+	ktap_skip("%s", why);
+	ktap_skip("%s", why);
+}
+
 static inline void dax_watchdog_fire(int sig)
 {
 	static const char msg[] = "Bail out! watchdog: workload did not finish in time\n";
@@ -117,15 +182,16 @@ static inline void dax_watchdog(unsigned int seconds)
 	alarm(seconds);
 }
 
-static inline void dax_pin_join(struct dax_pin *p)
+/* The start of a pinned-page workload: its options (the caller sets the
+ * defaults in @o), the watchdog, and the KTAP plan.  Returns the directory. */
+static inline const char *dax_pin_workload_start(int argc, char **argv, struct workload_opts *o,
+						 unsigned int watchdog_s, int checks)
 {
-	pthread_join(p->releaser, NULL);
-}
+	const char *dir = workload_parse(argc, argv, o);
 
-static inline void dax_pin_free(struct dax_pin *p)
-{
-	free(p->data);
-	p->data = NULL;
+	dax_watchdog(watchdog_s);
+	ktap_plan(checks);
+	return dir;
 }
 
 #endif /* DAXTRACE_DAX_PIN_H */

@@ -96,32 +96,24 @@ int main(int argc, char **argv)
 	struct workload_opts o = { .pages = 64, .seconds = 10 };
 	char path[4096];
 	const char *dir = workload_parse(argc, argv, &o);
-	int pages = o.pages;
-	double seconds = o.seconds;
 
-	if (pages < 2) {
+	if (o.pages < 2) {
 		fprintf(stderr, "%s: need at least 2 pages\n", argv[0]);
 		return 2;
 	}
 	ktap_plan(3);
 	s.fd = dax_file_create(dir, "fault_truncate_race", path, sizeof(path));
-	s.pages = pages;
-	s.len = (size_t)pages * PAGE;
+	s.pages = o.pages;
+	s.len = (size_t)o.pages * PAGE;
 	ktap_require(ftruncate(s.fd, s.len) == 0, "ftruncate");
-	s.map = mmap(NULL, s.len, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd, 0);
-	ktap_require(s.map != MAP_FAILED, "mmap");
+	s.map = dax_file_map(s.fd, s.len);
 
 	struct sigaction sa = { .sa_handler = on_sigbus };
 
 	sigaction(SIGBUS, &sa, NULL);
-	s.deadline = ktap_now() + seconds;
+	s.deadline = ktap_now() + o.seconds;
 
-	pthread_t f, t;
-
-	ktap_require(pthread_create(&f, NULL, faulter, &s) == 0, "pthread_create");
-	ktap_require(pthread_create(&t, NULL, truncator, &s) == 0, "pthread_create");
-	pthread_join(t, NULL);
-	pthread_join(f, NULL);
+	workload_race(faulter, truncator, &s);
 
 	ktap_result(s.faults > 0 && s.punches > 0 && s.sigbus_inside == 0,
 		    "%ld page accesses raced %ld hole punches and %ld truncate/regrow cycles; SIGBUS %ld times, %ld of them inside EOF",
@@ -132,14 +124,14 @@ int main(int argc, char **argv)
 
 	ktap_require(buf, "malloc");
 	ktap_require(pread(s.fd, buf, s.len, 0) == (ssize_t)s.len, "pread");
-	for (int p = 0; p < pages; p++) {
+	for (int p = 0; p < o.pages; p++) {
 		if (memcmp(buf + (size_t)p * PAGE, s.map + (size_t)p * PAGE, PAGE) == 0)
 			continue;
 		if (differ++ < 10)
 			ktap_diag("page %d: the mapping and read(2) disagree", p);
 	}
 	ktap_result(differ == 0, "mapping and read(2) agree on all %d pages after the race (%ld differ)",
-		    pages, differ);
+		    o.pages, differ);
 	munmap(s.map, s.len);
 	close(s.fd);
 	unlink(path);

@@ -56,7 +56,6 @@
 #define PMD_PAGES 512
 
 static char instance[512];	/* our tracefs instance, removed at exit */
-static char event_dir[600];
 
 struct racer {
 	volatile unsigned char *map;
@@ -90,48 +89,26 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 static void tracefs_cleanup(void)
 {
-	char p[700];
-
-	if (!instance[0])
-		return;
-	snprintf(p, sizeof(p), "%s/enable", event_dir);
-	write_file(p, "0");
-	rmdir(instance);
-	instance[0] = 0;
+	tracefs_instance_remove(instance, "events/fs_dax/dax_writeback_one/enable");
 }
 
 /* A private instance: daxtrace, other tracers and the global buffer are
  * left alone, and clearing our buffer each round disturbs nobody. */
 static void tracefs_setup(ino_t ino)
 {
-	const char *root = tracefs_root();
-	char p[700], filter[128];
+	char event_dir[600], p[700], filter[128];
 
-	ktap_require(root, "tracefs (mount -t tracefs tracefs /sys/kernel/tracing)");
-	snprintf(instance, sizeof(instance), "%s/instances/fsync_locked_skip.%d", root, getpid());
-	ktap_require(tracefs_make_instance(root, instance) == 0, "mkdir %s", instance);
+	tracefs_instance_create("fsync_locked_skip", instance, sizeof(instance));
 	atexit(tracefs_cleanup);
 	snprintf(event_dir, sizeof(event_dir), "%s/events/fs_dax/dax_writeback_one", instance);
 	snprintf(p, sizeof(p), "%s/filter", event_dir);
 	snprintf(filter, sizeof(filter), "ino == %lu && common_pid == %d", (unsigned long)ino,
 		 (int)gettid());
-	ktap_require(write_file(p, filter) == 0, "set %s to '%s'", p, filter);
+	ktap_require(tracefs_write(p, filter) == 0, "set %s to '%s'", p, filter);
 	snprintf(p, sizeof(p), "%s/enable", event_dir);
-	ktap_require(write_file(p, "1") == 0, "enable fs_dax:dax_writeback_one (%s)", p);
+	ktap_require(tracefs_write(p, "1") == 0, "enable fs_dax:dax_writeback_one (%s)", p);
 }
 
 static void trace_clear(void)
@@ -139,7 +116,7 @@ static void trace_clear(void)
 	char p[600];
 
 	snprintf(p, sizeof(p), "%s/trace", instance);
-	ktap_require(write_file(p, "") == 0, "clear %s", p);
+	ktap_require(tracefs_write(p, "") == 0, "clear %s", p);
 }
 
 /* Marks the pages of every dax_writeback_one event in wb[]; returns the

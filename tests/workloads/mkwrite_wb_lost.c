@@ -36,46 +36,24 @@
 
 static char instance[512];
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 static void instance_write(const char *file, const char *s)
 {
 	char p[700];
 
 	snprintf(p, sizeof(p), "%s/%s", instance, file);
-	ktap_require(write_file(p, s) == 0, "write '%s' to %s", s, p);
+	ktap_require(tracefs_write(p, s) == 0, "write '%s' to %s", s, p);
 }
 
 static void tracefs_cleanup(void)
 {
-	char p[700];
-
-	if (!instance[0])
-		return;
-	snprintf(p, sizeof(p), "%s/events/fs_dax/enable", instance);
-	write_file(p, "0");
-	rmdir(instance);
-	instance[0] = 0;
+	tracefs_instance_remove(instance, "events/fs_dax/enable");
 }
 
 static void tracefs_setup(unsigned long ino)
 {
-	const char *root = tracefs_root();
 	char filter[64];
 
-	ktap_require(root, "tracefs (mount -t tracefs tracefs /sys/kernel/tracing)");
-	snprintf(instance, sizeof(instance), "%s/instances/mkwrite_wb_lost.%d", root, getpid());
-	ktap_require(tracefs_make_instance(root, instance) == 0, "mkdir %s", instance);
+	tracefs_instance_create("mkwrite_wb_lost", instance, sizeof(instance));
 	atexit(tracefs_cleanup);
 	/* Timestamps comparable across CPUs (the default clock is not). */
 	instance_write("trace_clock", "mono");
@@ -151,46 +129,37 @@ struct writer {
 	volatile unsigned char *map;
 	long page;
 	unsigned int value;
-	pid_t tid;
-	atomic_int started;
+	struct rr_sleeper sleeper;
 };
 
 static void *writer_fn(void *arg)
 {
 	struct writer *w = arg;
 
-	w->tid = rr_gettid();
-	atomic_store(&w->started, 1);
+	rr_sleeper_started(&w->sleeper);
 	*(volatile unsigned int *)(w->map + w->page * PAGE + 128) = w->value;
 	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	int rounds = 20;
-	unsigned int wait_ms = 500;
-	const char *dir = rr_parse(argc, argv, &rounds, &wait_ms);
-	char path[4096];
+	struct rr_run run = { .name = "mkwrite_wb_lost", .rounds = 20, .wait_ms = 500 };
 	int damaged = 0, fsync_errors = 0;
-	struct stat st;
 
-	ktap_plan(3);
-	int fd = dax_file_create(dir, "mkwrite_wb_lost", path, sizeof(path));
-	size_t len = (size_t)rounds * PAGE;
+	rr_start(&run, argc, argv, 3);
+	size_t len = (size_t)run.rounds * PAGE;
 
-	ktap_require(posix_fallocate(fd, 0, (off_t)len) == 0, "fallocate");
-	ktap_require(fstat(fd, &st) == 0, "fstat");
-	volatile unsigned char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ktap_require(posix_fallocate(run.fd, 0, (off_t)len) == 0, "fallocate");
+	volatile unsigned char *map = dax_file_map(run.fd, len);
 
-	ktap_require(map != MAP_FAILED, "mmap");
 	/* Every page mapped and dirty, then cleaned: every PTE is now
 	 * write-protected, so each round's store is a first-write fault. */
-	for (int p = 0; p < rounds; p++)
+	for (int p = 0; p < run.rounds; p++)
 		map[(size_t)p * PAGE] = 1;
-	ktap_require(fsync(fd) == 0, "fsync");
-	tracefs_setup((unsigned long)st.st_ino);
+	ktap_require(fsync(run.fd) == 0, "fsync");
+	tracefs_setup(run.ino);
 
-	for (int r = 0; r < rounds; r++) {
+	for (int r = 0; r < run.rounds; r++) {
 		struct writer w = { .map = map, .page = r, .value = 0x57570000u + r };
 		uint64_t fault_end, last_wb;
 		int wbs;
@@ -200,17 +169,14 @@ int main(int argc, char **argv)
 		instance_write("trace", "");
 		uint64_t t0 = rr_now_ns();
 
-		ktap_require(pthread_create(&t, NULL, writer_fn, &w) == 0, "pthread_create");
-		while (!atomic_load(&w.started))
-			;
-		bool blocked = rr_wait_blocked(w.tid, wait_ms);
+		bool blocked = rr_start_sleeper(&t, writer_fn, &w, &w.sleeper, run.wait_ms);
 
-		fsync_errors += fsync(fd) != 0;
+		fsync_errors += fsync(run.fd) != 0;
 		pthread_join(t, NULL);
-		fsync_errors += fsync(fd) != 0;
+		fsync_errors += fsync(run.fd) != 0;
 		uint64_t t1 = rr_now_ns();
 
-		trace_scan(w.tid, r, &fault_end, &last_wb, &wbs);
+		trace_scan(w.sleeper.tid, r, &fault_end, &last_wb, &wbs);
 		/* Same microsecond: not counted (the trace shows us only). */
 		bool bad = fault_end && last_wb < fault_end;
 
@@ -219,18 +185,15 @@ int main(int argc, char **argv)
 			 "writer %s; its last fault on the page ended at %llu ns, %d writebacks of the page, last at %llu ns",
 			 blocked ? "slept in its fault when fsync began" : "was not seen asleep",
 			 (unsigned long long)fault_end, wbs, (unsigned long long)last_wb);
-		rr_round(r, t0, t1, (unsigned long)st.st_ino, r, bad, what);
+		rr_round(r, t0, t1, run.ino, r, bad, what);
 		if (!fault_end)
 			ktap_diag("round %d: no fault of the writer on page %d was traced", r, r);
 	}
 	tracefs_cleanup();
-	ktap_result(fsync_errors == 0, "%d fsyncs returned 0 (%d failed)", 2 * rounds, fsync_errors);
+	ktap_result(fsync_errors == 0, "%d fsyncs returned 0 (%d failed)", 2 * run.rounds, fsync_errors);
 	ktap_result(!damaged,
 		    "every page written after fsync began was written back after the write (%d of %d rounds not)",
-		    damaged, rounds);
-	ktap_diag("mkwrite_wb_lost: rounds %d damaged %d", rounds, damaged);
+		    damaged, run.rounds);
 	munmap((void *)map, len);
-	close(fd);
-	unlink(path);
-	return ktap_finish();
+	return rr_finish(&run, damaged);
 }

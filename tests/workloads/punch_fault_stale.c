@@ -33,8 +33,7 @@
 struct puncher {
 	int fd;
 	long page;
-	pid_t tid;
-	atomic_int started;
+	struct rr_sleeper sleeper;
 	int ret;
 };
 
@@ -42,8 +41,7 @@ static void *punch_fn(void *arg)
 {
 	struct puncher *h = arg;
 
-	h->tid = rr_gettid();
-	atomic_store(&h->started, 1);
+	rr_sleeper_started(&h->sleeper);
 	h->ret = fallocate(h->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			   (off_t)h->page * PAGE, PAGE);
 	return NULL;
@@ -56,30 +54,24 @@ static unsigned int pattern(long page)
 
 int main(int argc, char **argv)
 {
-	int rounds = 20;
-	unsigned int wait_ms = 500;
-	const char *dir = rr_parse(argc, argv, &rounds, &wait_ms);
-	char path[4096];
+	struct rr_run run = { .name = "punch_fault_stale", .rounds = 20, .wait_ms = 500 };
 	int damaged = 0, punch_errors = 0;
-	struct stat st;
 	unsigned int buf[PAGE / 4];
 
-	ktap_plan(3);
-	int fd = dax_file_create(dir, "punch_fault_stale", path, sizeof(path));
-	size_t len = (size_t)rounds * PAGE;
+	rr_start(&run, argc, argv, 3);
+	size_t len = (size_t)run.rounds * PAGE;
 
-	for (long p = 0; p < rounds; p++) {
+	for (long p = 0; p < run.rounds; p++) {
 		for (int i = 0; i < PAGE / 4; i++)
 			buf[i] = pattern(p);
-		ktap_require(pwrite(fd, buf, PAGE, p * PAGE) == PAGE, "pwrite");
+		ktap_require(pwrite(run.fd, buf, PAGE, p * PAGE) == PAGE, "pwrite");
 	}
-	ktap_require(fsync(fd) == 0, "fsync");
-	ktap_require(fstat(fd, &st) == 0, "fstat");
-	volatile unsigned int *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	ktap_require(fsync(run.fd) == 0, "fsync");
+	volatile unsigned int *map = mmap(NULL, len, PROT_READ, MAP_SHARED, run.fd, 0);
 
 	ktap_require(map != MAP_FAILED, "mmap");
-	for (int r = 0; r < rounds; r++) {
-		struct puncher h = { .fd = fd, .page = r };
+	for (int r = 0; r < run.rounds; r++) {
+		struct puncher h = { .fd = run.fd, .page = r };
 		volatile unsigned int *pg = map + (size_t)r * PAGE / 4;
 		unsigned int during, after;
 		pthread_t t;
@@ -87,16 +79,13 @@ int main(int argc, char **argv)
 
 		uint64_t t0 = rr_now_ns();
 
-		ktap_require(pthread_create(&t, NULL, punch_fn, &h) == 0, "pthread_create");
-		while (!atomic_load(&h.started))
-			;
-		bool blocked = rr_wait_blocked(h.tid, wait_ms);
+		bool blocked = rr_start_sleeper(&t, punch_fn, &h, &h.sleeper, run.wait_ms);
 
 		during = pg[0];		/* the racing read fault */
 		pthread_join(t, NULL);
 		punch_errors += h.ret != 0;
 		after = pg[0];
-		ktap_require(pread(fd, buf, PAGE, (off_t)r * PAGE) == PAGE, "pread");
+		ktap_require(pread(run.fd, buf, PAGE, (off_t)r * PAGE) == PAGE, "pread");
 		uint64_t t1 = rr_now_ns();
 
 		bool bad = after == pattern(r) && buf[0] == 0;
@@ -105,17 +94,14 @@ int main(int argc, char **argv)
 		snprintf(what, sizeof(what),
 			 "fault %s the punch: mapping read %#x during, %#x after the punch; read(2) %#x",
 			 blocked ? "while the punch slept in" : "without seeing", during, after, buf[0]);
-		rr_round(r, t0, t1, (unsigned long)st.st_ino, r, bad, what);
+		rr_round(r, t0, t1, run.ino, r, bad, what);
 		/* Drop a stale PTE before anything reuses the freed block. */
 		madvise((void *)pg, PAGE, MADV_DONTNEED);
 	}
-	ktap_result(punch_errors == 0, "%d hole punches returned 0 (%d failed)", rounds, punch_errors);
+	ktap_result(punch_errors == 0, "%d hole punches returned 0 (%d failed)", run.rounds, punch_errors);
 	ktap_result(!damaged,
 		    "no mapping showed a punched page's old block after the punch (%d of %d rounds did)",
-		    damaged, rounds);
-	ktap_diag("punch_fault_stale: rounds %d damaged %d", rounds, damaged);
+		    damaged, run.rounds);
 	munmap((void *)map, len);
-	close(fd);
-	unlink(path);
-	return ktap_finish();
+	return rr_finish(&run, damaged);
 }

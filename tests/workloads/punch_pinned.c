@@ -40,17 +40,11 @@ static const struct {
 static void one_op(int fd, int op, unsigned int hold_ms)
 {
 	const char *what = ops[op].what;
-	unsigned char buf[PAGES * PAGE];
+	char *map = dax_file_refill_map(fd, 'P', PAGES * PAGE);
 	struct dax_pin pin;
 	double t0, t1;
-	char *map;
 	int ret;
 
-	memset(buf, 'P', sizeof(buf));
-	ktap_require(ftruncate(fd, 0) == 0, "ftruncate");
-	ktap_require(pwrite(fd, buf, sizeof(buf), 0) == sizeof(buf), "pwrite");
-	map = mmap(NULL, sizeof(buf), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ktap_require(map != MAP_FAILED, "mmap");
 	map[PAGE] = 'P';		/* write fault on page 1 */
 
 	dax_pin_take(&pin, map + PAGE, PAGE);
@@ -62,42 +56,25 @@ static void one_op(int fd, int op, unsigned int hold_ms)
 		ret = ftruncate(fd, PAGE);
 	t1 = ktap_now();
 	if (ret && ops[op].mode && errno == EOPNOTSUPP) {
-		dax_pin_join(&pin);
-		dax_pin_free(&pin);
-		ktap_skip("%s not supported on this filesystem (EOPNOTSUPP)", what);
-		ktap_skip("%s not supported on this filesystem (EOPNOTSUPP)", what);
-		munmap(map, sizeof(buf));
+		dax_pin_skip_checks(&pin, "%s not supported on this filesystem (EOPNOTSUPP)", what);
+		munmap(map, PAGES * PAGE);
 		return;
 	}
 	ktap_require(ret == 0, "%s", what);
-	ktap_result(dax_pin_waited(&pin, t1),
-		    "%s waited for the pinned page (returned after %.0f ms, pin held %u ms)",
-		    what, (t1 - t0) * 1000, hold_ms);
-	dax_pin_join(&pin);
-	ktap_result(pin.data[0] == 'P' && pin.data[PAGE - 1] == 'P',
-		    "the pinned page still held the file's data when released ('%c')",
-		    pin.data[0]);
-	dax_pin_free(&pin);
-	munmap(map, sizeof(buf));
+	dax_pin_check_waited(&pin, t0, t1, "%s waited for the pinned page", what);
+	dax_pin_finish(&pin, 'P');
+	munmap(map, PAGES * PAGE);
 }
 
 int main(int argc, char **argv)
 {
-	const char *dir = NULL;
-	unsigned int hold_ms = 300;
+	struct workload_opts o = { .hold_ms = 300 };
+	const char *dir = dax_pin_workload_start(argc, argv, &o, 60, 1 + 2 * NOPS);
 	char path[4096];
-	int fd;
+	int fd = dax_file_create(dir, "punch_pinned", path, sizeof(path));
 
-	struct workload_opts o = { .hold_ms = hold_ms };
-
-	dir = workload_parse(argc, argv, &o);
-	hold_ms = o.hold_ms;
-
-	dax_watchdog(60);
-	ktap_plan(1 + 2 * NOPS);
-	fd = dax_file_create(dir, "punch_pinned", path, sizeof(path));
 	for (unsigned int op = 0; op < NOPS; op++)
-		one_op(fd, op, hold_ms);
+		one_op(fd, op, o.hold_ms);
 	close(fd);
 	unlink(path);
 	return ktap_finish();

@@ -16,9 +16,12 @@
 #ifndef DAXTRACE_RACE_ROUND_H
 #define DAXTRACE_RACE_ROUND_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 
+#include "dax_file.h"
 #include "ktap.h"
 
 static inline uint64_t rr_now_ns(void)
@@ -95,6 +98,33 @@ static inline bool rr_wait_blocked(pid_t tid, unsigned int max_ms)
 	return false;
 }
 
+/*
+ * The side of a round that is to be caught asleep in the kernel runs in a
+ * thread of its own, which says who it is (rr_sleeper_started()) before
+ * it makes the call that may sleep.
+ */
+struct rr_sleeper {
+	pid_t tid;
+	atomic_int started;
+};
+
+static inline void rr_sleeper_started(struct rr_sleeper *s)
+{
+	s->tid = rr_gettid();
+	atomic_store(&s->started, 1);
+}
+
+/* Start @fn(@arg) in thread *@t (@fn reports to @s) and wait until it
+ * sleeps in the kernel; true if it did within @wait_ms. */
+static inline bool rr_start_sleeper(pthread_t *t, void *(*fn)(void *), void *arg,
+				    struct rr_sleeper *s, unsigned int wait_ms)
+{
+	ktap_require(pthread_create(t, NULL, fn, arg) == 0, "pthread_create");
+	while (!atomic_load(&s->started))
+		;
+	return rr_wait_blocked(s->tid, wait_ms);
+}
+
 static inline void rr_round(int round, uint64_t t0, uint64_t t1, unsigned long ino, long pgoff,
 			    bool damaged, const char *what)
 {
@@ -122,6 +152,38 @@ static inline const char *rr_parse(int argc, char **argv, int *rounds, unsigned 
 		exit(2);
 	}
 	return workload_dir(argc - optind + 1, argv + optind - 1);
+}
+
+/* One run of a round-based reproducer: its options and its DAX file. */
+struct rr_run {
+	const char *name;
+	int rounds;		/* -n, the caller's default */
+	unsigned int wait_ms;	/* -d, the caller's default */
+	int fd;
+	unsigned long ino;	/* of the file, for the "# round" lines */
+	char path[4096];
+};
+
+/* Parse the options, print the plan of @checks checks and create the file
+ * DIR/NAME.PID (the first check: it is a DAX file). */
+static inline void rr_start(struct rr_run *run, int argc, char **argv, int checks)
+{
+	const char *dir = rr_parse(argc, argv, &run->rounds, &run->wait_ms);
+	struct stat st;
+
+	ktap_plan(checks);
+	run->fd = dax_file_create(dir, run->name, run->path, sizeof(run->path));
+	ktap_require(fstat(run->fd, &st) == 0, "fstat");
+	run->ino = (unsigned long)st.st_ino;
+}
+
+/* The last diagnostic line; removes the file and gives the exit status. */
+static inline int rr_finish(struct rr_run *run, int damaged)
+{
+	ktap_diag("%s: rounds %d damaged %d", run->name, run->rounds, damaged);
+	close(run->fd);
+	unlink(run->path);
+	return ktap_finish();
 }
 
 #endif /* DAXTRACE_RACE_ROUND_H */

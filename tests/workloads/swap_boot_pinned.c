@@ -25,7 +25,6 @@
 #include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/vfs.h>
 
 #include "dax_file.h"
 #include "dax_pin.h"
@@ -45,26 +44,18 @@ static void fill_file(int fd, int c)
 
 int main(int argc, char **argv)
 {
-	const char *dir = NULL;
-	unsigned int hold_ms = 500;
+	struct workload_opts o = { .hold_ms = 500 };
+	const char *dir = dax_pin_workload_start(argc, argv, &o, 60, 4);
+	long fs_type = dax_fs_type(dir);
 	char path[4096], prep[4096];
 	unsigned char buf[PAGE];
 	struct dax_pin pin;
-	struct statfs sfs;
 	double t0, t1;
 	char *map;
 	int fd, pfd, ret;
 
-	struct workload_opts o = { .hold_ms = hold_ms };
-
-	dir = workload_parse(argc, argv, &o);
-	hold_ms = o.hold_ms;
-
-	dax_watchdog(60);
-	ktap_plan(4);
-	ktap_require(statfs(dir, &sfs) == 0, "statfs %s", dir);
 	fd = dax_file_create(dir, "swap_boot_pinned", path, sizeof(path));
-	if (sfs.f_type != EXT4_SUPER_MAGIC) {
+	if (fs_type != EXT4_SUPER_MAGIC) {
 		ktap_skip("EXT4_IOC_SWAP_BOOT is ext4 only");
 		ktap_skip("EXT4_IOC_SWAP_BOOT is ext4 only");
 		ktap_skip("EXT4_IOC_SWAP_BOOT is ext4 only");
@@ -86,19 +77,16 @@ int main(int argc, char **argv)
 	unlink(prep);
 
 	fill_file(fd, 'F');
-	map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ktap_require(map != MAP_FAILED, "mmap");
+	map = dax_file_map(fd, PAGE);
 	map[0] = 'F';			/* write fault: map the page */
 
 	dax_pin_take(&pin, map, PAGE);
-	dax_pin_release_after(&pin, hold_ms);
+	dax_pin_release_after(&pin, o.hold_ms);
 	t0 = ktap_now();
 	ret = ioctl(fd, EXT4_IOC_SWAP_BOOT);
 	t1 = ktap_now();
 	ktap_require(ret == 0, "EXT4_IOC_SWAP_BOOT");
-	ktap_result(dax_pin_waited(&pin, t1),
-		    "SWAP_BOOT waited for the pinned page (returned after %.0f ms, pin held %u ms)",
-		    (t1 - t0) * 1000, hold_ms);
+	dax_pin_check_waited(&pin, t0, t1, "SWAP_BOOT waited for the pinned page");
 
 	/*
 	 * The file's page 0 is now the boot loader's old block ('B').  Read
@@ -112,11 +100,7 @@ int main(int argc, char **argv)
 		    "the mapping shows the file's data after SWAP_BOOT (mapping '%c', read(2) '%c')",
 		    map[0], buf[0]);
 
-	dax_pin_join(&pin);
-	ktap_result(pin.data[0] == 'F' && pin.data[PAGE - 1] == 'F',
-		    "the pinned page still held the file's data when released ('%c')",
-		    pin.data[0]);
-	dax_pin_free(&pin);
+	dax_pin_finish(&pin, 'F');
 
 	munmap(map, PAGE);
 	close(fd);

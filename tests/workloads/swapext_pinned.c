@@ -25,7 +25,6 @@
 #include <linux/types.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/vfs.h>
 
 #include "dax_file.h"
 #include "dax_pin.h"
@@ -117,9 +116,7 @@ static void round_pinned(const char *dir, unsigned int hold_ms, int pin_target)
 	target = make_file(dir, "swapext_target", 'T', tpath, sizeof(tpath));
 	tmp = make_file(dir, "swapext_tmp", 'M', mpath, sizeof(mpath));
 
-	map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   pin_target ? target : tmp, 0);
-	ktap_require(map != MAP_FAILED, "mmap");
+	map = dax_file_map(pin_target ? target : tmp, PAGE);
 	map[0] = pinned_c;		/* write fault: map the page */
 
 	dax_pin_take(&pin, map, PAGE);
@@ -128,9 +125,7 @@ static void round_pinned(const char *dir, unsigned int hold_ms, int pin_target)
 	ret = swapext(target, tmp);
 	t1 = ktap_now();
 	ktap_require(ret == 0, "XFS_IOC_SWAPEXT");
-	ktap_result(dax_pin_waited(&pin, t1),
-		    "SWAPEXT waited for the pinned page of the %s (returned after %.0f ms, pin held %u ms)",
-		    who, (t1 - t0) * 1000, hold_ms);
+	dax_pin_check_waited(&pin, t0, t1, "SWAPEXT waited for the pinned page of the %s", who);
 
 	/*
 	 * The other file now owns the pinned file's old block: overwrite it
@@ -154,29 +149,20 @@ static void round_pinned(const char *dir, unsigned int hold_ms, int pin_target)
 
 int main(int argc, char **argv)
 {
-	const char *dir = NULL;
-	unsigned int hold_ms = 500;
+	struct workload_opts o = { .hold_ms = 500 };
+	const char *dir = dax_pin_workload_start(argc, argv, &o, 60, 5);
+	long fs_type = dax_fs_type(dir);
 	char path[4096];
-	struct statfs sfs;
-	int fd;
+	int fd = dax_file_create(dir, "swapext_pinned", path, sizeof(path));
 
-	struct workload_opts o = { .hold_ms = hold_ms };
-
-	dir = workload_parse(argc, argv, &o);
-	hold_ms = o.hold_ms;
-
-	dax_watchdog(60);
-	ktap_plan(5);
-	ktap_require(statfs(dir, &sfs) == 0, "statfs %s", dir);
-	fd = dax_file_create(dir, "swapext_pinned", path, sizeof(path));
 	close(fd);
 	unlink(path);
-	if (sfs.f_type != XFS_SUPER_MAGIC) {
+	if (fs_type != XFS_SUPER_MAGIC) {
 		for (int i = 0; i < 4; i++)
 			ktap_skip("XFS_IOC_SWAPEXT is xfs only");
 		return ktap_finish();
 	}
-	round_pinned(dir, hold_ms, 1);
-	round_pinned(dir, hold_ms, 0);
+	round_pinned(dir, o.hold_ms, 1);
+	round_pinned(dir, o.hold_ms, 0);
 	return ktap_finish();
 }

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ktap.h"
+
 /* "/sys/kernel/tracing" or the debugfs path, NULL without tracefs. */
 static inline const char *tracefs_root(void)
 {
@@ -32,6 +34,19 @@ static inline const char *tracefs_root(void)
 			return roots[i];
 	}
 	return NULL;
+}
+
+/* Write @s to the tracefs file @path: 0, or -1 if it was not taken whole. */
+static inline int tracefs_write(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
 static inline void tracefs_set_flag(const char *path, char value)
@@ -71,6 +86,33 @@ static inline int tracefs_make_instance(const char *root, const char *instance)
 		tracefs_set_flag(opt, '1');
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return made;
+}
+
+/* Make the workload's instance ROOT/instances/NAME.PID into @instance
+ * (Bail out without tracefs); the workload removes it at exit with
+ * tracefs_instance_remove(). */
+static inline void tracefs_instance_create(const char *name, char *instance, size_t len)
+{
+	const char *root = tracefs_root();
+
+	ktap_require(root, "tracefs (mount -t tracefs tracefs /sys/kernel/tracing)");
+	snprintf(instance, len, "%s/instances/%s.%d", root, name, getpid());
+	ktap_require(tracefs_make_instance(root, instance) == 0, "mkdir %s", instance);
+}
+
+/* Disable what the workload enabled (@enable: the enable file, relative
+ * to the instance) and remove the instance; @instance is "" afterwards,
+ * so that a second call (at exit after an explicit one) does nothing. */
+static inline void tracefs_instance_remove(char *instance, const char *enable)
+{
+	char p[700];
+
+	if (!instance[0])
+		return;
+	snprintf(p, sizeof(p), "%s/%s", instance, enable);
+	tracefs_write(p, "0");
+	rmdir(instance);
+	instance[0] = 0;
 }
 
 #endif

@@ -77,31 +77,23 @@ int main(int argc, char **argv)
 	struct workload_opts o = { .pages = 64, .seconds = 10 };
 	char path[4096];
 	const char *dir = workload_parse(argc, argv, &o);
-	int pages = o.pages;
-	double seconds = o.seconds;
 
-	if (pages < 1 || pages > 4096) {
+	if (o.pages < 1 || o.pages > 4096) {
 		fprintf(stderr, "%s: pages must be 1..4096\n", argv[0]);
 		return 2;
 	}
 	ktap_plan(3);
 	s.fd = dax_file_create(dir, "wb_mkwrite_race", path, sizeof(path));
-	s.pages = pages;
-	s.len = (size_t)pages * PAGE;
+	s.pages = o.pages;
+	s.len = (size_t)o.pages * PAGE;
 	/* Allocate every block first: this workload is about dirtiness, not
 	 * allocation. */
 	ktap_require(posix_fallocate(s.fd, 0, s.len) == 0, "fallocate");
 	ktap_require(fsync(s.fd) == 0, "fsync");
-	s.map = mmap(NULL, s.len, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd, 0);
-	ktap_require(s.map != MAP_FAILED, "mmap");
-	s.deadline = ktap_now() + seconds;
+	s.map = dax_file_map(s.fd, s.len);
+	s.deadline = ktap_now() + o.seconds;
 
-	pthread_t w, y;
-
-	ktap_require(pthread_create(&w, NULL, writer, &s) == 0, "pthread_create");
-	ktap_require(pthread_create(&y, NULL, syncer, &s) == 0, "pthread_create");
-	pthread_join(y, NULL);
-	pthread_join(w, NULL);
+	workload_race(writer, syncer, &s);
 
 	ktap_result(s.sync_errors == 0 && s.syncs > 0,
 		    "%ld msync/fsync/fdatasync calls racing %ld stores through the mapping, %ld failed",
@@ -110,7 +102,7 @@ int main(int argc, char **argv)
 	ktap_require(msync((void *)s.map, s.len, MS_SYNC) == 0, "final msync");
 	long mismatches = 0;
 
-	for (int p = 0; p < pages; p++) {
+	for (int p = 0; p < o.pages; p++) {
 		unsigned int got;
 
 		ktap_require(pread(s.fd, &got, sizeof(got), (off_t)p * PAGE + 128) == sizeof(got),
@@ -119,7 +111,7 @@ int main(int argc, char **argv)
 			ktap_diag("page %d: last store %u, file has %u", p, s.last[p], got);
 	}
 	ktap_result(mismatches == 0, "read(2) sees the last store on all %d pages (%ld differ)",
-		    pages, mismatches);
+		    o.pages, mismatches);
 	munmap((void *)s.map, s.len);
 	close(s.fd);
 	unlink(path);

@@ -78,8 +78,7 @@ int main(int argc, char **argv)
 		/* A fresh sparse file every round: every page is a hole. */
 		ktap_require(ftruncate(fd, 0) == 0 && ftruncate(fd, (off_t)pages * PAGE) == 0,
 			     "ftruncate");
-		r.map = mmap(NULL, (size_t)pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		ktap_require(r.map != MAP_FAILED, "mmap");
+		r.map = dax_file_map(fd, (size_t)pages * PAGE);
 		pthread_barrier_init(&r.barrier, NULL, threads);
 		for (int i = 0; i < threads; i++) {
 			w[i] = (struct worker){ .run = &r, .id = i };

@@ -61,29 +61,23 @@ static void *thread_b(void *arg)
 
 int main(int argc, char **argv)
 {
-	int rounds = 20;
-	unsigned int wait_ms = 2000;
-	const char *dir = rr_parse(argc, argv, &rounds, &wait_ms);
-	char path[4096];
+	struct rr_run run = { .name = "zero_store_wiped", .rounds = 20, .wait_ms = 2000 };
 	int damaged = 0;
-	struct stat st;
 
-	ktap_plan(2);
-	int fd = dax_file_create(dir, "zero_store_wiped", path, sizeof(path));
-	size_t len = (size_t)rounds * PAGE;
+	rr_start(&run, argc, argv, 2);
+	size_t len = (size_t)run.rounds * PAGE;
 
 	/* Every page a hole; round r allocates page r. */
-	ktap_require(ftruncate(fd, (off_t)len) == 0, "ftruncate");
-	ktap_require(fstat(fd, &st) == 0, "fstat");
-	unsigned char *map_a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	unsigned char *map_b = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ktap_require(ftruncate(run.fd, (off_t)len) == 0, "ftruncate");
+	/* Two mappings: A's and B's stores are faults on PTEs of their own. */
+	unsigned char *map_a = dax_file_map(run.fd, len);
+	unsigned char *map_b = dax_file_map(run.fd, len);
 
-	ktap_require(map_a != MAP_FAILED && map_b != MAP_FAILED, "mmap");
-	for (int r = 0; r < rounds; r++) {
+	for (int r = 0; r < run.rounds; r++) {
 		struct zround z = {
-			.fd = fd, .page = r, .map_a = map_a, .map_b = map_b,
+			.fd = run.fd, .page = r, .map_a = map_a, .map_b = map_b,
 			.va = (unsigned char)(0x41 + r % 26), .vb = (unsigned char)(0x61 + r % 26),
-			.wait_ms = wait_ms,
+			.wait_ms = run.wait_ms,
 		};
 		unsigned char got[2], buf[PAGE];
 		pthread_t ta, tb;
@@ -97,7 +91,7 @@ int main(int argc, char **argv)
 		pthread_join(tb, NULL);
 		uint64_t t1 = rr_now_ns();
 
-		ktap_require(pread(fd, buf, PAGE, (off_t)r * PAGE) == PAGE, "pread");
+		ktap_require(pread(run.fd, buf, PAGE, (off_t)r * PAGE) == PAGE, "pread");
 		got[0] = buf[1];
 		got[1] = buf[65];
 		bool bad = got[0] != z.va || got[1] != z.vb;
@@ -106,14 +100,11 @@ int main(int argc, char **argv)
 		snprintf(what, sizeof(what), "A stored %#x, file has %#x; B stored %#x%s, file has %#x",
 			 z.va, got[0], z.vb, z.b_saw_data ? " after SEEK_DATA saw the block" : "",
 			 got[1]);
-		rr_round(r, t0, t1, (unsigned long)st.st_ino, r, bad, what);
+		rr_round(r, t0, t1, run.ino, r, bad, what);
 	}
 	ktap_result(!damaged, "every store into a freshly allocated page survived (%d of %d rounds lost one)",
-		    damaged, rounds);
-	ktap_diag("zero_store_wiped: rounds %d damaged %d", rounds, damaged);
+		    damaged, run.rounds);
 	munmap(map_a, len);
 	munmap(map_b, len);
-	close(fd);
-	unlink(path);
-	return ktap_finish();
+	return rr_finish(&run, damaged);
 }
