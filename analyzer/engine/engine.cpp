@@ -46,7 +46,10 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 
 // ---------------------------------------------------------------- pipeline
 
-// Warm the page-table slot an upcoming event will touch.
+// Warm the page-table slot an upcoming event will touch.  The inode id is
+// looked up through its own one-entry cache: the events a few positions
+// ahead are of another operation than the one being analysed (last_ikey),
+// and an operation's events share their inode.
 [[gnu::always_inline]] inline void Engine::Impl::prefetch(const ReorderBuffer::Peek &ev) {
 	switch (ev.type) {
 	case DT_FAULT_EXIT:
@@ -56,10 +59,14 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 	case DT_ENTRY_DISASSOC: {
 		InodeKey k{ev.dev, ev.ino, ev.pgoff >> 32};
 		uint32_t id;
-		if (k == last_ikey)
-			id = last_iid;
-		else if (!inode_lookup(k, id))
-			return;
+		if (k == ahead_ikey) {
+			id = ahead_iid;
+		} else {
+			if (!inode_lookup(k, id))
+				return;
+			ahead_ikey = k;
+			ahead_iid = id;
+		}
 		pages.prefetch(uint64_t(id) << 32 | (ev.pgoff & 0xffffffffULL));
 		break;
 	}
@@ -91,7 +98,9 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 // their calls (prologues, reloaded members) cost more than their work.
 [[gnu::always_inline]] inline void Engine::Impl::push(const dt_event &ev) {
 	++st.events_in;
-	if (released_any && ev.ts < released_ts) [[unlikely]] {
+	// released_ts is 0 until something was released (or time advanced),
+	// and no timestamp is below 0: no separate "anything released" test.
+	if (ev.ts < released_ts) [[unlikely]] {
 		push_late(ev);
 		return;
 	}
@@ -111,7 +120,9 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 	else if (ev.type != DT_LOST)
 		max_seen_ts = ev.ts;
 	rb.push(ev);
-	st.reorder_depth_max = std::max<uint64_t>(st.reorder_depth_max, rb.size());
+	uint64_t depth = rb.size();
+	if (depth > st.reorder_depth_max)
+		st.reorder_depth_max = depth;
 	if (max_seen_ts >= cfg.reorder_window_ns)
 		release(max_seen_ts - cfg.reorder_window_ns);
 }
@@ -121,10 +132,8 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 		   [this](const ReorderBuffer::Peek &ev) { prefetch(ev); });
 	// Trace time has reached `limit` even if no event was due: anything
 	// older that still arrives is late, and held findings may be due.
-	if (limit > released_ts) {
+	if (limit > released_ts)
 		released_ts = limit;
-		released_any = true;
-	}
 	if (released_ts >= w1_deadline) [[unlikely]]
 		w1_decide(released_ts);
 	if (released_ts >= next_publish_ts) [[unlikely]]
@@ -136,7 +145,6 @@ void Engine::Impl::process(const dt_event &ev) {
 	released_ts = ev.ts;
 	if (ev.ts - epoch > (1ULL << 47)) [[unlikely]]
 		rebase(ev.ts);
-	released_any = true;
 	if (ev.ts >= w1_deadline) [[unlikely]]
 		w1_decide(ev.ts);
 	if (++since_sweep >= 1024) {
@@ -556,7 +564,7 @@ void Engine::Impl::sweep() {
 			ii.used = false;
 			inode_free.push_back(i);
 		}
-		last_ikey = InodeKey{~0ULL, ~0ULL, ~0ULL};
+		last_ikey = ahead_ikey = InodeKey{~0ULL, ~0ULL, ~0ULL};
 	}
 }
 

@@ -329,8 +329,7 @@ struct Engine::Impl {
 
 	detail::ReorderBuffer rb;
 	uint64_t max_seen_ts = 0;   // newest pushed
-	uint64_t released_ts = 0;   // newest analysed ("now" for the rules)
-	bool released_any = false;
+	uint64_t released_ts = 0;   // newest analysed ("now" for the rules); 0 = none yet
 
 	detail::PageTable pages{1024};
 	uint64_t epoch = 0; // page-state timestamps are offsets from this (even)
@@ -375,6 +374,10 @@ struct Engine::Impl {
 	void inode_erase(const detail::InodeKey &k);
 	detail::InodeKey last_ikey{~0ULL, ~0ULL, ~0ULL};
 	uint32_t last_iid = 0;
+	// The same for the lookahead (prefetch()), which runs kAhead events
+	// ahead of the rules, usually in another operation.
+	detail::InodeKey ahead_ikey{~0ULL, ~0ULL, ~0ULL};
+	uint32_t ahead_iid = 0;
 
 	std::vector<detail::TaskState> tasks;
 	std::vector<uint32_t> task_free;

@@ -86,7 +86,7 @@ public:
 			slab_.emplace_back();
 		}
 		slab_[slot] = ev;
-		heap_.push_back(HeapItem{ev.ts, seq, slot});
+		heap_.push_back(HeapItem{ev.ts, uint32_t(seq), slot});
 		std::push_heap(heap_.begin(), heap_.end(), later);
 		return true;
 	}
@@ -105,40 +105,23 @@ public:
 	// for the in-order event kAhead positions further, so the consumer can
 	// prefetch the state it will need (hash-table slots are cache misses).
 	// fn gets the event where it lies (valid until it returns).
+	//
+	// Inlined into the engine's push loop: in steady state every push
+	// releases about one event, and a call per push (its prologue, the
+	// members reloaded into registers) cost more than the release itself.
+	// Only the rare case with stragglers in the heap goes out of line.
 	static constexpr size_t kAhead = 8;
 	template <typename Fn, typename Ahead>
-	void release(uint64_t limit, Fn &&fn, Ahead &&ahead) {
-		const size_t mask = ring_.size() - 1;
-		for (;;) {
-			// Without stragglers (most of the time) only the ring
-			// counts: a tight loop over it.
-			while (heap_.empty()) {
-				if (ring_tail_ == ring_head_ || ring_[ring_head_ & mask].ts > limit)
-					return;
-				release_ring(fn, ahead, mask);
-			}
-			bool have_ring = ring_tail_ != ring_head_ && ring_[ring_head_ & mask].ts <= limit;
-			bool have_heap = heap_.front().ts <= limit;
-			if (!have_ring && !have_heap)
+	[[gnu::always_inline]] void release(uint64_t limit, Fn &&fn, Ahead &&ahead) {
+		if (!heap_.empty()) [[unlikely]] {
+			release_merging(limit, fn, ahead);
+			return;
+		}
+		while (ring_tail_ != ring_head_) {
+			const size_t mask = ring_.size() - 1;
+			if (ring_[ring_head_ & mask].ts > limit)
 				return;
-			bool take_ring = have_ring;
-			if (have_ring && have_heap) {
-				const dt_event &r = ring_[ring_head_ & mask];
-				const HeapItem &h = heap_.front();
-				// Ring seqs are the low 32 bits: within a window of
-				// less than 2^31 events the difference decides.
-				take_ring = r.ts < h.ts || (r.ts == h.ts &&
-							    int32_t(seqs_[ring_head_ & mask] - uint32_t(h.seq)) < 0);
-			}
-			if (take_ring) {
-				release_ring(fn, ahead, mask);
-			} else {
-				uint32_t slot = heap_.front().slot;
-				std::pop_heap(heap_.begin(), heap_.end(), later);
-				heap_.pop_back();
-				fn(static_cast<const dt_event &>(slab_[slot]));
-				free_.push_back(slot);
-			}
+			release_ring(fn, ahead, mask);
 		}
 	}
 
@@ -173,6 +156,36 @@ public:
 	}
 
 private:
+	// The ring and the heap of stragglers merged by (ts, arrival).
+	template <typename Fn, typename Ahead>
+	[[gnu::noinline]] void release_merging(uint64_t limit, Fn &fn, Ahead &ahead) {
+		const size_t mask = ring_.size() - 1;
+		for (;;) {
+			bool have_ring = ring_tail_ != ring_head_ && ring_[ring_head_ & mask].ts <= limit;
+			bool have_heap = !heap_.empty() && heap_.front().ts <= limit;
+			if (!have_ring && !have_heap)
+				return;
+			bool take_ring = have_ring;
+			if (have_ring && have_heap) {
+				const dt_event &r = ring_[ring_head_ & mask];
+				const HeapItem &h = heap_.front();
+				// Arrival numbers are the low 32 bits: within a window
+				// of less than 2^31 events the difference decides.
+				take_ring = r.ts < h.ts ||
+					    (r.ts == h.ts && int32_t(seqs_[ring_head_ & mask] - h.seq) < 0);
+			}
+			if (take_ring) {
+				release_ring(fn, ahead, mask);
+			} else {
+				uint32_t slot = heap_.front().slot;
+				std::pop_heap(heap_.begin(), heap_.end(), later);
+				heap_.pop_back();
+				fn(static_cast<const dt_event &>(slab_[slot]));
+				free_.push_back(slot);
+			}
+		}
+	}
+
 	// The ring's oldest event to fn.  Once per slot, when it is released
 	// (not on every call: most calls release one event and then find the
 	// next one not due, and the ahead lookup costs as much as a hash
@@ -227,13 +240,17 @@ private:
 	};
 	static constexpr size_t kCommCache = 256, kMaxComms = 65535;
 
+	// 16 bytes: the arrival number's low 32 bits suffice in a window of
+	// fewer than 2^31 events (as in the ring), and size() divides by a
+	// power of two.
 	struct HeapItem {
 		uint64_t ts;
-		uint64_t seq;
+		uint32_t seq;
 		uint32_t slot;
 	};
+	static_assert(sizeof(HeapItem) == 16);
 	static bool later(const HeapItem &a, const HeapItem &b) {
-		return a.ts > b.ts || (a.ts == b.ts && a.seq > b.seq);
+		return a.ts > b.ts || (a.ts == b.ts && int32_t(a.seq - b.seq) > 0);
 	}
 
 	// Interned id of ev's comm; false if the table is full.
