@@ -431,12 +431,13 @@ uint32_t Engine::Impl::inode_new(const InodeKey &k) {
 	return id;
 }
 
-PageState &Engine::Impl::page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
-	uint64_t key = page_key(dev, ino, pgoff);
+PageState &Engine::Impl::page_slow(uint64_t key) {
 	bool ins = false;
 	PageState &ps = pages.get_or_insert(key, &ins);
 	if (ins)
 		++inodes[key >> 32].pages;
+	last_pkey = key;
+	last_ps = &ps;
 	return ps;
 }
 
@@ -447,14 +448,21 @@ PageState *Engine::Impl::find_page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 		id = last_iid;
 	else if (!inode_lookup(k, id))
 		return nullptr;
-	return pages.find(uint64_t(id) << 32 | (pgoff & 0xffffffffULL));
+	uint64_t key = uint64_t(id) << 32 | (pgoff & 0xffffffffULL);
+	if (key == last_pkey)
+		return last_ps;
+	PageState *ps = pages.find(key);
+	if (ps) {
+		last_pkey = key;
+		last_ps = ps;
+	}
+	return ps;
 }
 
-// The previous event's task missed (task() in engine_impl.h handles the
-// hit).  A direct-mapped cache by tid answers most of the rest without
-// hashing; an entry is checked against the task it names, so a retired
-// or reused slot is never taken for another tid.
-TaskState &Engine::Impl::task_slow(const dt_event &ev) {
+// The task of an event whose tid neither the previous event nor the
+// direct-mapped cache (task() in engine_impl.h) knew: the hash table, the
+// task created if new.  Returns its index; the cache remembers it.
+uint32_t Engine::Impl::task_slow(const dt_event &ev) {
 	uint64_t key = ev.tid ? ev.tid : ev.pid;
 	uint32_t idx;
 	if (!task_lookup(uint32_t(key), idx)) {
@@ -470,14 +478,7 @@ TaskState &Engine::Impl::task_slow(const dt_event &ev) {
 		idx = slot;
 		tcache[key & (kTCache - 1)] = idx + 1;
 	}
-	last_task_key = key;
-	last_task_idx = idx;
-	TaskState &t = tasks[idx];
-	t.pid = ev.pid;
-	if (ev.comm[0])
-		memcpy(t.comm, ev.comm, DT_COMM_LEN);
-	t.last_ts = ev.ts;
-	return t;
+	return idx;
 }
 
 bool Engine::Impl::task_lookup(uint32_t tid, uint32_t &idx) {
@@ -531,6 +532,7 @@ void Engine::Impl::sweep() {
 	if (released_ts <= cfg.idle_horizon_ns)
 		return;
 	uint64_t cutoff = released_ts - cfg.idle_horizon_ns;
+	forget_last_page(); // the sweep erases and shifts slots
 	sweep_cursor = pages.sweep(sweep_cursor, 2048, [&](uint64_t key, PageState &ps) {
 		uint64_t last = std::max<uint64_t>(ps.map_ts(epoch), ps.w_ts(epoch) & ~1ULL);
 		if (last >= cutoff)

@@ -270,24 +270,49 @@ struct Engine::Impl {
 	uint64_t page_key(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 		return uint64_t(inode_id(dev, ino, pgoff)) << 32 | (pgoff & 0xffffffffULL);
 	}
-	detail::PageState &page(uint64_t dev, uint64_t ino, uint64_t pgoff);
+	// The page's state, created if new.  Inlined for the hit of the
+	// previous page looked up (see last_pkey).
+	detail::PageState &page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
+		uint64_t key = page_key(dev, ino, pgoff);
+		if (key == last_pkey)
+			return *last_ps;
+		return page_slow(key);
+	}
+	detail::PageState &page_slow(uint64_t key);
 	detail::PageState *find_page(uint64_t dev, uint64_t ino, uint64_t pgoff);
+	// The page the previous page() or find_page() found or made: a page's
+	// events come together (a write fault maps the page, then W2 marks it
+	// dirty), and a hit saves the hash and the probe.  Valid while the
+	// table keeps its slots in place: forgotten when it grows (page_slow()
+	// sets it anew) and when entries are erased (sweep()).
+	uint64_t last_pkey = detail::kNoKey;
+	detail::PageState *last_ps = nullptr;
+	void forget_last_page() { last_pkey = detail::kNoKey; }
 	// The task of ev, created if new; pid and comm refreshed.  The hit of
 	// the previous event's task is inlined (most events: a task's events
 	// come in runs).
 	detail::TaskState &task(const dt_event &ev) {
 		uint64_t key = ev.tid ? ev.tid : ev.pid;
-		if (key == last_task_key) [[likely]] {
-			detail::TaskState &t = tasks[last_task_idx];
-			t.pid = ev.pid;
-			if (ev.comm[0])
-				memcpy(t.comm, ev.comm, DT_COMM_LEN);
-			t.last_ts = ev.ts;
-			return t;
+		uint32_t idx = last_task_idx;
+		if (key != last_task_key) {
+			// Then the direct-mapped cache (checked against the task
+			// it names), then the hash table.
+			uint32_t c = tcache[key & (kTCache - 1)];
+			if (c && tasks[c - 1].used && tasks[c - 1].tid == key) [[likely]]
+				idx = c - 1;
+			else
+				idx = task_slow(ev);
+			last_task_key = key;
+			last_task_idx = idx;
 		}
-		return task_slow(ev);
+		detail::TaskState &t = tasks[idx];
+		t.pid = ev.pid;
+		if (ev.comm[0])
+			memcpy(t.comm, ev.comm, DT_COMM_LEN);
+		t.last_ts = ev.ts;
+		return t;
 	}
-	detail::TaskState &task_slow(const dt_event &ev);
+	uint32_t task_slow(const dt_event &ev);
 	bool task_lookup(uint32_t tid, uint32_t &idx);
 	detail::TaskState *find_task(uint32_t tid);
 	detail::Removal *removal_of(detail::TaskState &t);

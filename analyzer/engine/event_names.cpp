@@ -74,12 +74,4 @@ std::bitset<DT_HOOK_MAX> hooks_from_names(const std::vector<std::string> &names)
 	return b;
 }
 
-bool fault_mapped(int64_t ret)
-{
-	// VM_FAULT_OOM 0x1, SIGBUS 0x2, HWPOISON 0x10, HWPOISON_LARGE 0x20,
-	// SIGSEGV 0x40, RETRY 0x400, FALLBACK 0x800, NEEDDSYNC 0x2000.
-	constexpr int64_t kNotMapped = 0x1 | 0x2 | 0x10 | 0x20 | 0x40 | 0x400 | 0x800 | 0x2000;
-	return ret >= 0 && !(ret & kNotMapped);
-}
-
 } // namespace daxtrace

@@ -98,11 +98,8 @@ void Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
 }
 
 void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {
-	uint64_t key = page_key(ev.dev, ev.ino, pg);
-	bool ins = false;
-	PageState &ps = pages.get_or_insert(key, &ins);
-	if (ins)
-		++inodes[key >> 32].pages;
+	PageState &ps = page(ev.dev, ev.ino, pg);
+	uint64_t key = last_pkey;
 	ps.set_map(ev.ts, epoch, t.tid);
 
 	check_z_on_map(t, ev, pg);

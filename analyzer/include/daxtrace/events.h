@@ -34,6 +34,12 @@ std::bitset<DT_HOOK_MAX> hooks_from_names(const std::vector<std::string> &names)
 
 // vm_fault_t: did this fault leave a page mapped?  False for any
 // VM_FAULT_ERROR bit, RETRY, FALLBACK and NEEDDSYNC (mapped later).
-bool fault_mapped(int64_t vm_fault_ret);
+// Inline: the rules ask it twice per fault exit.
+inline bool fault_mapped(int64_t vm_fault_ret) {
+	// VM_FAULT_OOM 0x1, SIGBUS 0x2, HWPOISON 0x10, HWPOISON_LARGE 0x20,
+	// SIGSEGV 0x40, RETRY 0x400, FALLBACK 0x800, NEEDDSYNC 0x2000.
+	constexpr int64_t kNotMapped = 0x1 | 0x2 | 0x10 | 0x20 | 0x40 | 0x400 | 0x800 | 0x2000;
+	return vm_fault_ret >= 0 && !(vm_fault_ret & kNotMapped);
+}
 
 } // namespace daxtrace
