@@ -13,37 +13,39 @@ namespace {
 
 constexpr uint32_t kFaulter = 200, kRemover = 300;
 
-// The fault maps page 5 after the truncate tore it down, while the
-// truncate is still tearing down (page 6 follows): the fault did not wait
-// for the invalidate lock.
-Stream t1_race() {
+// How every T1 stream below begins: a removal (truncate, punch) breaks
+// the layouts and tears page 5 down, and a fault on page 5 enters.
+Stream page5_torn_down_fault_enters(uint16_t rop) {
 	return {
-		Ev(DT_REMOVE_ENTER, 1000, kRemover).op_(DT_ROP_TRUNCATE),
+		Ev(DT_REMOVE_ENTER, 1000, kRemover).op_(rop),
 		Ev(DT_BREAK_ENTER, 1050, kRemover, 0),
 		Ev(DT_BREAK_EXIT, 1080, kRemover, 0).ret_(0),
 		Ev(DT_ENTRY_DELETE, 1100, kRemover, 5),
 		Ev(DT_FAULT_ENTER, 1150, kFaulter, 5),
+	};
+}
+
+// The fault maps page 5 after the truncate tore it down, while the
+// truncate is still tearing down (page 6 follows): the fault did not wait
+// for the invalidate lock.
+Stream t1_race() {
+	return then(page5_torn_down_fault_enters(DT_ROP_TRUNCATE), {
 		Ev(DT_IOMAP, 1160, kFaulter, 5).nr(1).sector(4096, 4096).iomap(DT_IOMAP_MAPPED, 0),
 		Ev(DT_FAULT_EXIT, 1200, kFaulter, 5).ret_(kFaultNoPage),
 		Ev(DT_ENTRY_DELETE, 1300, kRemover, 6),
 		Ev(DT_REMOVE_EXIT, 1400, kRemover).op_(DT_ROP_TRUNCATE),
-	};
+	});
 }
 
 // Correctly serialised: the fault enters during the truncate (overlap of
 // the brackets) but maps only after the truncate released the lock.
 Stream t1_serialised() {
-	return {
-		Ev(DT_REMOVE_ENTER, 1000, kRemover).op_(DT_ROP_TRUNCATE),
-		Ev(DT_BREAK_ENTER, 1050, kRemover, 0),
-		Ev(DT_BREAK_EXIT, 1080, kRemover, 0).ret_(0),
-		Ev(DT_ENTRY_DELETE, 1100, kRemover, 5),
-		Ev(DT_FAULT_ENTER, 1150, kFaulter, 5),
+	return then(page5_torn_down_fault_enters(DT_ROP_TRUNCATE), {
 		Ev(DT_ENTRY_DELETE, 1300, kRemover, 6),
 		Ev(DT_REMOVE_EXIT, 1400, kRemover).op_(DT_ROP_TRUNCATE),
 		Ev(DT_IOMAP, 1450, kFaulter, 5).nr(1).sector(4096, 4096).iomap(DT_IOMAP_MAPPED, 0),
 		Ev(DT_FAULT_EXIT, 1500, kFaulter, 5).ret_(kFaultNoPage),
-	};
+	});
 }
 
 } // namespace
@@ -95,16 +97,11 @@ TEST(RuleT, MappingAfterLastTeardownBeforeExitIsNearMiss) {
 // the punch emits nothing more until it returns.  A fault serialised with
 // the punch would have mapped the hole (zero page) or a new block.
 static Stream t1_punch_old_block(uint16_t iomap_flags = 0, int64_t exit_ret = 0) {
-	return {
-		Ev(DT_REMOVE_ENTER, 1000, kRemover).op_(DT_ROP_PUNCH),
-		Ev(DT_BREAK_ENTER, 1050, kRemover, 0),
-		Ev(DT_BREAK_EXIT, 1080, kRemover, 0).ret_(0),
-		Ev(DT_ENTRY_DELETE, 1100, kRemover, 5),
-		Ev(DT_FAULT_ENTER, 1150, kFaulter, 5),
+	return then(page5_torn_down_fault_enters(DT_ROP_PUNCH), {
 		Ev(DT_IOMAP, 1160, kFaulter, 5).nr(1).sector(4096, 4096).iomap(DT_IOMAP_MAPPED, iomap_flags),
 		Ev(DT_FAULT_EXIT, 1200, kFaulter, 5).ret_(kFaultNoPage),
 		Ev(DT_REMOVE_EXIT, 51000, kRemover).op_(DT_ROP_PUNCH).ret_(exit_ret),
-	};
+	});
 }
 
 TEST(RuleT, PunchFaultMapsTheBlockBeingFreedIsT1) {

@@ -90,6 +90,17 @@ void spit(const std::string &p, const std::vector<char> &d) {
 	f.write(d.data(), std::streamsize(d.size()));
 }
 
+// s written to p as a complete trace (header(), blocks of block_events,
+// closed); returns the file's bytes, for the tests that damage them.
+std::vector<char> write_trace(const std::string &p, const Stream &s,
+			      uint32_t block_events = daxtrace::TraceWriter::kDefaultBlockEvents) {
+	{
+		daxtrace::TraceWriter w(p, header(), block_events);
+		w.append(s.data(), s.size());
+	}
+	return slurp(p);
+}
+
 } // namespace
 
 TEST(TraceFile, RoundTripKeepsHeaderAndEvents) {
@@ -125,10 +136,7 @@ TEST(TraceFile, ReplayGivesExactlyTheSameFindings) {
 	Stream s = mixed(2000);
 	auto live = findings_of(s);
 	ASSERT_GT(live.size(), 100u);
-	{
-		daxtrace::TraceWriter w(p, header(), 300);
-		w.append(s.data(), s.size());
-	} // destructor closes
+	write_trace(p, s, 300);
 	daxtrace::TraceReader r(p);
 	auto replay = findings_of(r.read_all());
 	EXPECT_TRUE(r.clean_end());
@@ -139,11 +147,7 @@ TEST(TraceFile, TruncatedFileKeepsEverythingBeforeTheDamage) {
 	TmpPath tp("trunc");
 	const std::string &p = tp;
 	Stream s = mixed(2000);
-	{
-		daxtrace::TraceWriter w(p, header(), 256);
-		w.append(s.data(), s.size());
-	}
-	auto bytes = slurp(p);
+	auto bytes = write_trace(p, s, 256);
 	bytes.resize(bytes.size() * 2 / 3);
 	spit(p, bytes);
 	daxtrace::TraceReader r(p);
@@ -164,11 +168,7 @@ TEST(TraceFile, MissingEndMarkerIsReported) {
 	TmpPath tp("noend");
 	const std::string &p = tp;
 	Stream s = mixed(100);
-	{
-		daxtrace::TraceWriter w(p, header(), 64);
-		w.append(s.data(), s.size());
-	}
-	auto bytes = slurp(p);
+	auto bytes = write_trace(p, s, 64);
 	bytes.resize(bytes.size() - 32); // drop the end marker only
 	spit(p, bytes);
 	daxtrace::TraceReader r(p);
@@ -205,11 +205,7 @@ TEST(TraceFile, CorruptedPayloadIsSkippedAndLaterBlocksAreRead) {
 	TmpPath tp("corrupt");
 	const std::string &p = tp;
 	Stream s = mixed(2000);
-	{
-		daxtrace::TraceWriter w(p, header(), 256);
-		w.append(s.data(), s.size());
-	}
-	auto bytes = slurp(p);
+	auto bytes = write_trace(p, s, 256);
 	auto blocks = block_offsets(bytes);
 	ASSERT_GT(blocks.size(), 6u);
 	size_t off = blocks[3];
@@ -291,11 +287,7 @@ TEST(TraceFile, FindingsAcrossAGapAreUncertain) {
 	ASSERT_EQ(l2.size(), 1u);
 	ASSERT_FALSE(l1[0]->uncertain);
 	ASSERT_FALSE(l2[0]->uncertain);
-	{
-		daxtrace::TraceWriter w(p, header(), 64);
-		w.append(s.data(), s.size());
-	}
-	auto bytes = slurp(p);
+	auto bytes = write_trace(p, s, 64);
 	auto blocks = block_offsets(bytes);
 	ASSERT_EQ(blocks.size(), 5u); // 4 blocks + end marker
 	bytes[blocks[2] + 4] ^= 1;    // block 2's header (its index)
@@ -317,11 +309,7 @@ TEST(TraceFile, SeveralDamagedBlocksEachBecomeAGap) {
 	TmpPath tp("multi");
 	const std::string &p = tp;
 	Stream s = mixed(3000);
-	{
-		daxtrace::TraceWriter w(p, header(), 200);
-		w.append(s.data(), s.size());
-	}
-	auto bytes = slurp(p);
+	auto bytes = write_trace(p, s, 200);
 	auto blocks = block_offsets(bytes);
 	ASSERT_GT(blocks.size(), 12u);
 	bytes[blocks[2]] = 'X';                 // magic of block 2
@@ -352,11 +340,7 @@ TEST(TraceFile, WithoutResyncTheReaderStopsAtTheDamage) {
 	TmpPath tp("noresync");
 	const std::string &p = tp;
 	Stream s = mixed(1000);
-	{
-		daxtrace::TraceWriter w(p, header(), 128);
-		w.append(s.data(), s.size());
-	}
-	auto bytes = slurp(p);
+	auto bytes = write_trace(p, s, 128);
 	bytes[block_offsets(bytes)[2] + 45] ^= 1;
 	spit(p, bytes);
 	daxtrace::TraceReader r(p);
@@ -371,11 +355,7 @@ TEST(TraceFile, ADamagedTailIsNotResumed) {
 	TmpPath tp("tail");
 	const std::string &p = tp;
 	Stream s = mixed(1000);
-	{
-		daxtrace::TraceWriter w(p, header(), 128);
-		w.append(s.data(), s.size());
-	}
-	auto bytes = slurp(p);
+	auto bytes = write_trace(p, s, 128);
 	auto blocks = block_offsets(bytes);
 	bytes.resize(blocks[blocks.size() - 2] + 50); // cut inside the last block
 	spit(p, bytes);
@@ -568,11 +548,7 @@ TEST(TraceFile, FromMemoryMatchesFile) {
 	TmpPath tp("mem");
 	const std::string &p = tp;
 	Stream s = mixed(50);
-	{
-		daxtrace::TraceWriter w(p, header());
-		w.append(s.data(), s.size());
-	}
-	auto bytes = slurp(p);
+	auto bytes = write_trace(p, s);
 	auto r = daxtrace::TraceReader::from_memory(bytes.data(), bytes.size());
 	EXPECT_EQ(r.read_all().size(), s.size());
 	EXPECT_TRUE(r.clean_end());
