@@ -37,6 +37,24 @@ double number_with_suffix(const std::string &v, std::string *suffix)
 	return d;
 }
 
+// The value of k, a number with an optional suffix, times what the suffix
+// stands for (multiplier(suffix) < 0: a suffix this kind of value does not
+// take); a value that is not one is a ConfigError naming what was expected.
+template <class Multiplier>
+double scaled(const Config &c, const std::string &k, const char *expected, Multiplier multiplier)
+{
+	try {
+		std::string sfx;
+		double d = number_with_suffix(c.str(k), &sfx);
+		double m = multiplier(sfx);
+		if (m < 0)
+			throw std::invalid_argument("suffix");
+		return d * m;
+	} catch (const std::exception &) {
+		throw ConfigError(where(c, k) + ": expected " + expected + ", got '" + c.str(k) + "'");
+	}
+}
+
 }  // namespace
 
 std::string Config::str(const std::string &k, const std::string &def) const
@@ -47,57 +65,34 @@ std::string Config::str(const std::string &k, const std::string &def) const
 
 double Config::num(const std::string &k, double def) const
 {
-	if (!has(k))
-		return def;
-	try {
-		std::string sfx;
-		double d = number_with_suffix(str(k), &sfx);
-		if (!sfx.empty())
-			throw std::invalid_argument("suffix");
-		return d;
-	} catch (const std::exception &) {
-		throw ConfigError(where(*this, k) + ": expected a number, got '" + str(k) + "'");
-	}
+	return has(k) ? scaled(*this, k, "a number",
+			       [](const std::string &sfx) { return sfx.empty() ? 1.0 : -1.0; })
+		      : def;
 }
 
 uint64_t Config::size(const std::string &k, uint64_t def) const
 {
 	if (!has(k))
 		return def;
-	try {
-		std::string sfx;
-		double d = number_with_suffix(str(k), &sfx);
+	return uint64_t(scaled(*this, k, "a size (e.g. 64M, 1G)", [](std::string sfx) {
 		std::transform(sfx.begin(), sfx.end(), sfx.begin(), ::toupper);
 		if (!sfx.empty() && sfx.back() == 'B' && sfx.size() > 1)
 			sfx.pop_back();  // "MB", "MiB" -> "M", "MI"
 		if (!sfx.empty() && sfx.back() == 'I')
 			sfx.pop_back();
-		double m = sfx.empty() || sfx == "B" ? 1 : sfx == "K" ? 1024.0 : sfx == "M" ? 1048576.0
-			 : sfx == "G" ? 1073741824.0 : -1;
-		if (m < 0)
-			throw std::invalid_argument("suffix");
-		return uint64_t(d * m);
-	} catch (const std::exception &) {
-		throw ConfigError(where(*this, k) + ": expected a size (e.g. 64M, 1G), got '" + str(k) + "'");
-	}
+		return sfx.empty() || sfx == "B" ? 1 : sfx == "K" ? 1024.0 : sfx == "M" ? 1048576.0
+		     : sfx == "G" ? 1073741824.0 : -1;
+	}));
 }
 
 double Config::duration(const std::string &k, double def) const
 {
 	if (!has(k))
 		return def;
-	try {
-		std::string sfx;
-		double d = number_with_suffix(str(k), &sfx);
-		double m = sfx.empty() || sfx == "s" ? 1 : sfx == "ms" ? 0.001 : sfx == "m" || sfx == "min" ? 60
-			 : sfx == "h" ? 3600 : sfx == "d" ? 86400 : -1;
-		if (m < 0)
-			throw std::invalid_argument("suffix");
-		return d * m;
-	} catch (const std::exception &) {
-		throw ConfigError(where(*this, k) + ": expected a duration (e.g. 30s, 10m, 2h, 1d), got '" +
-				  str(k) + "'");
-	}
+	return scaled(*this, k, "a duration (e.g. 30s, 10m, 2h, 1d)", [](const std::string &sfx) {
+		return sfx.empty() || sfx == "s" ? 1 : sfx == "ms" ? 0.001 : sfx == "m" || sfx == "min" ? 60
+		     : sfx == "h" ? 3600 : sfx == "d" ? 86400 : -1;
+	});
 }
 
 bool Config::flag(const std::string &k, bool def) const

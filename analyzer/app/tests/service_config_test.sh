@@ -43,6 +43,9 @@ bad() { # TEXT EXPECTED-MESSAGE
 	[ "$(wc -l < "$T/e")" = 1 ] || fail "more than one line: $(cat "$T/e")"
 }
 bad '[record]\nmax_file_size = lots\n' 'bad.conf:2: record.max_file_size: expected a size'
+bad '[record]\nmax_file_size = 3T\n' 'bad.conf:2: record.max_file_size: expected a size'
+bad '[log]\nstats_interval = 5 fortnights\n' 'bad.conf:2: log.stats_interval: expected a duration'
+bad '[probes]\nringbuf_mb = 64M\n' "bad.conf:2: probes.ringbuf_mb: expected a number, got '64M'"
 bad 'metrics.listn = :9477\n' "bad.conf:1: unknown key 'metrics.listn'"
 bad 'no equals sign\n' 'bad.conf:1: expected key = value'
 bad '[probes]\nforbid = fentry, magic\n' "unknown mechanism 'magic'"
