@@ -121,3 +121,34 @@ wait_until() {
 # wait_for_line FILE REGEX PID SECONDS: wait_until FILE has a line
 # matching REGEX (grep -E).
 wait_for_line() { wait_until "$3" "$4" grep -qsE -- "$2" "$1"; }
+
+# The lab's live daxtrace around a workload (inside a guest, on the DAX
+# filesystem at $LAB_MNT, with the lab's ring size), started and stopped
+# the same way by every lab script that records one.
+#
+# daxtrace_live_start DAXTRACE DXT JSONL ERR: start DAXTRACE in the
+# background (its pid in DAXTRACE_PID), recording to DXT, JSON lines to
+# JSONL, stderr to ERR, and wait up to 60 s for its start line.  Returns 1,
+# showing ERR, when it exited first; without a start line after 60 s it
+# returns 0: the workload runs anyway and the judge reports what daxtrace
+# did see.
+daxtrace_live_start() {
+	local daxtrace=$1 dxt=$2 jsonl=$3 err=$4 rc=0
+	"$daxtrace" --json --interval 2 --force --record "$dxt" --dev "$LAB_MNT" \
+		--ringbuf-mb "$LAB_RINGBUF_MB" >"$jsonl" 2>"$err" &
+	DAXTRACE_PID=$!
+	wait_for_line "$jsonl" '"type":"start"' "$DAXTRACE_PID" 60 || rc=$?
+	[ $rc != 1 ] || { echo "daxtrace exited early:"; cat "$err"; return 1; }
+}
+
+# daxtrace_live_stop DAXTRACE ERR DXT REPLAY_JSONL REPLAY_ERR: stop it with
+# SIGINT (its Ctrl-C path), which must exit 0, then replay the recording
+# DXT as JSON lines.  Returns 1, saying why, when either failed.
+daxtrace_live_stop() {
+	local daxtrace=$1 err=$2 dxt=$3 replay_jsonl=$4 replay_err=$5 rc=0
+	kill -INT "$DAXTRACE_PID"
+	wait "$DAXTRACE_PID" || rc=$?
+	[ $rc = 0 ] || { echo "daxtrace exited $rc"; cat "$err"; return 1; }
+	"$daxtrace" replay --json "$dxt" >"$replay_jsonl" 2>"$replay_err" ||
+		{ echo "replay failed"; cat "$replay_err"; return 1; }
+}

@@ -13,27 +13,17 @@ bindir=${2:?}
 secs=${3:-3}
 out=$LAB_OUT
 
-"$daxtrace" --json --interval 2 --force --record "$out/trace.dxt" --dev "$LAB_MNT" \
-	--ringbuf-mb "$LAB_RINGBUF_MB" \
-	>"$out/daxtrace.jsonl" 2>"$out/daxtrace.err" &
-pid=$!
-# Without the start line after 60 s the workloads run anyway: the judge
-# then reports what daxtrace did see.
-wait_for_line "$out/daxtrace.jsonl" '"type":"start"' $pid 60
-[ $? = 1 ] && { echo "daxtrace exited early:"; cat "$out/daxtrace.err"; exit 1; }
-echo "# daxtrace attached (pid $pid)"
+daxtrace_live_start "$daxtrace" "$out/trace.dxt" "$out/daxtrace.jsonl" "$out/daxtrace.err" ||
+	exit 1
+echo "# daxtrace attached (pid $DAXTRACE_PID)"
 
 for w in swap_boot_pinned swapext_pinned punch_pinned zero_fault_race wb_mkwrite_race fault_truncate_race; do
 	echo "# ---- $w"
 	"$bindir/$w" "$LAB_MNT" -s "$secs"
 done >"$out/workloads.tap" 2>&1
 
-kill -INT $pid
-wait $pid
-rc=$?
-echo "# daxtrace exited $rc after SIGINT"
+daxtrace_live_stop "$daxtrace" "$out/daxtrace.err" "$out/trace.dxt" \
+	"$out/replay.jsonl" "$out/replay.err" || exit 1
+echo "# daxtrace exited 0 after SIGINT"
 cat "$out/daxtrace.err"
-[ $rc = 0 ] || exit 1
-"$daxtrace" replay --json "$out/trace.dxt" >"$out/replay.jsonl" 2>"$out/replay.err" ||
-	{ echo "replay failed:"; cat "$out/replay.err"; exit 1; }
 "$daxtrace" replay "$out/trace.dxt" 2>&1 | tail -n 40

@@ -48,20 +48,12 @@ if [ "${1:-}" = --guest ]; then
 			name=$c-m$m
 			for s in z w t l3; do setsw $s 0; done
 			setsw "${switch[$c]}" "$m"
-			"$daxtrace" --json --interval 2 --force --record "$out/$name.dxt" --dev "$LAB_MNT" \
-			--ringbuf-mb "$LAB_RINGBUF_MB" \
-				>"$out/$name.jsonl" 2>"$out/$name.err" &
-			pid=$!
-			wait_for_line "$out/$name.jsonl" '"type":"start"' $pid 60
-			[ $? = 1 ] && { echo "daxtrace exited early:"; cat "$out/$name.err"; exit 1; }
+			daxtrace_live_start "$daxtrace" "$out/$name.dxt" "$out/$name.jsonl" "$out/$name.err" ||
+				exit 1
 			"$bindir/${workload[$c]}" "$LAB_MNT" -n "$rounds" >"$out/$name.tap" 2>&1
 			echo "# $name: ${workload[$c]} -n $rounds exited $? ($(grep -E '^# [a-z_]+: rounds' "$out/$name.tap"))"
-			kill -INT $pid
-			wait $pid
-			rc=$?
-			[ $rc = 0 ] || { echo "daxtrace exited $rc"; cat "$out/$name.err"; exit 1; }
-			"$daxtrace" replay --json "$out/$name.dxt" >"$out/$name.replay.jsonl" 2>"$out/$name.replay.err" ||
-				{ echo "replay failed"; cat "$out/$name.replay.err"; exit 1; }
+			daxtrace_live_stop "$daxtrace" "$out/$name.err" "$out/$name.dxt" \
+				"$out/$name.replay.jsonl" "$out/$name.replay.err" || exit 1
 			setsw "${switch[$c]}" 0
 		done
 	done

@@ -24,23 +24,15 @@ if [ "${1:-}" = --guest ]; then
 	daxtrace=$2 workload=$3 rounds=$4 pages=$5 pmd=$6
 	out=$LAB_OUT
 	session() {	# NAME ARGS...: one daxtrace recording around one run
-		local name=$1 pid rc
+		local name=$1
 		shift
-		"$daxtrace" --json --interval 2 --force --record "$out/$name.dxt" --dev "$LAB_MNT" \
-			--ringbuf-mb "$LAB_RINGBUF_MB" \
-			>"$out/$name.jsonl" 2>"$out/$name.err" &
-		pid=$!
-		wait_for_line "$out/$name.jsonl" '"type":"start"' $pid 60
-		[ $? = 1 ] && { echo "daxtrace exited early:"; cat "$out/$name.err"; return 1; }
+		daxtrace_live_start "$daxtrace" "$out/$name.dxt" "$out/$name.jsonl" "$out/$name.err" ||
+			return 1
 		"$workload" "$LAB_MNT" "$@" >"$out/$name.tap" 2>&1
 		echo "# $name: fsync_locked_skip $* exited $?"
 		grep -E '^(not ok|ok|# fsync_locked_skip:|Bail)' "$out/$name.tap"
-		kill -INT $pid
-		wait $pid
-		rc=$?
-		[ $rc = 0 ] || { echo "daxtrace exited $rc"; cat "$out/$name.err"; return 1; }
-		"$daxtrace" replay --json "$out/$name.dxt" >"$out/$name.replay.jsonl" 2>"$out/$name.replay.err" ||
-			{ echo "replay failed"; cat "$out/$name.replay.err"; return 1; }
+		daxtrace_live_stop "$daxtrace" "$out/$name.err" "$out/$name.dxt" \
+			"$out/$name.replay.jsonl" "$out/$name.replay.err"
 	}
 	extra=()
 	[ "$pmd" = 1 ] && extra=(--pmd)
