@@ -88,35 +88,33 @@ void decode(const uint8_t *data, size_t size, bool live_view) {
 	}
 }
 
+// The header H at b[at] and what follows it (its len field's bytes, when
+// they fit) checksummed again: its crc field over that payload, hdr_crc
+// over the header.  Returns where the next header starts (b.size() when
+// the payload does not fit).
+template <class H>
+size_t reseal(std::vector<uint8_t> &b, size_t at, uint32_t H::*len, uint32_t H::*crc) {
+	H h;
+	memcpy(&h, b.data() + at, sizeof(h));
+	size_t pos = at + sizeof(h);
+	if (h.*len <= b.size() - pos) {
+		h.*crc = daxtrace::detail::crc32c(b.data() + pos, h.*len);
+		pos += h.*len;
+	} else {
+		pos = b.size();
+	}
+	h.hdr_crc = daxtrace::detail::crc32c(&h, offsetof(H, hdr_crc));
+	memcpy(b.data() + at, &h, sizeof(h));
+	return pos;
+}
+
 void repair(std::vector<uint8_t> &b) {
 	using namespace daxtrace::detail;
 	if (b.size() < sizeof(FileHeader))
 		return;
-	FileHeader fh;
-	memcpy(&fh, b.data(), sizeof(fh));
-	size_t pos = sizeof(fh);
-	if (fh.meta_len <= b.size() - pos) {
-		fh.meta_crc = crc32c(b.data() + pos, fh.meta_len);
-		pos += fh.meta_len;
-	} else {
-		pos = b.size();
-	}
-	fh.hdr_crc = crc32c(&fh, offsetof(FileHeader, hdr_crc));
-	memcpy(b.data(), &fh, sizeof(fh));
-	while (b.size() - pos >= sizeof(BlockHeader)) {
-		BlockHeader bh;
-		memcpy(&bh, b.data() + pos, sizeof(bh));
-		size_t at = pos;
-		pos += sizeof(bh);
-		if (bh.comp_len <= b.size() - pos) {
-			bh.payload_crc = crc32c(b.data() + pos, bh.comp_len);
-			pos += bh.comp_len;
-		} else {
-			pos = b.size();
-		}
-		bh.hdr_crc = crc32c(&bh, offsetof(BlockHeader, hdr_crc));
-		memcpy(b.data() + at, &bh, sizeof(bh));
-	}
+	size_t pos = reseal(b, 0, &FileHeader::meta_len, &FileHeader::meta_crc);
+	while (b.size() - pos >= sizeof(BlockHeader))
+		pos = reseal(b, pos, &BlockHeader::comp_len, &BlockHeader::payload_crc);
 }
 
 } // namespace
