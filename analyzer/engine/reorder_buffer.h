@@ -34,12 +34,11 @@ class ReorderBuffer {
 public:
 	ReorderBuffer() {
 		ring_.reset(1024);
-		seqs_.reset(1024);
 	}
 
 	size_t size() const { return size_t(ring_tail_ - ring_head_) + heap_.size(); }
 	size_t memory_bytes() const {
-		return ring_.memory_bytes() + seqs_.memory_bytes() + heap_.capacity() * sizeof(HeapItem) +
+		return ring_.memory_bytes() + heap_.capacity() * sizeof(HeapItem) +
 		       slab_.capacity() * sizeof(dt_event) + free_.capacity() * sizeof(uint32_t) +
 		       comms_.capacity() * sizeof(Comm) +
 		       comm_ids_.size() * (sizeof(std::string) + DT_COMM_LEN + 4 + 2 * sizeof(void *)) +
@@ -54,7 +53,6 @@ public:
 
 	// Returns true if the event went out of order (into the heap).
 	bool push(const dt_event &ev) {
-		uint64_t seq = seq_++;
 		if (ring_tail_ == ring_head_ || ev.ts >= ring_tail_ts_) {
 			if (ring_tail_ - ring_head_ == ring_.size())
 				grow_ring();
@@ -64,19 +62,23 @@ public:
 			__builtin_prefetch(ahead, 1);
 			__builtin_prefetch(ahead + 64, 1);
 			ring_[ring_tail_ & mask] = ev;
-			seqs_[ring_tail_ & mask] = uint32_t(seq);
 			++ring_tail_;
 			ring_tail_ts_ = ev.ts;
 			return false;
 		}
-		return push_out_of_order(ev, seq);
+		return push_out_of_order(ev);
 	}
 
 	// Kept out of line: only the few stragglers come here, and the
 	// in-order path above stays small enough to inline into the engine.
-	[[gnu::noinline]] bool push_out_of_order(const dt_event &ev, uint64_t seq) {
-		if (insert_near_tail(ev, uint32_t(seq)))
+	[[gnu::noinline]] bool push_out_of_order(const dt_event &ev) {
+		// Not beside a straggler of the same timestamp in the heap: so
+		// every ring event of a heap event's timestamp arrived before
+		// it, and ties between the two go to the ring without arrival
+		// numbers.  (The heap's events are old; slid ones are recent.)
+		if ((heap_.empty() || ev.ts > heap_max_ts_) && insert_near_tail(ev))
 			return true;
+		heap_max_ts_ = std::max<uint64_t>(heap_max_ts_, ev.ts);
 		uint32_t slot;
 		if (!free_.empty()) {
 			slot = free_.back();
@@ -86,7 +88,7 @@ public:
 			slab_.emplace_back();
 		}
 		slab_[slot] = ev;
-		heap_.push_back(HeapItem{ev.ts, uint32_t(seq), slot});
+		heap_.push_back(HeapItem{ev.ts, heap_seq_++, slot});
 		std::push_heap(heap_.begin(), heap_.end(), later);
 		return true;
 	}
@@ -165,15 +167,9 @@ private:
 			bool have_heap = !heap_.empty() && heap_.front().ts <= limit;
 			if (!have_ring && !have_heap)
 				return;
-			bool take_ring = have_ring;
-			if (have_ring && have_heap) {
-				const dt_event &r = ring_[ring_head_ & mask];
-				const HeapItem &h = heap_.front();
-				// Arrival numbers are the low 32 bits: within a window
-				// of less than 2^31 events the difference decides.
-				take_ring = r.ts < h.ts ||
-					    (r.ts == h.ts && int32_t(seqs_[ring_head_ & mask] - h.seq) < 0);
-			}
+			// On equal timestamps the ring's event arrived first (see
+			// push_out_of_order()).
+			bool take_ring = have_ring && (!have_heap || ring_[ring_head_ & mask].ts <= heap_.front().ts);
 			if (take_ring) {
 				release_ring(fn, ahead, mask);
 			} else {
@@ -209,7 +205,7 @@ private:
 	// events, which keeps the ring sorted by (ts, arrival) and saves the
 	// heap.
 	static constexpr size_t kMaxSlide = 32;
-	bool insert_near_tail(const dt_event &ev, uint32_t seq) {
+	bool insert_near_tail(const dt_event &ev) {
 		const size_t mask = ring_.size() - 1;
 		if (ring_tail_ - ring_head_ == ring_.size())
 			return false;
@@ -219,12 +215,9 @@ private:
 				return false;
 			--pos;
 		}
-		for (uint64_t i = ring_tail_; i != pos; --i) {
+		for (uint64_t i = ring_tail_; i != pos; --i)
 			ring_[i & mask] = ring_[(i - 1) & mask];
-			seqs_[i & mask] = seqs_[(i - 1) & mask];
-		}
 		ring_[pos & mask] = ev;
-		seqs_[pos & mask] = seq;
 		++ring_tail_;
 		return true;
 	}
@@ -240,9 +233,9 @@ private:
 	};
 	static constexpr size_t kCommCache = 256, kMaxComms = 65535;
 
-	// 16 bytes: the arrival number's low 32 bits suffice in a window of
-	// fewer than 2^31 events (as in the ring), and size() divides by a
-	// power of two.
+	// 16 bytes, so that size() divides by a power of two.  seq numbers
+	// the heap's events in arrival order (ties between them); its low 32
+	// bits suffice while fewer than 2^31 stragglers are held.
 	struct HeapItem {
 		uint64_t ts;
 		uint32_t seq;
@@ -334,17 +327,13 @@ private:
 	// mapping.
 	[[gnu::noinline]] void grow_ring() {
 		BigArray<dt_event> n(ring_.size() * 2);
-		BigArray<uint32_t> q(n.size());
 		for (uint64_t i = ring_head_; i != ring_tail_; ++i) {
 			n[i & (n.size() - 1)] = ring_[i & (ring_.size() - 1)];
-			q[i & (n.size() - 1)] = seqs_[i & (ring_.size() - 1)];
 		}
 		ring_.swap(n);
-		seqs_.swap(q);
 	}
 
 	BigArray<dt_event> ring_;
-	BigArray<uint32_t> seqs_; // low 32 bits of each slot's arrival number
 	uint64_t ring_head_ = 0, ring_tail_ = 0;
 	uint64_t ring_tail_ts_ = 0;
 	std::vector<Comm> comms_;
@@ -353,7 +342,8 @@ private:
 	std::vector<HeapItem> heap_;
 	std::vector<dt_event> slab_;
 	std::vector<uint32_t> free_;
-	uint64_t seq_ = 0;
+	uint32_t heap_seq_ = 0;    // arrival number of the heap's next straggler
+	uint64_t heap_max_ts_ = 0; // newest timestamp that went to the heap
 };
 
 } // namespace daxtrace::detail
