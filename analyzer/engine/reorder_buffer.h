@@ -246,13 +246,17 @@ private:
 		return a.ts > b.ts || (a.ts == b.ts && int32_t(a.seq - b.seq) > 0);
 	}
 
-	// Interned id of ev's comm; false if the table is full.
-	bool comm_id(const dt_event &ev, uint16_t &id) {
+	// Interned id of ev's comm; false if the table is full.  The cache hit
+	// (the task's comm as last seen) is inlined: it is nearly every call.
+	[[gnu::always_inline]] bool comm_id(const dt_event &ev, uint16_t &id) {
 		CommCache &c = comm_cache_[(ev.tid ^ (ev.tid >> 8)) & (kCommCache - 1)];
-		if (c.tid == ev.tid && memcmp(c.c, ev.comm, DT_COMM_LEN) == 0) {
+		if (c.tid == ev.tid && memcmp(c.c, ev.comm, DT_COMM_LEN) == 0) [[likely]] {
 			id = c.id;
 			return true;
 		}
+		return comm_id_slow(ev, c, id);
+	}
+	[[gnu::noinline]] bool comm_id_slow(const dt_event &ev, CommCache &c, uint16_t &id) {
 		std::string key(ev.comm, DT_COMM_LEN);
 		auto it = comm_ids_.find(key);
 		if (it == comm_ids_.end()) {
@@ -271,7 +275,7 @@ private:
 	}
 
 	// Returns false (slot untouched) if the event does not fit.
-	bool encode(Slot &s, const dt_event &ev) {
+	[[gnu::always_inline]] bool encode(Slot &s, const dt_event &ev) {
 		uint16_t cid;
 		bool fits = ev.type < 0xff && ((ev.hook | ev.op | ev.iomap_type | ev.iomap_flags) >> 8) == 0 &&
 			    ((ev.dev | ev.nr_pages) >> 32) == 0 && (ev.refcount >> 16) == 0 &&
