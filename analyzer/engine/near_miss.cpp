@@ -31,12 +31,6 @@ nlohmann::json Histogram::to_json() const {
 
 void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) {
 	total_[int(c)].add(d);
-	Cache::Last &last = cache_.last[int(c)];
-	if (last.in && last.dev == dev && last.ino == ino) {
-		last.fs->second.add(d);
-		last.in->second.add(d);
-		return;
-	}
 	Cache::Ent &fe = cache_.fs[int(c)];
 	if (!fe || fe->first.dev != dev)
 		fe = &*fs_.try_emplace(Key{int(c), dev, 0}).first;
@@ -45,7 +39,6 @@ void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) 
 	Cache::Ent &ie = cache_.in[KeyHash()(key) % Cache::kInodes];
 	if (ie && ie->first == key) {
 		ie->second.add(d);
-		last = Cache::Last{dev, ino, fe, ie};
 		return;
 	}
 	auto it = inodes_.find(key);
@@ -58,7 +51,6 @@ void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) 
 	}
 	ie = &*it;
 	it->second.add(d);
-	last = Cache::Last{dev, ino, fe, ie};
 }
 
 const Histogram *NearMissTable::per_fs(RaceClass c, uint64_t dev) const {

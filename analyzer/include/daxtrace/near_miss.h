@@ -86,17 +86,9 @@ private:
 	// table of inodes.  A copy starts with empty caches.  An entry is the
 	// map's element (key and histogram; elements never move or go), so a
 	// slot is one pointer.
-	// Before both, the histograms of the last record per class: near
-	// misses come in runs on one inode (the pages of one writeback), and a
-	// hit costs two compares instead of two lookups.
 	struct Cache {
 		using Ent = Map::value_type *;
 		static constexpr size_t kInodes = 128;
-		struct Last {
-			uint64_t dev = 0, ino = 0;
-			Ent fs = nullptr, in = nullptr; // in: never one beyond max_inodes
-		};
-		Last last[kRaceClasses] = {};
 		Ent fs[kRaceClasses] = {};
 		Ent in[kInodes] = {};
 		Cache() = default;
