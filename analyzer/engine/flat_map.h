@@ -174,7 +174,9 @@ private:
 		--size_;
 	}
 
-	void rehash(size_t ncap) {
+	// Out of line: inlined into get_or_insert() it made every lookup
+	// save and restore the registers its loop needs.
+	[[gnu::noinline]] void rehash(size_t ncap) {
 		BigArray<Slot> old(std::move(slots_));
 		size_t ocap = cap_;
 		slots_.reset(ncap);
