@@ -392,9 +392,8 @@ void Engine::Impl::w2_on_range(const dt_event &ev) {
 			it->error = true;
 		if (it->depth && --it->depth)
 			return;
-		WbWalk w = std::move(*it);
+		w2_judge(*it, ev); // in place: judging does not touch wb_walks
 		wb_walks.erase(it);
-		w2_judge(w, ev);
 		return;
 	}
 	if (it != wb_walks.end() && (it->hooks & bit)) {
@@ -413,7 +412,8 @@ void Engine::Impl::w2_on_range(const dt_event &ev) {
 	}
 	if (wb_walks.size() >= kMaxWalks)
 		wb_walks.erase(wb_walks.begin());
-	WbWalk w;
+	// Built in place (a walk is two events' worth of bytes to move).
+	WbWalk &w = wb_walks.emplace_back();
 	w.tid = ev.tid;
 	w.dev = ev.dev;
 	w.ino = ev.ino;
@@ -423,9 +423,11 @@ void Engine::Impl::w2_on_range(const dt_event &ev) {
 	w.depth = 1;
 	w.start_ts = ev.ts;
 	w.enter = ev;
-	for (WbWalk &o : wb_walks)
+	for (size_t i = 0; i + 1 < wb_walks.size(); ++i) {
+		WbWalk &o = wb_walks[i];
 		if (o.dev == w.dev && o.ino == w.ino)
 			o.concurrent = w.concurrent = true;
+	}
 	// Faults already running when the walk began overlap it too.
 	for (size_t wi = 0; wi < in_fault_bits.size(); ++wi)
 		for (uint64_t bits = in_fault_bits[wi]; bits; bits &= bits - 1) {
@@ -433,7 +435,6 @@ void Engine::Impl::w2_on_range(const dt_event &ev) {
 			if (t.used && t.in_fault && t.tid != ev.tid)
 				add_cand(w, t.fault_enter, *this);
 		}
-	wb_walks.push_back(std::move(w));
 }
 
 void Engine::Impl::w2_judge(WbWalk &w, const dt_event &exit) {
