@@ -140,48 +140,68 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 		maybe_publish();
 }
 
+// Every analysed event comes here.  The common path (no housekeeping due,
+// the task known) ends in one tail call to a rule's handler and saves no
+// registers; what is rare (housekeeping, DT_LOST, a task not cached) goes
+// to process_rare(), which does the same work in the same order.
 void Engine::Impl::process(const dt_event &ev) {
 	++st.events_analysed;
 	released_ts = ev.ts;
-	if (ev.ts - epoch > (1ULL << 47)) [[unlikely]]
-		rebase(ev.ts);
-	if (ev.ts >= w1_deadline) [[unlikely]]
-		w1_decide(ev.ts);
-	if (++since_sweep >= 1024) {
-		since_sweep = 0;
-		sweep();
-	}
-	if (ev.type == DT_LOST) {
-		++st.lost_markers;
-		uint64_t n = uint64_t(ev.ret > 0 ? ev.ret : 0);
-		st.lost_events += n;
-		// The events were lost on ev.cpu some time since the previous
-		// marker for that CPU (or since the start of the trace).
-		uint64_t &prev = lost_prev[ev.cpu];
-		LossInterval li{prev, ev.ts, false};
-		prev = ev.ts;
-		if (n == 0)
-			return;
-		losses.push_back(li);
-		if (losses.size() > 1024)
-			losses.pop_front();
-		for (auto it = published_windows.begin(); it != published_windows.end();) {
-			if (li.from < it->second && li.to >= it->first) {
-				++st.findings_before_late_loss; // each finding counted once
-				it = published_windows.erase(it);
-			} else {
-				++it;
-			}
+	++since_sweep;
+	if (ev.ts - epoch > (1ULL << 47) || ev.ts >= w1_deadline || since_sweep >= 1024 ||
+	    ev.type == DT_LOST) [[unlikely]]
+		return process_rare(ev, false);
+	dispatch(ev, false);
+}
+
+[[gnu::noinline]] void Engine::Impl::process_rare(const dt_event &ev, bool new_task) {
+	if (!new_task) {
+		if (ev.ts - epoch > (1ULL << 47)) [[unlikely]]
+			rebase(ev.ts);
+		if (ev.ts >= w1_deadline) [[unlikely]]
+			w1_decide(ev.ts);
+		if (since_sweep >= 1024) {
+			since_sweep = 0;
+			sweep();
 		}
-		for (auto &p : pending)
-			if (p.gap_sensitive && !p.f.uncertain && li.from < p.f.window_end_ns &&
-			    li.to >= p.dep_start) {
-				p.f.uncertain = true;
-				p.f.uncertain_reason = std::to_string(n) + " events lost on cpu " +
-						       std::to_string(ev.cpu) + " during the window";
+		if (ev.type == DT_LOST) {
+			++st.lost_markers;
+			uint64_t n = uint64_t(ev.ret > 0 ? ev.ret : 0);
+			st.lost_events += n;
+			// The events were lost on ev.cpu some time since the previous
+			// marker for that CPU (or since the start of the trace).
+			uint64_t &prev = lost_prev[ev.cpu];
+			LossInterval li{prev, ev.ts, false};
+			prev = ev.ts;
+			if (n == 0)
+				return;
+			losses.push_back(li);
+			if (losses.size() > 1024)
+				losses.pop_front();
+			for (auto it = published_windows.begin(); it != published_windows.end();) {
+				if (li.from < it->second && li.to >= it->first) {
+					++st.findings_before_late_loss; // each finding counted once
+					it = published_windows.erase(it);
+				} else {
+					++it;
+				}
 			}
-		return;
+			for (auto &p : pending)
+				if (p.gap_sensitive && !p.f.uncertain && li.from < p.f.window_end_ns &&
+				    li.to >= p.dep_start) {
+					p.f.uncertain = true;
+					p.f.uncertain_reason = std::to_string(n) + " events lost on cpu " +
+							       std::to_string(ev.cpu) + " during the window";
+				}
+			return;
+		}
 	}
+	dispatch(ev, true);
+}
+
+// The rules for ev.  slow: the task may be new (process_rare()); else a
+// task missing from the caches is looked up there.
+[[gnu::always_inline]] inline void Engine::Impl::dispatch(const dt_event &ev, bool slow) {
 	if (ev.type == DT_NONE || ev.type >= DT_TYPE_MAX) {
 		++st.invalid;
 		return;
@@ -189,48 +209,38 @@ void Engine::Impl::process(const dt_event &ev) {
 	switch (ev.type) {
 	case DT_WB_RANGE_ENTER:
 	case DT_WB_RANGE_EXIT:
-		w2_on_range(ev); // no task state: the walk is kept by tid
-		return;
+		return w2_on_range(ev); // no task state: the walk is kept by tid
 	case DT_FSYNC_ENTER:
 	case DT_FSYNC_EXIT:
-		w2_on_fsync(ev);
-		return;
+		return w2_on_fsync(ev);
 	default:
 		break;
 	}
-	TaskState &t = task(ev);
+	uint32_t idx;
+	if (!task_cached(ev, idx)) {
+		if (!slow)
+			return process_rare(ev, true);
+		idx = task_slow(ev);
+	}
+	TaskState &t = task_at(idx, ev);
 	switch (ev.type) {
 	case DT_FAULT_ENTER:
-		on_fault_enter(t, ev);
-		w2_on_fault_enter(ev);
-		set_in_fault(uint32_t(&t - tasks.data()), true);
-		break;
-	case DT_FAULT_EXIT: {
-		bool in = t.in_fault;
-		on_fault_exit(t, ev);
-		w2_on_fault_exit(t, ev, in);
-		if (in)
-			set_in_fault(uint32_t(&t - tasks.data()), false);
-		break;
-	}
+		return on_fault_enter_all(t, ev);
+	case DT_FAULT_EXIT:
+		return on_fault_exit_all(t, ev);
 	// Direct calls: a handler looked up through a member-function
 	// pointer cost a call more per event.
 	case DT_IOMAP:
-		on_iomap(t, ev);
-		break;
+		return on_iomap(t, ev);
 	case DT_ZERO:
-		on_zero(t, ev);
-		break;
+		return on_zero(t, ev);
 	case DT_MKWRITE_ENTER:
 	case DT_MKWRITE_DIRTY:
-		on_mkwrite(t, ev);
-		break;
+		return on_mkwrite(t, ev);
 	case DT_MKWRITE_EXIT:
-		on_mkwrite_done(t, ev);
-		break;
+		return on_mkwrite_done(t, ev);
 	case DT_WB_ENTRY:
-		on_wb_entry(t, ev);
-		break;
+		return on_wb_entry(t, ev);
 	case DT_BREAK_ENTER:
 	case DT_BREAK_BUSY:
 	case DT_BREAK_WAIT:
@@ -238,15 +248,33 @@ void Engine::Impl::process(const dt_event &ev) {
 	case DT_BUSY_SCAN:
 	case DT_REMOVE_ENTER:
 	case DT_REMOVE_EXIT:
+		return on_removal_event(t, ev);
 	case DT_ENTRY_DELETE:
 	case DT_ENTRY_DISASSOC:
-		on_removal_event(t, ev);
-		if (ev.type == DT_ENTRY_DELETE || ev.type == DT_ENTRY_DISASSOC)
-			w2_on_teardown(ev);
-		break;
+		return on_teardown_all(t, ev);
 	default:
 		break;
 	}
+}
+
+// The handlers of the event types that more than one rule follows.
+void Engine::Impl::on_fault_enter_all(TaskState &t, const dt_event &ev) {
+	on_fault_enter(t, ev);
+	w2_on_fault_enter(ev);
+	set_in_fault(uint32_t(&t - tasks.data()), true);
+}
+
+void Engine::Impl::on_fault_exit_all(TaskState &t, const dt_event &ev) {
+	bool in = t.in_fault;
+	on_fault_exit(t, ev);
+	w2_on_fault_exit(t, ev, in);
+	if (in)
+		set_in_fault(uint32_t(&t - tasks.data()), false);
+}
+
+void Engine::Impl::on_teardown_all(TaskState &t, const dt_event &ev) {
+	on_removal_event(t, ev);
+	w2_on_teardown(ev);
 }
 
 void Engine::Impl::flush() {
@@ -460,8 +488,9 @@ PageState *Engine::Impl::find_page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 }
 
 // The task of an event whose tid neither the previous event nor the
-// direct-mapped cache (task() in engine_impl.h) knew: the hash table, the
-// task created if new.  Returns its index; the cache remembers it.
+// direct-mapped cache (task_cached() in engine_impl.h) knew: the hash
+// table, the task created if new.  Returns its index; the cache and the
+// last-task fields remember it.
 uint32_t Engine::Impl::task_slow(const dt_event &ev) {
 	uint64_t key = ev.tid ? ev.tid : ev.pid;
 	uint32_t idx;
@@ -478,6 +507,8 @@ uint32_t Engine::Impl::task_slow(const dt_event &ev) {
 		idx = slot;
 		tcache[key & (kTCache - 1)] = idx + 1;
 	}
+	last_task_key = key;
+	last_task_idx = idx;
 	return idx;
 }
 

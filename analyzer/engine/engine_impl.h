@@ -244,6 +244,11 @@ struct Engine::Impl {
 	void push_late(const dt_event &ev);
 	void release(uint64_t limit);
 	void process(const dt_event &ev);
+	void process_rare(const dt_event &ev, bool new_task);
+	void dispatch(const dt_event &ev, bool slow);
+	void on_fault_enter_all(detail::TaskState &t, const dt_event &ev);
+	void on_fault_exit_all(detail::TaskState &t, const dt_event &ev);
+	void on_teardown_all(detail::TaskState &t, const dt_event &ev);
 	void prefetch(const detail::ReorderBuffer::Peek &ev);
 	void flush();
 	void maybe_publish();
@@ -288,23 +293,25 @@ struct Engine::Impl {
 	uint64_t last_pkey = detail::kNoKey;
 	detail::PageState *last_ps = nullptr;
 	void forget_last_page() { last_pkey = detail::kNoKey; }
-	// The task of ev, created if new; pid and comm refreshed.  The hit of
-	// the previous event's task is inlined (most events: a task's events
-	// come in runs).
-	detail::TaskState &task(const dt_event &ev) {
+	// The task of ev, if the previous event's (most events: a task's
+	// events come in runs) or the direct-mapped cache (checked against the
+	// task it names) has it.  task_slow() finds or makes any other.
+	bool task_cached(const dt_event &ev, uint32_t &idx) {
 		uint64_t key = ev.tid ? ev.tid : ev.pid;
-		uint32_t idx = last_task_idx;
-		if (key != last_task_key) {
-			// Then the direct-mapped cache (checked against the task
-			// it names), then the hash table.
-			uint32_t c = tcache[key & (kTCache - 1)];
-			if (c && tasks[c - 1].used && tasks[c - 1].tid == key) [[likely]]
-				idx = c - 1;
-			else
-				idx = task_slow(ev);
-			last_task_key = key;
-			last_task_idx = idx;
+		if (key == last_task_key) [[likely]] {
+			idx = last_task_idx;
+			return true;
 		}
+		uint32_t c = tcache[key & (kTCache - 1)];
+		if (!c || !tasks[c - 1].used || tasks[c - 1].tid != key)
+			return false;
+		idx = c - 1;
+		last_task_key = key;
+		last_task_idx = idx;
+		return true;
+	}
+	// Task idx, the task of ev: pid and comm refreshed.
+	detail::TaskState &task_at(uint32_t idx, const dt_event &ev) {
 		detail::TaskState &t = tasks[idx];
 		t.pid = ev.pid;
 		if (ev.comm[0])
@@ -312,7 +319,7 @@ struct Engine::Impl {
 		t.last_ts = ev.ts;
 		return t;
 	}
-	uint32_t task_slow(const dt_event &ev);
+	uint32_t task_slow(const dt_event &ev); // remembers it as the last task
 	bool task_lookup(uint32_t tid, uint32_t &idx);
 	detail::TaskState *find_task(uint32_t tid);
 	detail::Removal *removal_of(detail::TaskState &t);
