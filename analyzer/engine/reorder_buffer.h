@@ -126,11 +126,23 @@ public:
 			release_merging(limit, fn, ahead);
 			return;
 		}
-		while (ring_tail_ != ring_head_) {
-			const size_t mask = ring_.size() - 1;
-			if (ring_[ring_head_ & mask].ts > limit)
-				return;
-			release_ring(fn, ahead, mask);
+		// The ring's address, mask and tail in locals: the consumer does
+		// not push from inside fn, so they stay put, and the compiler
+		// need not load them again after every call it cannot see into.
+		const dt_event *ring = ring_.data();
+		const size_t mask = ring_.size() - 1;
+		const uint64_t tail = ring_tail_;
+		for (uint64_t head = ring_head_; head != tail && ring[head & mask].ts <= limit;) {
+			if (tail - head > kAhead) {
+				const dt_event &a = ring[(head + kAhead) & mask];
+				ahead(Peek{a.type, a.dev, a.ino, a.pgoff});
+				// the slot ahead's own lines, before it is peeked at
+				const char *p = reinterpret_cast<const char *>(&ring[(head + 4 * kAhead) & mask]);
+				__builtin_prefetch(p);
+				__builtin_prefetch(p + 64);
+			}
+			fn(ring[head & mask]);
+			ring_head_ = ++head;
 		}
 	}
 
