@@ -163,6 +163,9 @@ struct TaskState {
 	dt_event mk_enter{}, mk_dirty_ev{};
 	dt_event w1_wb{};
 	int32_t removal = -1; // index into Impl::removals
+	// where this task's last zeroing went in Impl::zeros (in the padding
+	// after `removal`; the record may have been replaced since)
+	uint32_t zero_slot = 0;
 	// this task's last zeroing (Z2 checks it first: the allocator zeroes
 	// in the faulting task, whatever the other CPUs zero meanwhile)
 	uint64_t zero_ts = 0, zero_dev = 0, zero_sector = 0, zero_len = 0;
@@ -204,6 +207,21 @@ struct ZeroFilter {
 	void add(const ZeroRecord &z) { update<1>(z); }
 	void remove(const ZeroRecord &z) { update<-1>(z); }
 	bool may_cover(uint64_t sector) const { return wide || bins[bin(sector >> kShift)]; }
+	// True if record z (in the ring, hence counted) accounts for the whole
+	// count of sector's bin and nothing is wide: then no other record of
+	// the ring can cover the sector.
+	bool only(const ZeroRecord &z, uint64_t sector) const {
+		if (wide)
+			return false;
+		unsigned b = bin(sector >> kShift);
+		uint64_t end = z.sector + (z.len + 511) / 512;
+		if (end <= z.sector)
+			return false; // z counts nowhere
+		unsigned own = 0;
+		for (uint64_t r = z.sector >> kShift; r <= (end - 1) >> kShift; ++r)
+			own += bin(r) == b;
+		return bins[b] == own;
+	}
 };
 
 // An open DAX writeback walk of one task (W2): DT_WB_RANGE_ENTER ..

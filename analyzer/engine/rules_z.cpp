@@ -84,8 +84,17 @@ void Engine::Impl::check_z_on_map(TaskState &t, const dt_event &ev, uint64_t pg)
 	uint64_t sector;
 	if (!sector_of(t.iomap, pg, sector))
 		return;
-	if (sector < UINT64_MAX - kSectorsPerPage && !zero_filter.may_cover(sector))
-		return; // no zeroing in the ring touches it
+	if (sector < UINT64_MAX - kSectorsPerPage) {
+		if (!zero_filter.may_cover(sector))
+			return; // no zeroing in the ring touches it
+		// The task's own newest zeroing (most often: an allocating fault
+		// maps what it just zeroed) is the only one near it: the loop
+		// below passes over the task's own zeroings anyway.
+		const ZeroRecord &own = zeros[t.zero_slot];
+		if (t.zero_slot < zero_count && own.tid == t.tid && own.ts == t.zero_ts && t.zero_ts &&
+		    zero_filter.only(own, sector))
+			return;
+	}
 	uint64_t horizon = ev.ts > cfg.near_miss_horizon_ns ? ev.ts - cfg.near_miss_horizon_ns : 0;
 	// Only the 16 newest zeroings: a close call is recent by definition.
 	for (size_t k = 0; k < std::min<size_t>(zero_count, 16); ++k) {
@@ -157,6 +166,7 @@ void Engine::Impl::on_zero(TaskState &t, const dt_event &ev) {
 	z.len = ev.len;
 	z.tid = t.tid;
 	zero_filter.add(z);
+	t.zero_slot = uint32_t(zero_head);
 	zero_head = (zero_head + 1) % kZeroRing;
 	zero_count = std::min<uint64_t>(zero_count + 1, kZeroRing);
 	t.zero_ts = ev.ts;
