@@ -75,7 +75,10 @@ void Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
 	if (in && t.fault_has_iomap && t.iomap.iomap_type != DT_IOMAP_MAPPED &&
 	    t.iomap.iomap_type != DT_IOMAP_UNWRITTEN)
 		return; // a hole or inline data: the zero page, no block mapped
-	dt_event m = ev;
+	// The mapping as the rules see it is built where it is kept (one copy
+	// of the event, not two); nothing below reads the previous one.
+	dt_event &m = t.last_map_exit;
+	m = ev;
 	if (in) {
 		if (!m.ino && !m.dev) {
 			m.dev = t.fault_enter.dev;
@@ -90,7 +93,6 @@ void Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
 	for (uint64_t i = 0; i < n; ++i)
 		on_mapped(t, m, m.pgoff + i);
 	t.has_last_map = true;
-	t.last_map_exit = m;
 	if (in && t.fault_has_iomap)
 		t.last_map_iomap = t.iomap;
 	else
