@@ -107,7 +107,9 @@ L.append("wake-up per 64 KiB per CPU instead of one per event once 64 KiB wait; 
 L.append("bpf_ringbuf_query, no per-CPU map lookup per event; no ext4_dax_fault")
 L.append("trampoline (the fault tracepoints carry FAULT_FLAG_MKWRITE); a zeroing")
 L.append("is reported once, by the first hook it passes (the allocator's tracepoint")
-L.append("on the patched kernel, else ext4/xfs), not again by the hooks below it.\n")
+L.append("on the patched kernel, else ext4/xfs), not again by the hooks below it;")
+L.append("typed programs (tp_btf, fentry, fexit) read the inode, mapping, page and")
+L.append("vmf they are given with direct loads, not bpf_probe_read_kernel.\n")
 for k in kernels:
     p = os.path.join(results, k, "bench.json")
     if not os.path.exists(p):
