@@ -1,0 +1,72 @@
+#!/bin/bash
+# ci/lab's handling of a guest whose vCPU is stuck for good (the way QEMU
+# TCG has hung on a loaded host: soft lockups of a CPU for minutes, until
+# the command's timeout).  A real hang cannot be made on demand, so QEMU is
+# replaced (--qemu) by a script that writes what such a guest writes to
+# its console, then either stays silent or finishes like a guest does.
+# What is tested is the runner: it stops the hung boot early, keeps its
+# results, boots again once and says so; a CPU that is only slow for a
+# while (one short lockup report) is left alone.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../../ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
+# shellcheck source=SCRIPTDIR/../ktap.sh
+. "$REPO_DIR/tests/ktap.sh"
+command -v busybox >/dev/null || ktap_skip_all "busybox not installed"
+tmp=	# (make_workdir sets it)
+make_workdir tmp
+export DAXTRACE_CACHE=$tmp/cache
+touch "$tmp/bzImage"
+
+# The stand-in for qemu-system-x86_64.  $FAKE_GUEST says what each boot
+# does, one word per boot: "hang" (a CPU stuck 26s, 52s, ... 130s, then
+# nothing), "slow" (one 23s report, then the command's result), "ok".
+cat >"$tmp/qemu" <<'EOF'
+#!/bin/bash
+for a in "$@"; do
+	case $a in
+	file:*) console=${a#file:} ;;
+	*mount_tag=out,*) out=${a#local,path=}; out=${out%%,*} ;;
+	esac
+done
+n=$(($(cat "$FAKE_STATE" 2>/dev/null || echo 0) + 1))
+echo $n >"$FAKE_STATE"
+read -ra plan <<<"$FAKE_GUEST"
+lockup() { echo "[ $1.0] watchdog: BUG: soft lockup - CPU#1 stuck for ${1}s! [bash:159]" >>"$console"; }
+case ${plan[n - 1]} in
+hang) for s in 26 52 78 104 130; do lockup $s; done; sleep 600 ;;
+slow) lockup 23 ;&
+ok) touch "$out/started"; echo "guest says hello" >"$out/output.log"; echo 0 >"$out/status" ;;
+esac
+EOF
+chmod +x "$tmp/qemu"
+
+# lab PLAN [ARGS...]: run ci/lab with the stand-in; sets rc and secs.
+lab() {
+	local t0=$SECONDS
+	rm -f "$tmp/state"
+	rc=0
+	FAKE_GUEST=$1 FAKE_STATE=$tmp/state "$CI_DIR/lab" run --kernel "$tmp/bzImage" \
+		--qemu "$tmp/qemu" --timeout 120 --quiet --out "$tmp/out" "${@:2}" -- true \
+		>"$tmp/lab.log" 2>&1 || rc=$?
+	secs=$((SECONDS - t0))
+	sed 's/^/# /' "$tmp/lab.log"
+}
+
+ktap_plan 7
+lab "hang ok"
+check "a hung boot is stopped early and booted again: exit 0 in ${secs}s (timeout 120s)" \
+	test "$rc" = 0 -a "$secs" -lt 100
+check "... the second boot's results are the results" grep -qx "guest says hello" "$tmp/out/output.log"
+check "... and say that a boot hung, with the lockup line" \
+	grep -q "hung1: .*soft lockup - CPU#1 stuck for 104s" "$tmp/out/hung-boots"
+check "... the hung boot's console is kept" grep -q "stuck for 130s" "$tmp/out.hung1/console.log"
+lab "hang hang"
+check "a guest that hangs on every boot: exit 125 (the lab failed), not a pass ($rc)" test "$rc" = 125
+lab "hang ok" --hang-retries 0
+check "--hang-retries 0: no second boot, exit 125 ($rc)" test "$rc" = 125 -a "$(cat "$tmp/state")" = 1
+rm -rf "$tmp/out.hung1"
+lab "slow"
+check "one short soft lockup report is not a hang: one boot, exit 0, no hung-boots" \
+	test "$rc" = 0 -a "$(cat "$tmp/state")" = 1 -a ! -e "$tmp/out/hung-boots" -a ! -e "$tmp/out.hung1"
+ktap_finish
