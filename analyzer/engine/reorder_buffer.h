@@ -26,6 +26,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -153,16 +154,19 @@ public:
 
 	// The compact form of an event, one cache line: comm interned, the
 	// narrow fields stored narrow.  Only for events that fit (pack()).
+	// The head (ts .. tid) and ino, pgoff keep the event's own layout, so
+	// that they move as a few wide words instead of field by field.
 	struct alignas(64) Slot {
-		uint64_t ts, ino, pgoff;
-		uint32_t dev, pid, tid;
-		uint32_t seq; // unused (the ring's former arrival number)
+		unsigned char head[24]; // dt_event bytes [0, 24): ts, type, hook, cpu, op, pid, tid
+		uint64_t ino, pgoff;
+		uint32_t dev, nr_pages;
 		int32_t ret;
-		uint32_t nr_pages;
 		uint32_t flags;
-		uint16_t cpu, comm, refcount;
-		uint8_t type8, hook8, op8, iomap_type8, iomap_flags8;
+		uint16_t refcount, comm;
+		uint8_t iomap_type8, iomap_flags8;
 	};
+	static constexpr size_t kSlotHead = offsetof(dt_event, dev);
+	static_assert(kSlotHead == sizeof(Slot::head) && offsetof(dt_event, pgoff) == offsetof(dt_event, ino) + 8);
 
 	// The compact form for events kept beyond the window (comms interned
 	// in this buffer's table): false, slot untouched, if ev does not fit.
@@ -296,44 +300,28 @@ private:
 	// Returns false (slot untouched) if the event does not fit.
 	[[gnu::always_inline]] bool encode(Slot &s, const dt_event &ev) {
 		uint16_t cid;
-		bool fits = ev.type < 0xff && ((ev.hook | ev.op | ev.iomap_type | ev.iomap_flags) >> 8) == 0 &&
-			    ((ev.dev | ev.nr_pages) >> 32) == 0 && (ev.refcount >> 16) == 0 &&
-			    ev.ret == int64_t(int32_t(ev.ret)) && (ev.block | ev.len | ev.reserved) == 0 &&
-			    comm_id(ev, cid);
+		bool fits = (((ev.dev | ev.nr_pages) >> 32) | (ev.refcount >> 16) |
+			     ((ev.iomap_type | ev.iomap_flags) >> 8) | ev.block | ev.len | ev.reserved) == 0 &&
+			    ev.ret == int64_t(int32_t(ev.ret)) && comm_id(ev, cid);
 		if (!fits)
 			return false;
-		s.ts = ev.ts;
-		s.seq = 0;
-		s.ino = ev.ino;
-		s.pgoff = ev.pgoff;
+		memcpy(s.head, &ev, kSlotHead);
+		memcpy(&s.ino, &ev.ino, 16); // ino, pgoff
 		s.dev = uint32_t(ev.dev);
-		s.pid = ev.pid;
-		s.tid = ev.tid;
-		s.ret = int32_t(ev.ret);
 		s.nr_pages = uint32_t(ev.nr_pages);
+		s.ret = int32_t(ev.ret);
 		s.flags = ev.flags;
-		s.cpu = ev.cpu;
-		s.comm = cid;
 		s.refcount = uint16_t(ev.refcount);
-		s.type8 = uint8_t(ev.type);
-		s.hook8 = uint8_t(ev.hook);
-		s.op8 = uint8_t(ev.op);
+		s.comm = cid;
 		s.iomap_type8 = uint8_t(ev.iomap_type);
 		s.iomap_flags8 = uint8_t(ev.iomap_flags);
 		return true;
 	}
 
 	void decode(const Slot &s, dt_event &ev) const {
-		ev.ts = s.ts;
-		ev.type = s.type8;
-		ev.hook = s.hook8;
-		ev.cpu = s.cpu;
-		ev.op = s.op8;
-		ev.pid = s.pid;
-		ev.tid = s.tid;
+		memcpy(&ev, s.head, kSlotHead);
 		ev.dev = s.dev;
-		ev.ino = s.ino;
-		ev.pgoff = s.pgoff;
+		memcpy(&ev.ino, &s.ino, 16);
 		ev.nr_pages = s.nr_pages;
 		ev.block = 0;
 		ev.len = 0;
