@@ -128,6 +128,8 @@ struct dt_cpu_stats {
 	__u64 emitted;			/* events written to the ring buffer */
 	__u64 dropped;			/* bpf_ringbuf_reserve() failed */
 	__u64 filtered;			/* rejected by a dev/ino/pid/cgroup filter */
+	__u64 folded;			/* not sent: said by another event (idle
+					 * disassociation after its deletion) */
 };
 
 #ifdef __cplusplus

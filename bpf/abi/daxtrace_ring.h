@@ -87,7 +87,15 @@ struct dt_cpu_slot {
 	__u32 zero_tid;
 	__u32 zero_dev;
 	__u64 zero_sector;
-	__u64 pad[6];
+	/* The mapping entry whose deletion was just reported on this CPU
+	 * (tid, inode pointer, index): the disassociation of its page that
+	 * follows is the same teardown. */
+	__u32 del_tid;
+	__u32 del_pad;
+	__u64 del_inode;
+	__u64 del_index;
+	__u64 folded;		/* idle disassociations not sent (the deletion was) */
+	__u64 pad[2];
 };
 
 #ifdef __cplusplus

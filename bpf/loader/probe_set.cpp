@@ -670,6 +670,7 @@ struct ProbeSet::Impl {
 			v[c].emitted = s.emitted;
 			v[c].dropped = s.dropped;
 			v[c].filtered = s.filtered;
+			v[c].folded = s.folded;
 		}
 		if (v.size() > DT_MAX_CPUS) {
 			// CPUs above DT_MAX_CPUS share slots: count each slot once.
@@ -791,6 +792,7 @@ dt_cpu_stats ProbeSet::total_stats() const
 		t.emitted += s.emitted;
 		t.dropped += s.dropped;
 		t.filtered += s.filtered;
+		t.folded += s.folded;
 	}
 	return t;
 }

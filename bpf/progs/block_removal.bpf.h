@@ -96,18 +96,55 @@ FENTRY_AND_KPROBE(xfs_swap_extents, (struct xfs_inode___dt *ip),
 BRACKET_EXIT_PROGS(xfs_swap_extents, DT_HOOK_FN_XFS_SWAP_EXTENTS, DT_REMOVE_EXIT,
 		   (void *ip, void *tip, void *sxp, int ret))
 
-/* dax_delete_mapping_entry(mapping, index) */
+/*
+ * The teardown of one mapping entry passes two hooks: the deletion
+ * (dax_delete_mapping_entry(): the index, before the entry is looked up)
+ * and then the disassociation of the entry's page (the page and its
+ * refcount).  For an idle page the second tells nothing the first did
+ * not: the rules act on a disassociation only when the page is still held
+ * (refcount > 1), and the deletion already marked the page torn down.  So
+ * the deletion leaves tid, inode and index in the CPU's slot, and the
+ * disassociation on truncate of that same page with an idle refcount is
+ * not sent: one record per idle page instead of two.  A pinned page's
+ * disassociation is always sent, and so is any without the deletion just
+ * before it (the delete hook absent or disabled, invalidation, another
+ * task, the tail pages of a PMD entry on the series' tracepoint).
+ */
 static __always_inline void entry_delete(struct address_space *mapping,
 					 __u64 index, bool direct)
 {
+	struct inode *inode = READ_KERNEL(direct, mapping, host);
 	struct dt_out o;
 
 	if (!rec_open_inode(&o, DT_ENTRY_DELETE, DT_HOOK_FN_DELETE_MAPPING_ENTRY,
-			    READ_KERNEL(direct, mapping, host), direct, 0, false, 1))
+			    inode, direct, 0, false, 1))
 		return;
 	o.r->pgoff = index;
 	o.r->nr_pages = 1;
+	o.s->del_tid = o.r->tid;
+	o.s->del_inode = (__u64)inode;
+	o.s->del_index = index;
 	rec_submit(&o);
+}
+
+/* Whether the disassociation of page INDEX of INODE, on truncate, with
+ * REFCOUNT, is the idle tail of a teardown the deletion reported. */
+static __always_inline bool teardown_reported(struct inode *inode, __u64 index,
+					      bool trunc, __u32 refcount)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct dt_cpu_slot *s = &dt_cpu[task_cpu_of(task) & (DT_MAX_CPUS - 1)];
+	bool same;
+
+	if (!s->del_inode)
+		return false;
+	same = s->del_inode == (__u64)inode && s->del_index == index &&
+	       s->del_tid == task->pid;
+	s->del_inode = 0;
+	if (!same || !trunc || refcount > 1)
+		return false;
+	s->folded++;
+	return true;
 }
 
 FENTRY_AND_KPROBE(dax_delete_mapping_entry, (struct address_space *mapping,
@@ -122,10 +159,13 @@ static __always_inline void disassociate(void *entry,
 					 struct address_space *mapping,
 					 bool trunc, bool direct)
 {
+	struct inode *inode = READ_KERNEL(direct, mapping, host);
 	struct dt_out o;
 	struct dt_rec_ext *x;
 	__u64 v = (__u64)entry;
 	struct page *page;
+	__u64 index;
+	__u32 refcount;
 
 	if (!(v & 1))
 		return;			/* not an xarray value entry */
@@ -133,20 +173,45 @@ static __always_inline void disassociate(void *entry,
 	if (v & (DT_DAX_ZERO_PAGE | DT_DAX_EMPTY))
 		return;			/* the function returns early too */
 	page = pfn_to_page_ptr(v >> DT_DAX_SHIFT);
+	index = page_index(page, false);	/* a computed pointer */
+	refcount = page_refcount(page, false);
+	if (teardown_reported(inode, index, trunc, refcount))
+		return;
 	if (!rec_open_inode(&o, DT_ENTRY_DISASSOC, DT_HOOK_FN_DISASSOCIATE_ENTRY,
-			    READ_KERNEL(direct, mapping, host), direct,
-			    trunc ? DT_F_TRUNC : 0, true, 1))
+			    inode, direct, trunc ? DT_F_TRUNC : 0, true, 1))
 		return;
 	x = rec_ext(&o);
-	x->r.pgoff = page_index(page, false);	/* a computed pointer */
+	x->r.pgoff = index;
 	x->r.nr_pages = 1;
 	x->block = v >> DT_DAX_SHIFT;	/* pfn */
-	x->r.refcount = page_refcount(page, false);
+	x->r.refcount = refcount;
 	rec_submit(&o);
 }
 
 FENTRY_AND_KPROBE(dax_disassociate_entry, (void *entry,
 	struct address_space *mapping, bool trunc),
 	disassociate(entry, mapping, trunc, direct))
+
+/* The series' tracepoint: once per page of the entry, with its index. */
+static __always_inline void tp_disassociate(struct inode *inode, __u64 index,
+					    struct page *page, bool trunc, bool direct)
+{
+	struct dt_out o;
+	__u32 refcount = page_refcount(page, direct);
+
+	if (teardown_reported(inode, index, trunc, refcount))
+		return;
+	if (!rec_open_inode(&o, DT_ENTRY_DISASSOC, DT_HOOK_TP_DISASSOCIATE, inode, direct,
+			    trunc ? DT_F_TRUNC : 0, false, 1))
+		return;
+	o.r->pgoff = index;
+	o.r->nr_pages = 1;
+	o.r->refcount = refcount;
+	rec_submit(&o);
+}
+
+TRACEPOINT_PROGS(dax_entry_disassociate, (struct inode *inode, unsigned long index,
+	struct page *page, bool trunc),
+	tp_disassociate(inode, index, page, trunc, direct))
 
 #endif /* DAXTRACE_BLOCK_REMOVAL_BPF_H */

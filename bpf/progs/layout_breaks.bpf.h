@@ -3,8 +3,8 @@
  * L: layout breaks.
  *
  * Layout breaks (ext4/xfs break_layouts), the busy-page scan's answer with
- * the pinned page's refcount, and the series' break/busy/wait/
- * disassociate tracepoints.
+ * the pinned page's refcount, and the series' break/busy/wait
+ * tracepoints.
  */
 #ifndef DAXTRACE_LAYOUT_BREAKS_BPF_H
 #define DAXTRACE_LAYOUT_BREAKS_BPF_H
@@ -155,9 +155,5 @@ TRACEPOINT_PROGS(dax_busy_page, (struct inode *inode, unsigned long index,
 	tp_page(inode, index, page, DT_BREAK_BUSY, DT_HOOK_TP_BREAK_BUSY, DT_F_BUSY, direct))
 TRACEPOINT_PROGS(dax_layout_wait, (struct inode *inode, struct page *page),
 	tp_page(inode, (__u64)-1, page, DT_BREAK_WAIT, DT_HOOK_TP_BREAK_WAIT, 0, direct))
-TRACEPOINT_PROGS(dax_entry_disassociate, (struct inode *inode, unsigned long index,
-	struct page *page, bool trunc),
-	tp_page(inode, index, page, DT_ENTRY_DISASSOC, DT_HOOK_TP_DISASSOCIATE,
-		trunc ? DT_F_TRUNC : 0, direct))
 
 #endif /* DAXTRACE_LAYOUT_BREAKS_BPF_H */

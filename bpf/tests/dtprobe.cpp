@@ -211,6 +211,7 @@ int main(int argc, char **argv)
 		j["emitted"] = t.emitted;
 		j["dropped"] = t.dropped;
 		j["filtered"] = t.filtered;
+		j["folded"] = t.folded;
 		j["delivered"] = n;
 		j["lost_reported"] = lost;
 		j["programs"] = nlohmann::json::array();
