@@ -57,27 +57,52 @@ L.append(f"\"old\" is daxtrace built from {base} (before the ring-buffer and pro
 L.append("rework), \"new\" this tree; both ran in the same boot, interleaved.\n")
 bare = med("fault_bare")
 L.append(f"Fault throughput: `zero_fault_race` first-write stores (one write fault each) in {secs} s, median of {rounds} rounds (order rotated):\n")
-L.append("| | stores | per second | ratio to untraced | events lost |")
-L.append("|---|---|---|---|---|")
-L.append(f"| untraced | {bare:.0f} | {bare / secs:.0f} | 1.00 | - |")
+L.append("| | stores | per second | ratio to untraced | events per fault | daxtrace CPU s | faults per daxtrace CPU-second | events lost |")
+L.append("|---|---|---|---|---|---|---|---|")
+L.append(f"| untraced | {bare:.0f} | {bare / secs:.0f} | 1.00 | - | - | - | - |")
+# Per round, so that each ratio pairs figures of one run.
+def per_round(w, f):
+    v = [f(r) for r in range(1, rounds + 1) if f"fault_{w}_cpu_{r}" in figs]
+    return statistics.median(v) if v else None
+capacity = {}
 for w in who:
     v = med(f"fault_{w}")
     lost = sum(int(figs.get(f"fault_{w}_lost_{r}", 0)) for r in range(1, rounds + 1))
-    L.append(f"| daxtrace {w} | {v:.0f} | {v / secs:.0f} | {v / bare:.3f} | {lost} |")
+    epf = per_round(w, lambda r: float(figs[f"fault_{w}_events_{r}"]) / float(figs[f"fault_{w}_{r}"]))
+    cpu = med(f"fault_{w}_cpu")
+    capacity[w] = per_round(w, lambda r: float(figs[f"fault_{w}_{r}"]) / max(float(figs[f"fault_{w}_cpu_{r}"]), 0.01))
+    L.append(f"| daxtrace {w} | {v:.0f} | {v / secs:.0f} | {v / bare:.3f} | {epf:.2f} | {cpu:.2f} | "
+             f"{capacity[w]:.0f} | {lost} |")
 L.append("")
-L.append("Sustained: the stress workloads one after another under daxtrace:\n")
-L.append("| | events | seconds | events/s | zero_fault_race faults/s | events lost |")
-L.append("|---|---|---|---|---|---|")
+L.append("*daxtrace CPU s* is the user + system time of the daxtrace process from")
+L.append("its attach to its end (draining the ring buffer, decoding, analysing,")
+L.append("writing JSON; loading the probes is left out; the probes themselves run")
+L.append("in the faulting tasks and are in the stores per second).  Faults per")
+L.append("daxtrace CPU-second is the fault rate one core of daxtrace keeps up with")
+L.append("on this workload: the ceiling of the rate it sustains without drops,")
+L.append("which the workloads cannot reach on 2 TCG vCPUs (no run drops).")
+if len(who) == 2:
+    L.append(f"New/old: **{capacity['new'] / capacity['old']:.2f}x** the faults per")
+    L.append("daxtrace CPU-second (median of the rounds).")
+L.append("")
+L.append("Sustained: the stress workloads one after another under daxtrace (one run each, old first):\n")
+def per_cpu(w, phase):
+    cpu = float(figs[f"{w}_{phase}_cpu"])
+    return f"{cpu:.2f} | {int(figs[f'{w}_{phase}_events']) / max(cpu, 0.01):.0f}"
+L.append("| | events | seconds | events/s | zero_fault_race faults/s | daxtrace CPU s | events per daxtrace CPU-second | events lost |")
+L.append("|---|---|---|---|---|---|---|---|")
 for w in who:
     L.append(f"| daxtrace {w} | {figs[w + '_seq_events']} | {figs[w + '_seq_seconds']} | "
-             f"{figs[w + '_seq_events_per_s']} | {int(figs[w + '_seq_fault_stores']) / secs:.0f} | {figs[w + '_seq_lost']} |")
+             f"{figs[w + '_seq_events_per_s']} | {int(figs[w + '_seq_fault_stores']) / secs:.0f} | "
+             f"{per_cpu(w, 'seq')} | {figs[w + '_seq_lost']} |")
 L.append("")
-L.append("Overload: all three at once (8 threads on 2 vCPUs); drops are counted and reported:\n")
-L.append("| | events delivered | seconds | events/s | zero_fault_race faults/s | events lost |")
-L.append("|---|---|---|---|---|---|")
+L.append("Overload: all three at once (8 threads on 2 vCPUs), one run each, old first; drops are counted and reported:\n")
+L.append("| | events delivered | seconds | events/s | zero_fault_race faults/s | daxtrace CPU s | events per daxtrace CPU-second | events lost |")
+L.append("|---|---|---|---|---|---|---|---|")
 for w in who:
     L.append(f"| daxtrace {w} | {figs[w + '_rate_events']} | {figs[w + '_rate_seconds']} | "
-             f"{figs[w + '_rate_events_per_s']} | {int(figs[w + '_rate_fault_stores']) / secs:.0f} | {figs[w + '_rate_lost']} |")
+             f"{figs[w + '_rate_events_per_s']} | {int(figs[w + '_rate_fault_stores']) / secs:.0f} | "
+             f"{per_cpu(w, 'rate')} | {figs[w + '_rate_lost']} |")
 L.append("")
 if not any(int(figs.get(w + k, 0)) for w in who for k in ("_seq_lost", "_rate_lost")):
     L.append("No run lost an event, the overload included: the rates above are what the")

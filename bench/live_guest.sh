@@ -25,9 +25,15 @@ print(f"{p}_seconds={secs:.1f}")
 print(f"{p}_events_per_s={s['events'] / secs:.0f}")
 PY
 }
-lost_of() {
-	python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1]) if "\"summary\"" in l][-1]["lost"])' "$1"
+# summary_field JSONL FIELD: FIELD of daxtrace's last summary line.
+summary_field() {
+	python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1]) if "\"summary\"" in l][-1][sys.argv[2]])' "$1" "$2"
 }
+lost_of() { summary_field "$1" lost; }
+events_of() { summary_field "$1" events; }
+# cpu_ticks PID: user + system CPU time of PID so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+tick_hz=$(getconf CLK_TCK)
 # start WHO JSONL SECONDS: daxtrace WHO in the background, attached
 start() {
 	local bin=$new
@@ -35,12 +41,22 @@ start() {
 	"$bin" --json --duration "$3" >"$2" 2>/dev/null &
 	dt_pid=$!
 	wait_for_line "$2" '"type":"start"' "$dt_pid" 120 || die "daxtrace $1 did not start (see $2)"
+	dt_ticks=$(cpu_ticks "$dt_pid")
 }
-stop() { kill -INT "$dt_pid"; wait "$dt_pid" || true; }
+# stop: ends daxtrace; dt_cpu is the CPU seconds it used since it attached
+# (draining the ring and analysing: what bounds the rate it keeps up with;
+# loading the probes before that is left out).
+stop() {
+	dt_cpu=$(awk -v a="$dt_ticks" -v b="$(cpu_ticks "$dt_pid")" -v hz="$tick_hz" \
+		'BEGIN { printf "%.2f", (b - a) / hz }')
+	kill -INT "$dt_pid"
+	wait "$dt_pid" || true
+}
 
 who="new"
 [ "$old" != - ] && who="old new"
 configs="bare $who"
+# shellcheck disable=SC2086 # one word per configuration
 set -- $configs
 n=$#
 for r in $(seq 1 "$rounds"); do
@@ -57,6 +73,8 @@ for r in $(seq 1 "$rounds"); do
 			s=$("$bindir/zero_fault_race" "$LAB_MNT" -s "$secs" | stores)
 			stop
 			echo "fault_${c}_$r=$s"
+			echo "fault_${c}_cpu_$r=$dt_cpu"
+			echo "fault_${c}_events_$r=$(events_of "$LAB_OUT/fault-$c-$r.jsonl")"
 			echo "fault_${c}_lost_$r=$(lost_of "$LAB_OUT/fault-$c-$r.jsonl")"
 		fi
 	done
@@ -74,6 +92,7 @@ for c in $who; do
 	t1=$(date +%s.%N)
 	stop
 	echo "${c}_seq_fault_stores=$s"
+	echo "${c}_seq_cpu=$dt_cpu"
 	summarise "$LAB_OUT/seq-$c.jsonl" "$t0" "$t1" "${c}_seq"
 done
 
@@ -91,5 +110,6 @@ for c in $who; do
 	t1=$(date +%s.%N)
 	stop
 	echo "${c}_rate_fault_stores=$(stores <"$LAB_OUT/rate-$c-zfr.txt")"
+	echo "${c}_rate_cpu=$dt_cpu"
 	summarise "$LAB_OUT/rate-$c.jsonl" "$t0" "$t1" "${c}_rate"
 done
