@@ -266,8 +266,8 @@ void Engine::Impl::on_fault_enter_all(TaskState &t, const dt_event &ev) {
 
 void Engine::Impl::on_fault_exit_all(TaskState &t, const dt_event &ev) {
 	bool in = t.in_fault;
-	on_fault_exit(t, ev);
-	w2_on_fault_exit(t, ev, in);
+	const dt_event *seen = on_fault_exit(t, ev);
+	w2_on_fault_exit(t, ev, in, seen);
 	if (in)
 		set_in_fault(uint32_t(&t - tasks.data()), false);
 }

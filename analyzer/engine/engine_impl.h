@@ -247,6 +247,19 @@ struct WbWalk {
 	static constexpr uint8_t kWalkFn = 1, kWalkTp = 2;
 };
 
+// A fault's exit as the rules see it (m: a copy of the exit): inside a
+// fault bracket, the file and the kind of fault come from its
+// DT_FAULT_ENTER where the exit lacks them.
+inline void fault_exit_as_seen(const TaskState &t, bool in_fault, dt_event &m) {
+	if (!in_fault)
+		return;
+	if (!m.ino && !m.dev) {
+		m.dev = t.fault_enter.dev;
+		m.ino = t.fault_enter.ino;
+	}
+	m.flags |= t.fault_enter.flags & (DT_F_WRITE | DT_F_PMD);
+}
+
 struct LossInterval {
 	uint64_t from, to; // events lost with ts in (from, to]
 	bool late;         // a late event (beyond the window), not a DT_LOST
@@ -350,7 +363,9 @@ struct Engine::Impl {
 	// --- rules
 	void on_fault_enter(detail::TaskState &t, const dt_event &ev);  // rules_t.cpp
 	void on_iomap(detail::TaskState &t, const dt_event &ev);        // rules_z.cpp
-	void on_fault_exit(detail::TaskState &t, const dt_event &ev);   // rules_t.cpp
+	// The exit as the rules see it (TaskState::last_map_exit) if the
+	// fault mapped a block, else null.
+	const dt_event *on_fault_exit(detail::TaskState &t, const dt_event &ev); // rules_t.cpp
 	void on_mapped(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_t.cpp
 	void check_z_on_map(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_z.cpp
 	void check_z2(detail::TaskState &t, const dt_event &ev);       // rules_z.cpp
@@ -361,7 +376,8 @@ struct Engine::Impl {
 	void w2_on_range(const dt_event &ev);                           // rules_w.cpp
 	void w2_on_fsync(const dt_event &ev);                           // rules_w.cpp
 	void w2_on_fault_enter(const dt_event &ev);                     // rules_w.cpp
-	void w2_on_fault_exit(detail::TaskState &t, const dt_event &ev, bool in_fault); // rules_w.cpp
+	void w2_on_fault_exit(detail::TaskState &t, const dt_event &ev, bool in_fault,
+			      const dt_event *seen);                    // rules_w.cpp
 	void w2_on_dirty(const dt_event &ev, uint64_t lo, uint64_t hi); // rules_w.cpp
 	void w2_on_teardown(const dt_event &ev);                        // rules_w.cpp
 	void w2_judge(detail::WbWalk &w, const dt_event &exit);         // rules_w.cpp

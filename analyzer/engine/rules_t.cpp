@@ -65,27 +65,21 @@ void Engine::Impl::on_fault_enter(TaskState &t, const dt_event &ev) {
 	t.fault_enter = ev;
 }
 
-void Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
+const dt_event *Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
 	bool in = t.in_fault;
 	t.in_fault = false;
 	if (t.mk_active || t.mk_dirty)
 		on_mkwrite_done(t, ev);
 	if (!fault_mapped(ev.ret))
-		return;
+		return nullptr;
 	if (in && t.fault_has_iomap && t.iomap.iomap_type != DT_IOMAP_MAPPED &&
 	    t.iomap.iomap_type != DT_IOMAP_UNWRITTEN)
-		return; // a hole or inline data: the zero page, no block mapped
+		return nullptr; // a hole or inline data: the zero page, no block mapped
 	// The mapping as the rules see it is built where it is kept (one copy
 	// of the event, not two); nothing below reads the previous one.
 	dt_event &m = t.last_map_exit;
 	m = ev;
-	if (in) {
-		if (!m.ino && !m.dev) {
-			m.dev = t.fault_enter.dev;
-			m.ino = t.fault_enter.ino;
-		}
-		m.flags |= t.fault_enter.flags & (DT_F_WRITE | DT_F_PMD);
-	}
+	fault_exit_as_seen(t, in, m);
 	uint64_t n = m.nr_pages ? m.nr_pages : ((m.flags & DT_F_PMD) ? 512 : 1);
 	n = std::min<uint64_t>(n, 512);
 	if (in)
@@ -97,6 +91,7 @@ void Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
 		t.last_map_iomap = t.iomap;
 	else
 		t.last_map_iomap = dt_event{};
+	return &m;
 }
 
 void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {

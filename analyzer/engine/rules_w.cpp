@@ -310,15 +310,15 @@ void Engine::Impl::w2_on_dirty(const dt_event &ev, uint64_t lo, uint64_t hi) {
 	dirty_put(ev);
 }
 
-void Engine::Impl::w2_on_fault_exit(TaskState &t, const dt_event &ev, bool in_fault) {
-	dt_event m = ev;
-	if (in_fault) {
-		if (!m.ino && !m.dev) {
-			m.dev = t.fault_enter.dev;
-			m.ino = t.fault_enter.ino;
-		}
-		m.flags |= t.fault_enter.flags & (DT_F_WRITE | DT_F_PMD);
+// seen: the exit as the rules see it, if T built it (a mapping fault).
+void Engine::Impl::w2_on_fault_exit(TaskState &t, const dt_event &ev, bool in_fault, const dt_event *seen) {
+	dt_event own;
+	if (!seen) {
+		own = ev;
+		fault_exit_as_seen(t, in_fault, own);
+		seen = &own;
 	}
+	const dt_event &m = *seen;
 	for (WbWalk &wk : wb_walks)
 		for (WbWalk::Cand &c : wk.cands)
 			if (c.fault_enter.tid == ev.tid && !c.fault_exit.type)
