@@ -61,11 +61,12 @@ bool sector_of(const dt_event &io, uint64_t pg, uint64_t &sector) {
 	sector = io.block + (pg - io.pgoff) * kSectorsPerPage;
 	return true;
 }
+// The sectors first: the scans below pass over many records, and most
+// are elsewhere on the disk.
 bool zero_covers(const ZeroRecord &z, uint64_t dev, uint64_t sector) {
-	if (z.dev && dev && z.dev != dev)
+	if (sector < z.sector || sector + kSectorsPerPage > z.sector + (z.len + 511) / 512)
 		return false;
-	uint64_t end = z.sector + (z.len + 511) / 512;
-	return sector >= z.sector && sector + kSectorsPerPage <= end;
+	return !z.dev || !dev || z.dev == dev;
 }
 
 } // namespace
@@ -101,7 +102,7 @@ void Engine::Impl::check_z_on_map(TaskState &t, const dt_event &ev, uint64_t pg)
 		const ZeroRecord &z = zeros[(zero_head + kZeroRing - 1 - k) % kZeroRing];
 		if (z.ts < horizon)
 			break;
-		if (z.tid == t.tid || z.ts > ev.ts || !zero_covers(z, ev.dev, sector))
+		if (!zero_covers(z, ev.dev, sector) || z.tid == t.tid || z.ts > ev.ts)
 			continue;
 		near_miss(RaceClass::Z, ev.dev, ev.ino, ev.ts - z.ts);
 		return;
@@ -128,7 +129,7 @@ void Engine::Impl::check_z2(TaskState &t, const dt_event &ev) {
 		const ZeroRecord &z = zeros[(zero_head + kZeroRing - 1 - k) % kZeroRing];
 		if (z.ts < t.fault_enter.ts)
 			break;
-		if (z.ts > ev.ts || !zero_covers(z, ev.dev, sector))
+		if (!zero_covers(z, ev.dev, sector) || z.ts > ev.ts)
 			continue;
 		near_miss(RaceClass::Z, ev.dev, ev.ino, ev.ts - z.ts);
 		return;
