@@ -335,11 +335,16 @@ private:
 	}
 
 	// Slots are addressed by absolute position & mask; growing keeps that
-	// mapping.
+	// mapping.  The events move in runs contiguous in both arrays (three
+	// at most), not one by one: the ring is full, tens of MB once the
+	// window holds 100k+ events.
 	[[gnu::noinline]] void grow_ring() {
 		BigArray<dt_event> n(ring_.size() * 2);
-		for (uint64_t i = ring_head_; i != ring_tail_; ++i) {
-			n[i & (n.size() - 1)] = ring_[i & (ring_.size() - 1)];
+		for (uint64_t i = ring_head_; i != ring_tail_;) {
+			size_t from = i & (ring_.size() - 1), to = i & (n.size() - 1);
+			size_t len = std::min<uint64_t>({ring_tail_ - i, ring_.size() - from, n.size() - to});
+			memcpy(&n[to], &ring_[from], len * sizeof(dt_event));
+			i += len;
 		}
 		ring_.swap(n);
 	}
