@@ -124,6 +124,8 @@ public:
 	template <typename Fn, typename Ahead>
 	[[gnu::always_inline]] void release(uint64_t limit, Fn &&fn, Ahead &&ahead) {
 		if (!heap_.empty()) [[unlikely]] {
+			// By value: the callables are a pointer or two, and passed
+			// by reference they were built in memory on every call.
 			release_merging(limit, fn, ahead);
 			return;
 		}
@@ -183,7 +185,7 @@ public:
 private:
 	// The ring and the heap of stragglers merged by (ts, arrival).
 	template <typename Fn, typename Ahead>
-	[[gnu::noinline]] void release_merging(uint64_t limit, Fn &fn, Ahead &ahead) {
+	[[gnu::noinline]] void release_merging(uint64_t limit, Fn fn, Ahead ahead) {
 		const size_t mask = ring_.size() - 1;
 		for (;;) {
 			bool have_ring = ring_tail_ != ring_head_ && ring_[ring_head_ & mask].ts <= limit;
