@@ -147,8 +147,7 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 void Engine::Impl::process(const dt_event &ev) {
 	++st.events_analysed;
 	released_ts = ev.ts;
-	++since_sweep;
-	if (ev.ts - epoch > (1ULL << 47) || ev.ts >= w1_deadline || since_sweep >= 1024 ||
+	if (!--sweep_left || ev.ts - epoch > (1ULL << 47) || ev.ts >= w1_deadline ||
 	    ev.type == DT_LOST) [[unlikely]]
 		return process_rare(ev, false);
 	dispatch(ev, false);
@@ -160,8 +159,8 @@ void Engine::Impl::process(const dt_event &ev) {
 			rebase(ev.ts);
 		if (ev.ts >= w1_deadline) [[unlikely]]
 			w1_decide(ev.ts);
-		if (since_sweep >= 1024) {
-			since_sweep = 0;
+		if (!sweep_left) {
+			sweep_left = kSweepEvery;
 			sweep();
 		}
 		if (ev.type == DT_LOST) {

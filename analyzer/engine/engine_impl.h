@@ -402,7 +402,10 @@ struct Engine::Impl {
 	bool epoch_set = false;
 	void rebase(uint64_t now);
 	size_t sweep_cursor = 0;
-	uint64_t since_sweep = 0;
+	// Events analysed until the next sweep() (every kSweepEvery): counted
+	// down, so that the test is the decrement's own result.
+	static constexpr uint32_t kSweepEvery = 1024;
+	uint32_t sweep_left = kSweepEvery;
 
 	std::vector<detail::InodeInfo> inodes;
 	std::vector<uint32_t> inode_free;
