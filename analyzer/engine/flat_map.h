@@ -36,7 +36,7 @@ public:
 	explicit FlatMap(size_t initial = 64) { rehash(round_up(initial)); }
 
 	size_t size() const { return size_; }
-	size_t capacity() const { return cap_; }
+	size_t capacity() const { return slots_.size(); }
 	size_t memory_bytes() const { return slots_.memory_bytes(); }
 
 	// Start loading the slot k hashes to (used a few events ahead).
@@ -63,8 +63,8 @@ public:
 	// Returns the value for k, inserting a value-initialised one if absent.
 	// `inserted` tells which.  Invalidates pointers to other values.
 	Value &get_or_insert(Key k, bool *inserted = nullptr) {
-		if ((size_ + 1) * 5 > cap_ * 4)
-			rehash(cap_ * 2);
+		if (size_ >= grow_at_)
+			rehash(capacity() * 2);
 		size_t i = index(k);
 		for (;;) {
 			Slot &s = slots_[i];
@@ -104,8 +104,8 @@ public:
 	// the next pass, which is fine for idle sweeps.
 	template <typename Fn>
 	size_t sweep(size_t from, size_t n, Fn &&fn) {
-		if (n > cap_)
-			n = cap_;
+		if (n > capacity())
+			n = capacity();
 		size_t i = from & mask_;
 		for (size_t done = 0; done < n; ++done) {
 			Slot &s = slots_[i];
@@ -122,27 +122,27 @@ public:
 
 	template <typename Fn>
 	void for_each_mut(Fn &&fn) {
-		for (size_t i = 0; i < cap_; ++i)
+		for (size_t i = 0, n = capacity(); i < n; ++i)
 			if (slots_[i].key != Empty)
 				fn(slots_[i].key, slots_[i].val);
 	}
 
 	template <typename Fn>
 	void for_each(Fn &&fn) const {
-		for (size_t i = 0; i < cap_; ++i)
+		for (size_t i = 0, n = capacity(); i < n; ++i)
 			if (slots_[i].key != Empty)
 				fn(slots_[i].key, slots_[i].val);
 	}
 
 	void shrink_to_fit() {
 		size_t want = round_up(size_ * 2 + 1); // load 0.25 .. 0.5
-		if (want < cap_)
+		if (want < capacity())
 			rehash(want);
 	}
 
 	void clear() {
 		size_ = 0;
-		for (size_t i = 0; i < cap_; ++i)
+		for (size_t i = 0, n = capacity(); i < n; ++i)
 			slots_[i].key = Empty;
 	}
 
@@ -178,9 +178,9 @@ private:
 	// save and restore the registers its loop needs.
 	[[gnu::noinline]] void rehash(size_t ncap) {
 		BigArray<Slot> old(std::move(slots_));
-		size_t ocap = cap_;
+		size_t ocap = old.size();
 		slots_.reset(ncap);
-		cap_ = ncap;
+		grow_at_ = ncap * 4 / 5;
 		mask_ = ncap - 1;
 		for (size_t i = 0; i < ncap; ++i)
 			slots_[i].key = Empty;
@@ -197,7 +197,9 @@ private:
 	}
 
 	BigArray<Slot> slots_;
-	size_t cap_ = 0, mask_ = 0, size_ = 0;
+	// The size at which the next insertion would load the table beyond
+	// 0.8, ((size + 1) * 5 > capacity * 4), worked out once per capacity.
+	size_t grow_at_ = 0, mask_ = 0, size_ = 0;
 };
 
 } // namespace daxtrace::detail
