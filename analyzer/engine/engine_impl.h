@@ -227,6 +227,12 @@ struct ZeroFilter {
 // An open DAX writeback walk of one task (W2): DT_WB_RANGE_ENTER ..
 // EXIT, the function and the tracepoint brackets nested in each other.
 struct WbWalk {
+	// Every field set once, from the walk's first event (value-initialising
+	// the whole walk and then setting them cost twice the stores).
+	WbWalk(const dt_event &ev, uint8_t hook, uint64_t first, uint64_t last)
+	    : tid(ev.tid), dev(ev.dev), ino(ev.ino), lo(first), hi(last), hooks(hook), depth(1),
+	      start_ts(ev.ts), enter(ev) {}
+
 	uint32_t tid = 0;
 	uint64_t dev = 0, ino = 0;
 	uint64_t lo = 0, hi = UINT64_MAX; // pages [lo, hi]

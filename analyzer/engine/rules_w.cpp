@@ -413,16 +413,7 @@ void Engine::Impl::w2_on_range(const dt_event &ev) {
 	if (wb_walks.size() >= kMaxWalks)
 		wb_walks.erase(wb_walks.begin());
 	// Built in place (a walk is two events' worth of bytes to move).
-	WbWalk &w = wb_walks.emplace_back();
-	w.tid = ev.tid;
-	w.dev = ev.dev;
-	w.ino = ev.ino;
-	w.lo = lo;
-	w.hi = hi;
-	w.hooks = bit;
-	w.depth = 1;
-	w.start_ts = ev.ts;
-	w.enter = ev;
+	WbWalk &w = wb_walks.emplace_back(ev, bit, lo, hi);
 	for (size_t i = 0; i + 1 < wb_walks.size(); ++i) {
 		WbWalk &o = wb_walks[i];
 		if (o.dev == w.dev && o.ino == w.ino)
