@@ -321,6 +321,7 @@ struct Engine::Impl {
 		return page_slow(key);
 	}
 	detail::PageState &page_slow(uint64_t key);
+	detail::PageState &page_grow(uint64_t key);
 	detail::PageState *find_page(uint64_t dev, uint64_t ino, uint64_t pgoff);
 	// The page the previous page() or find_page() found or made: a page's
 	// events come together (a write fault maps the page, then W2 marks it

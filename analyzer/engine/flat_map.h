@@ -63,27 +63,42 @@ public:
 	// Returns the value for k, inserting a value-initialised one if absent.
 	// `inserted` tells which.  Invalidates pointers to other values.
 	Value &get_or_insert(Key k, bool *inserted = nullptr) {
+		bool ins;
+		Value *v = get_or_insert_in_place(k, ins);
+		if (!v) {
+			grow();
+			v = get_or_insert_in_place(k, ins);
+		}
+		if (inserted)
+			*inserted = ins;
+		return *v;
+	}
+
+	// The same, unless the table is due to grow first (the load factor
+	// would exceed 0.8): then nullptr, and the caller calls grow() and
+	// asks again.  For callers that keep the growth out of their common
+	// path, which then makes no call.
+	Value *get_or_insert_in_place(Key k, bool &inserted) {
 		if (size_ >= grow_at_)
-			rehash(capacity() * 2);
+			return nullptr;
 		size_t i = index(k);
 		for (;;) {
 			Slot &s = slots_[i];
 			if (s.key == k) {
-				if (inserted)
-					*inserted = false;
-				return s.val;
+				inserted = false;
+				return &s.val;
 			}
 			if (s.key == Empty) {
 				s.key = k;
 				s.val = Value{};
 				++size_;
-				if (inserted)
-					*inserted = true;
-				return s.val;
+				inserted = true;
+				return &s.val;
 			}
 			i = (i + 1) & mask_;
 		}
 	}
+	[[gnu::noinline]] void grow() { rehash(capacity() * 2); }
 
 	bool erase(Key k) {
 		size_t i = index(k);
