@@ -534,7 +534,18 @@ bool Engine::Impl::task_lookup(uint32_t tid, uint32_t &idx) {
 	return true;
 }
 
+// The common case (the ring in use, the event packed with its comm
+// cached) makes no call; the rest is dirty_put_slow().
 void Engine::Impl::dirty_put(const dt_event &ev) {
+	size_t i = dirty_head % kDirtyRing;
+	if (dirty_ring.empty() || !rb.pack_cached(ev, dirty_ring[i])) [[unlikely]]
+		return dirty_put_slow(ev);
+	++dirty_head;
+	if (!dirty_full.empty()) [[unlikely]]
+		dirty_full[i].type = DT_NONE;
+}
+
+[[gnu::noinline]] void Engine::Impl::dirty_put_slow(const dt_event &ev) {
 	if (dirty_ring.empty())
 		dirty_ring.resize(kDirtyRing);
 	size_t i = dirty_head++ % kDirtyRing;

@@ -375,6 +375,7 @@ struct Engine::Impl {
 	const dt_event *on_fault_exit(detail::TaskState &t, const dt_event &ev); // rules_t.cpp
 	void on_mapped(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_t.cpp
 	void check_z_on_map(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_z.cpp
+	[[gnu::noinline]] void z1_scan(const detail::TaskState &t, const dt_event &ev, uint64_t sector); // rules_z.cpp
 	void check_z2(detail::TaskState &t, const dt_event &ev);       // rules_z.cpp
 	void on_zero(detail::TaskState &t, const dt_event &ev);         // rules_z.cpp
 	void on_mkwrite(detail::TaskState &t, const dt_event &ev);      // rules_w.cpp
@@ -515,6 +516,7 @@ struct Engine::Impl {
 	std::vector<dt_event> dirty_full; // allocated on the first such event
 	size_t dirty_head = 0;
 	void dirty_put(const dt_event &ev);
+	void dirty_put_slow(const dt_event &ev);
 	dt_event dirty_get(size_t i) const;
 
 	static constexpr size_t kZeroRing = 64;

@@ -173,7 +173,11 @@ public:
 	// The compact form for events kept beyond the window (comms interned
 	// in this buffer's table): false, slot untouched, if ev does not fit.
 	// A value-initialised slot unpacks to a zero event.
-	bool pack(const dt_event &ev, Slot &s) { return encode(s, ev); }
+	bool pack(const dt_event &ev, Slot &s) { return encode<true>(s, ev); }
+	// The same, but false also when ev's comm is not among the recently
+	// interned ones (pack() then interns it): no call on its way, so that
+	// a caller can keep its common path free of one.
+	bool pack_cached(const dt_event &ev, Slot &s) { return encode<false>(s, ev); }
 	void unpack(const Slot &s, dt_event &ev) const {
 		if (s.comm >= comms_.size()) {
 			ev = dt_event{};
@@ -271,15 +275,17 @@ private:
 		return a.ts > b.ts || (a.ts == b.ts && int32_t(a.seq - b.seq) > 0);
 	}
 
-	// Interned id of ev's comm; false if the table is full.  The cache hit
-	// (the task's comm as last seen) is inlined: it is nearly every call.
+	// Interned id of ev's comm; false if the table is full (or, unless
+	// Intern, if the cache does not have it).  The cache hit (the task's
+	// comm as last seen) is inlined: it is nearly every call.
+	template <bool Intern>
 	[[gnu::always_inline]] bool comm_id(const dt_event &ev, uint16_t &id) {
 		CommCache &c = comm_cache_[(ev.tid ^ (ev.tid >> 8)) & (kCommCache - 1)];
 		if (c.tid == ev.tid && memcmp(c.c, ev.comm, DT_COMM_LEN) == 0) [[likely]] {
 			id = c.id;
 			return true;
 		}
-		return comm_id_slow(ev, c, id);
+		return Intern && comm_id_slow(ev, c, id);
 	}
 	[[gnu::noinline]] bool comm_id_slow(const dt_event &ev, CommCache &c, uint16_t &id) {
 		std::string key(ev.comm, DT_COMM_LEN);
@@ -300,11 +306,12 @@ private:
 	}
 
 	// Returns false (slot untouched) if the event does not fit.
+	template <bool Intern>
 	[[gnu::always_inline]] bool encode(Slot &s, const dt_event &ev) {
 		uint16_t cid;
 		bool fits = (((ev.dev | ev.nr_pages) >> 32) | (ev.refcount >> 16) |
 			     ((ev.iomap_type | ev.iomap_flags) >> 8) | ev.block | ev.len | ev.reserved) == 0 &&
-			    ev.ret == int64_t(int32_t(ev.ret)) && comm_id(ev, cid);
+			    ev.ret == int64_t(int32_t(ev.ret)) && comm_id<Intern>(ev, cid);
 		if (!fits)
 			return false;
 		memcpy(s.head, &ev, kSlotHead);

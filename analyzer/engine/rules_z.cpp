@@ -96,6 +96,12 @@ void Engine::Impl::check_z_on_map(TaskState &t, const dt_event &ev, uint64_t pg)
 		    zero_filter.only(own, sector))
 			return;
 	}
+	return z1_scan(t, ev, sector);
+}
+
+// The scan of check_z_on_map(), out of line: the filter above answers
+// most mappings, and without a call on its path it saves no registers.
+void Engine::Impl::z1_scan(const TaskState &t, const dt_event &ev, uint64_t sector) {
 	uint64_t horizon = ev.ts > cfg.near_miss_horizon_ns ? ev.ts - cfg.near_miss_horizon_ns : 0;
 	// Only the 16 newest zeroings: a close call is recent by definition.
 	for (size_t k = 0; k < std::min<size_t>(zero_count, 16); ++k) {
