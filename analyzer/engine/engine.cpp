@@ -224,9 +224,9 @@ void Engine::Impl::process(const dt_event &ev) {
 	TaskState &t = task_at(idx, ev);
 	switch (ev.type) {
 	case DT_FAULT_ENTER:
-		return on_fault_enter_all(t, ev);
+		return on_fault_enter_all(t, idx, ev);
 	case DT_FAULT_EXIT:
-		return on_fault_exit_all(t, ev);
+		return on_fault_exit_all(t, idx, ev);
 	// Direct calls: a handler looked up through a member-function
 	// pointer cost a call more per event.
 	case DT_IOMAP:
@@ -256,19 +256,23 @@ void Engine::Impl::process(const dt_event &ev) {
 	}
 }
 
-// The handlers of the event types that more than one rule follows.
-void Engine::Impl::on_fault_enter_all(TaskState &t, const dt_event &ev) {
-	on_fault_enter(t, ev);
-	w2_on_fault_enter(ev);
-	set_in_fault(uint32_t(&t - tasks.data()), true);
+// The handlers of the event types that more than one rule follows (idx:
+// t's index).  The rules' parts do not depend on each other's, nor on the
+// in-fault bits (only a walk's start reads them): each handler ends in a
+// tail call.
+void Engine::Impl::on_fault_enter_all(TaskState &t, uint32_t idx, const dt_event &ev) {
+	set_in_fault(idx, true);
+	if (!wb_walks.empty())
+		w2_on_fault_enter(ev);
+	return on_fault_enter(t, ev);
 }
 
-void Engine::Impl::on_fault_exit_all(TaskState &t, const dt_event &ev) {
+void Engine::Impl::on_fault_exit_all(TaskState &t, uint32_t idx, const dt_event &ev) {
 	bool in = t.in_fault;
-	const dt_event *seen = on_fault_exit(t, ev);
-	w2_on_fault_exit(t, ev, in, seen);
 	if (in)
-		set_in_fault(uint32_t(&t - tasks.data()), false);
+		set_in_fault(idx, false);
+	const dt_event *seen = on_fault_exit(t, ev);
+	return w2_on_fault_exit(t, ev, in, seen);
 }
 
 void Engine::Impl::on_teardown_all(TaskState &t, const dt_event &ev) {

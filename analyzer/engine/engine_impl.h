@@ -283,8 +283,8 @@ struct Engine::Impl {
 	void process(const dt_event &ev);
 	void process_rare(const dt_event &ev, bool new_task);
 	void dispatch(const dt_event &ev, bool slow);
-	void on_fault_enter_all(detail::TaskState &t, const dt_event &ev);
-	void on_fault_exit_all(detail::TaskState &t, const dt_event &ev);
+	void on_fault_enter_all(detail::TaskState &t, uint32_t idx, const dt_event &ev);
+	void on_fault_exit_all(detail::TaskState &t, uint32_t idx, const dt_event &ev);
 	void on_teardown_all(detail::TaskState &t, const dt_event &ev);
 	void prefetch(const detail::ReorderBuffer::Peek &ev);
 	void flush();
