@@ -234,8 +234,9 @@ void Engine::Impl::process(const dt_event &ev) {
 	case DT_ZERO:
 		return on_zero(t, ev);
 	case DT_MKWRITE_ENTER:
+		return on_mkwrite_enter(t, ev);
 	case DT_MKWRITE_DIRTY:
-		return on_mkwrite(t, ev);
+		return on_mkwrite_dirty(t, ev);
 	case DT_MKWRITE_EXIT:
 		return on_mkwrite_done(t, ev);
 	case DT_WB_ENTRY:

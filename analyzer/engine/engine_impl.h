@@ -378,7 +378,8 @@ struct Engine::Impl {
 	[[gnu::noinline]] void z1_scan(const detail::TaskState &t, const dt_event &ev, uint64_t sector); // rules_z.cpp
 	void check_z2(detail::TaskState &t, const dt_event &ev);       // rules_z.cpp
 	void on_zero(detail::TaskState &t, const dt_event &ev);         // rules_z.cpp
-	void on_mkwrite(detail::TaskState &t, const dt_event &ev);      // rules_w.cpp
+	void on_mkwrite_enter(detail::TaskState &t, const dt_event &ev); // rules_w.cpp
+	void on_mkwrite_dirty(detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	void on_mkwrite_done(detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	void on_wb_entry(detail::TaskState &t, const dt_event &ev);     // rules_w.cpp
 	void w2_on_range(const dt_event &ev);                           // rules_w.cpp

@@ -89,17 +89,16 @@ namespace daxtrace {
 
 using namespace detail;
 
-void Engine::Impl::on_mkwrite(TaskState &t, const dt_event &ev) {
-	if (ev.type == DT_MKWRITE_ENTER) {
-		if (!w1_await.empty()) [[unlikely]]
-			w1_refault(t, ev);
-		t.mk_active = true;
-		t.mk_enter = ev;
-		t.mk_dirty = false;
-		t.w1_cand = false;
-		return;
-	}
-	// DT_MKWRITE_DIRTY
+void Engine::Impl::on_mkwrite_enter(TaskState &t, const dt_event &ev) {
+	t.mk_active = true;
+	t.mk_enter = ev;
+	t.mk_dirty = false;
+	t.w1_cand = false;
+	if (!w1_await.empty()) [[unlikely]]
+		return w1_refault(t, ev); // reads the task's tid only
+}
+
+void Engine::Impl::on_mkwrite_dirty(TaskState &t, const dt_event &ev) {
 	PageState &ps = page(ev.dev, ev.ino, ev.pgoff);
 	uint64_t w = ps.w_ts(epoch);
 	if (w && !(w & 1) && ev.ts >= w)
@@ -168,7 +167,7 @@ void Engine::Impl::on_mkwrite_done(TaskState &t, const dt_event &ev) {
 		d.dev = m.dev;
 		d.ino = m.ino;
 		d.pgoff = m.pgoff;
-		dirty_put(d); // the page is dirty (above): as in on_mkwrite()
+		dirty_put(d); // the page is dirty (above): as in on_mkwrite_dirty()
 	}
 	t.mk_active = t.mk_dirty = t.w1_cand = false;
 }
