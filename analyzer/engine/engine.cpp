@@ -263,7 +263,7 @@ void Engine::Impl::process(const dt_event &ev) {
 // tail call.
 void Engine::Impl::on_fault_enter_all(TaskState &t, uint32_t idx, const dt_event &ev) {
 	set_in_fault(idx, true);
-	if (!wb_walks.empty())
+	if (!wb_walks.empty()) [[unlikely]]
 		w2_on_fault_enter(ev);
 	return on_fault_enter(t, ev);
 }
@@ -512,6 +512,8 @@ uint32_t Engine::Impl::task_slow(const dt_event &ev) {
 		uint32_t &slot = task_ids.get_or_insert(key, &ins);
 		if (ins) {
 			uint32_t i = take_slot(tasks, task_free);
+			if (i / 64 >= in_fault_bits.size())
+				in_fault_bits.resize(i / 64 + 1);
 			slot = i;
 			tasks[i] = TaskState{};
 			tasks[i].used = true;

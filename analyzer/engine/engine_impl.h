@@ -472,15 +472,11 @@ struct Engine::Impl {
 	// looks at them when a writeback walk begins, in index order, the
 	// order a scan of the task table would visit them (scanning every
 	// task cost a cache line each; a sorted index list cost an insert and
-	// an erase per fault).
+	// an erase per fault).  It has a bit for every task slot from the
+	// slot's creation (task_slow()), so that setting one never grows it.
 	std::vector<uint64_t> in_fault_bits;
 	[[gnu::always_inline]] void set_in_fault(uint32_t idx, bool on) {
 		size_t w = idx / 64;
-		if (w >= in_fault_bits.size()) {
-			if (!on)
-				return;
-			in_fault_bits.resize(w + 1);
-		}
 		uint64_t m = 1ULL << (idx % 64);
 		if (on)
 			in_fault_bits[w] |= m;
