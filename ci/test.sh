@@ -70,7 +70,7 @@ log "running the tests that boot the lab"
 ctest --output-on-failure -L lab "${ctest_args[@]}" || rc=$?
 # A guest that hung (ci/lab: a vCPU stuck for good) was booted again; say
 # which, so that a retried pass is never mistaken for a clean one.
-find "$build/lab" -name hung-boots 2>/dev/null | while read -r f; do
+while read -r f; do
 	log "booted again after a hung guest: $(dirname "${f#"$build"/lab/}") ($(head -n 1 "$f"))"
-done
+done < <(find "$build/lab" -name hung-boots 2>/dev/null)
 exit $rc
