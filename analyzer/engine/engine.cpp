@@ -686,11 +686,11 @@ void Engine::push(const dt_event *ev, size_t n) {
 	// never faults), rather than test every event for the end.
 	constexpr size_t kAhead = 8;
 	Impl &m = *impl_;
-	for (size_t i = 0; i < n; ++i) {
-		uintptr_t p = reinterpret_cast<uintptr_t>(&ev[i]) + kAhead * sizeof(dt_event);
+	for (const dt_event *e = ev, *end = ev + n; e != end; ++e) {
+		uintptr_t p = reinterpret_cast<uintptr_t>(e) + kAhead * sizeof(dt_event);
 		__builtin_prefetch(reinterpret_cast<const void *>(p));
 		__builtin_prefetch(reinterpret_cast<const void *>(p + sizeof(dt_event) - 1));
-		m.push(ev[i]);
+		m.push(*e);
 	}
 }
 void Engine::flush() { impl_->flush(); }
