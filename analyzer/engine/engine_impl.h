@@ -377,10 +377,13 @@ struct Engine::Impl {
 	void check_z_on_map(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_z.cpp
 	[[gnu::noinline]] void z1_scan(const detail::TaskState &t, const dt_event &ev, uint64_t sector); // rules_z.cpp
 	void check_z2(detail::TaskState &t, const dt_event &ev);       // rules_z.cpp
+	[[gnu::noinline]] void z2_on_fresh_map(detail::TaskState &t, const dt_event &ev); // rules_z.cpp
 	void on_zero(detail::TaskState &t, const dt_event &ev);         // rules_z.cpp
 	void on_mkwrite_enter(detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	void on_mkwrite_dirty(detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	void on_mkwrite_done(detail::TaskState &t, const dt_event &ev); // rules_w.cpp
+	[[gnu::noinline]] void w1_candidate(const detail::TaskState &t, const dt_event &ev); // rules_w.cpp
+	[[gnu::noinline]] void mkwrite_done_undirtied(const detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	void on_wb_entry(detail::TaskState &t, const dt_event &ev);     // rules_w.cpp
 	void w2_on_range(const dt_event &ev);                           // rules_w.cpp
 	void w2_on_fsync(const dt_event &ev);                           // rules_w.cpp

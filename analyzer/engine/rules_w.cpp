@@ -118,58 +118,69 @@ void Engine::Impl::on_mkwrite_dirty(TaskState &t, const dt_event &ev) {
 		mk_inflight.push_back(t.tid);
 }
 
+// The common ends (no W1 candidate, a dirtying seen) make no call; the
+// others are tail calls.  Neither reads the flags cleared first.
 void Engine::Impl::on_mkwrite_done(TaskState &t, const dt_event &ev) {
-	if (t.mk_dirty) {
-		if (t.w1_cand) {
-			Finding f;
-			f.rule = Rule::W1_WRITEBACK_DURING_MKWRITE;
-			f.dev = t.mk_dirty_ev.dev;
-			f.ino = t.mk_dirty_ev.ino;
-			f.pgoff_first = f.pgoff_last = t.mk_dirty_ev.pgoff;
-			f.tasks.push_back(task_ref(t.mk_dirty_ev, "mkwrite"));
-			f.tasks.push_back(task_ref(t.w1_wb, "writeback"));
-			f.window_start_ns = t.mk_dirty_ev.ts;
-			f.window_end_ns = ev.ts;
-			if (t.mk_enter.type)
-				f.evidence.push_back(t.mk_enter);
-			f.evidence.push_back(t.mk_dirty_ev);
-			f.evidence.push_back(t.w1_wb);
-			f.evidence.push_back(ev);
-			f.summary = "writeback cleaned page " + std::to_string(f.pgoff_first) + " of inode " +
-				    std::to_string(f.ino) + " " + std::to_string(t.w1_wb.ts - t.mk_dirty_ev.ts) +
-				    " ns after a first-write fault tagged it dirty and " +
-				    std::to_string(ev.ts - t.w1_wb.ts) +
-				    " ns before that fault completed, and the writer's store did not fault again: "
-				    "the page is writable in the PTE but clean in the mapping, and the next fsync "
-				    "skips it";
-			uint64_t deadline = ev.ts + cfg.w1_refault_horizon_ns;
-			w1_await.push_back({t.tid, ev.ts, deadline, std::move(f),
-					    t.mk_enter.type ? t.mk_enter.ts : t.mk_dirty_ev.ts});
-			w1_deadline = std::min(w1_deadline, deadline);
-		}
+	bool dirty = t.mk_dirty, cand = t.w1_cand;
+	bool standin = !dirty && t.mk_active && t.mk_enter.type == DT_MKWRITE_ENTER && fault_mapped(ev.ret);
+	t.mk_active = t.mk_dirty = t.w1_cand = false;
+	if (dirty) {
 		auto it = std::find(mk_inflight.begin(), mk_inflight.end(), t.tid);
 		if (it != mk_inflight.end()) {
 			*it = mk_inflight.back();
 			mk_inflight.pop_back();
 		}
-	} else if (t.mk_active && t.mk_enter.type == DT_MKWRITE_ENTER && fault_mapped(ev.ret)) {
-		// No dirtying event (stock kernels lack the tracepoint): the
-		// completion of the first-write fault stands in for it, for near
-		// misses only; W1 needs the dirtying moment and cannot fire.
-		const dt_event &m = t.mk_enter;
-		PageState &ps = page(m.dev, m.ino, m.pgoff);
-		uint64_t w = ps.w_ts(epoch);
-		if (w && !(w & 1) && ev.ts >= w)
-			near_miss(RaceClass::W, m.dev, m.ino, ev.ts - w);
-		if (!(w & 1))
-			ps.set_w(ev.ts | 1, epoch);
-		dt_event d = ev;
-		d.dev = m.dev;
-		d.ino = m.ino;
-		d.pgoff = m.pgoff;
-		dirty_put(d); // the page is dirty (above): as in on_mkwrite_dirty()
+		if (cand) [[unlikely]]
+			return w1_candidate(t, ev);
+	} else if (standin) {
+		return mkwrite_done_undirtied(t, ev);
 	}
-	t.mk_active = t.mk_dirty = t.w1_cand = false;
+}
+
+// A W1 candidate's first-write fault completed (ev): held until the
+// writer's store is seen faulting again, or not (w1_decide()).
+void Engine::Impl::w1_candidate(const TaskState &t, const dt_event &ev) {
+	Finding f;
+	f.rule = Rule::W1_WRITEBACK_DURING_MKWRITE;
+	f.dev = t.mk_dirty_ev.dev;
+	f.ino = t.mk_dirty_ev.ino;
+	f.pgoff_first = f.pgoff_last = t.mk_dirty_ev.pgoff;
+	f.tasks.push_back(task_ref(t.mk_dirty_ev, "mkwrite"));
+	f.tasks.push_back(task_ref(t.w1_wb, "writeback"));
+	f.window_start_ns = t.mk_dirty_ev.ts;
+	f.window_end_ns = ev.ts;
+	if (t.mk_enter.type)
+		f.evidence.push_back(t.mk_enter);
+	f.evidence.push_back(t.mk_dirty_ev);
+	f.evidence.push_back(t.w1_wb);
+	f.evidence.push_back(ev);
+	f.summary = "writeback cleaned page " + std::to_string(f.pgoff_first) + " of inode " +
+		    std::to_string(f.ino) + " " + std::to_string(t.w1_wb.ts - t.mk_dirty_ev.ts) +
+		    " ns after a first-write fault tagged it dirty and " + std::to_string(ev.ts - t.w1_wb.ts) +
+		    " ns before that fault completed, and the writer's store did not fault again: "
+		    "the page is writable in the PTE but clean in the mapping, and the next fsync "
+		    "skips it";
+	uint64_t deadline = ev.ts + cfg.w1_refault_horizon_ns;
+	w1_await.push_back({t.tid, ev.ts, deadline, std::move(f), t.mk_enter.type ? t.mk_enter.ts : t.mk_dirty_ev.ts});
+	w1_deadline = std::min(w1_deadline, deadline);
+}
+
+// No dirtying event (stock kernels lack the tracepoint): the completion
+// of the first-write fault stands in for it, for near misses only; W1
+// needs the dirtying moment and cannot fire.
+void Engine::Impl::mkwrite_done_undirtied(const TaskState &t, const dt_event &ev) {
+	const dt_event &m = t.mk_enter;
+	PageState &ps = page(m.dev, m.ino, m.pgoff);
+	uint64_t w = ps.w_ts(epoch);
+	if (w && !(w & 1) && ev.ts >= w)
+		near_miss(RaceClass::W, m.dev, m.ino, ev.ts - w);
+	if (!(w & 1))
+		ps.set_w(ev.ts | 1, epoch);
+	dt_event d = ev;
+	d.dev = m.dev;
+	d.ino = m.ino;
+	d.pgoff = m.pgoff;
+	dirty_put(d); // the page is dirty (above): as in on_mkwrite_dirty()
 }
 
 // A write fault of a W1 candidate's writer on its page: the retried store
@@ -391,7 +402,8 @@ void Engine::Impl::w2_on_range(const dt_event &ev) {
 			it->error = true;
 		if (it->depth && --it->depth)
 			return;
-		w2_judge(*it, ev); // in place: judging does not touch wb_walks
+		if (!it->cands.empty()) // else nothing to judge (most walks)
+			w2_judge(*it, ev); // in place: judging does not touch wb_walks
 		wb_walks.erase(it);
 		return;
 	}

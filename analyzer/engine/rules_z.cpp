@@ -118,6 +118,12 @@ void Engine::Impl::z1_scan(const TaskState &t, const dt_event &ev, uint64_t sect
 void Engine::Impl::check_z2(TaskState &t, const dt_event &ev) {
 	if (!(ev.flags & DT_F_WRITE) || !t.fault_has_iomap || !is_fresh(t.iomap))
 		return;
+	return z2_on_fresh_map(t, ev);
+}
+
+// check_z2() for a write fault that mapped a fresh extent: out of line,
+// so that the test above, most mappings' answer, sets up no frame.
+void Engine::Impl::z2_on_fresh_map(TaskState &t, const dt_event &ev) {
 	uint64_t sector;
 	if (!sector_of(t.iomap, ev.pgoff, sector))
 		return;
