@@ -24,16 +24,9 @@ void Removal::reset() {
 	evidence = std::move(e);
 }
 
-void Removal::add_evidence(const dt_event &ev) {
-	// Keep the first 48 events and the last 16; BREAK_WAIT storms and
-	// page-by-page teardown of big ranges are elided in the middle.
-	constexpr size_t kHead = 48, kTail = 16;
-	if (evidence.size() < kHead + kTail) {
-		evidence.push_back(ev);
-		return;
-	}
-	// rotate the tail window
-	std::move(evidence.begin() + kHead + 1, evidence.end(), evidence.begin() + kHead);
+// The evidence is full (add_evidence()): rotate the tail window.
+void Removal::add_evidence_rotate(const dt_event &ev) {
+	std::move(evidence.begin() + kEvidenceHead + 1, evidence.end(), evidence.begin() + kEvidenceHead);
 	evidence.back() = ev;
 	++evidence_omitted;
 }
@@ -577,10 +570,6 @@ dt_event Engine::Impl::dirty_get(size_t i) const {
 TaskState *Engine::Impl::find_task(uint32_t tid) {
 	uint32_t i;
 	return task_lookup(tid, i) ? &tasks[i] : nullptr;
-}
-
-Removal *Engine::Impl::removal_of(TaskState &t) {
-	return t.removal >= 0 ? &removals[t.removal] : nullptr;
 }
 
 // Retire idle state.  Pages: a slice of the table per call (amortised two

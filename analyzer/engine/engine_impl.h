@@ -138,7 +138,17 @@ struct Removal {
 	uint64_t evidence_omitted = 0;
 
 	void reset();
-	void add_evidence(const dt_event &ev);
+	// Keep the first 48 events and the last 16; BREAK_WAIT storms and
+	// page-by-page teardown of big ranges are elided in the middle.
+	static constexpr size_t kEvidenceHead = 48, kEvidenceTail = 16;
+	void add_evidence(const dt_event &ev) {
+		if (evidence.size() < kEvidenceHead + kEvidenceTail) {
+			evidence.push_back(ev);
+			return;
+		}
+		add_evidence_rotate(ev);
+	}
+	void add_evidence_rotate(const dt_event &ev);
 };
 
 // The flags are grouped ahead of the events they qualify: no padding
@@ -360,7 +370,9 @@ struct Engine::Impl {
 	uint32_t task_slow(const dt_event &ev); // remembers it as the last task
 	bool task_lookup(uint32_t tid, uint32_t &idx);
 	detail::TaskState *find_task(uint32_t tid);
-	detail::Removal *removal_of(detail::TaskState &t);
+	detail::Removal *removal_of(detail::TaskState &t) {
+		return t.removal >= 0 ? &removals[t.removal] : nullptr;
+	}
 	void emit(Finding &&f, uint64_t dep_start, bool gap_sensitive);
 	void near_miss(RaceClass c, uint64_t dev, uint64_t ino, uint64_t distance);
 	bool hooks_missing(uint64_t emits) const;
@@ -395,7 +407,13 @@ struct Engine::Impl {
 	void w2_judge(detail::WbWalk &w, const dt_event &exit);         // rules_w.cpp
 	void on_removal_event(detail::TaskState &t, const dt_event &ev);// rules_l.cpp
 	void finish_removal(detail::TaskState &t, detail::Removal &r, const dt_event *exit, bool at_flush); // rules_l.cpp
-	void t1_on_remover_event(detail::Removal &r, const dt_event &ev); // rules_t.cpp
+	// T1's part of any event of a remover: only a removal with candidates
+	// has one (inlined: most have none).
+	void t1_on_remover_event(detail::Removal &r, const dt_event &ev) {
+		if (!r.t1.empty()) [[unlikely]]
+			t1_confirm(r, ev);
+	}
+	void t1_confirm(detail::Removal &r, const dt_event &ev);        // rules_t.cpp
 	void t1_on_removal_exit(detail::Removal &r, const dt_event *exit); // rules_t.cpp
 	void t1_on_teardown(detail::Removal &r, const dt_event &ev);    // rules_t.cpp
 

@@ -232,9 +232,7 @@ static Finding t1_finding(const Removal &r, const Removal::T1Candidate &c, const
 	return f;
 }
 
-void Engine::Impl::t1_on_remover_event(Removal &r, const dt_event &ev) {
-	if (r.t1.empty())
-		return;
+void Engine::Impl::t1_confirm(Removal &r, const dt_event &ev) {
 	if (ev.type == DT_REMOVE_EXIT || ev.type == DT_REMOVE_ENTER)
 		return;
 	for (const auto &c : r.t1)
