@@ -50,15 +50,18 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 	case DT_WB_ENTRY:
 	case DT_ENTRY_DELETE:
 	case DT_ENTRY_DISASSOC: {
+		// An inode found beyond the direct-mapped cache is not
+		// remembered, so that k need not outlive that call (it was
+		// kept on the stack for every lookup).
 		InodeKey k{ev.dev, ev.ino, ev.pgoff >> 32};
 		uint32_t id;
 		if (k == ahead_ikey) {
 			id = ahead_iid;
-		} else {
-			if (!inode_lookup(k, id))
-				return;
+		} else if (icache_lookup(k, id)) {
 			ahead_ikey = k;
 			ahead_iid = id;
+		} else if (!inode_lookup_slow(k, id)) {
+			return;
 		}
 		pages.prefetch(uint64_t(id) << 32 | (ev.pgoff & 0xffffffffULL));
 		break;

@@ -459,6 +459,9 @@ struct Engine::Impl {
 	// Inlined: the cache hit is most lookups (twice per page event, the
 	// prefetch's and the rule's), and a call cost as much as the hit.
 	bool inode_lookup(const detail::InodeKey &k, uint32_t &id) {
+		return icache_lookup(k, id) || inode_lookup_slow(k, id);
+	}
+	bool icache_lookup(const detail::InodeKey &k, uint32_t &id) const {
 		uint32_t ce = icache[icache_index(k)];
 		if (ce) {
 			const detail::InodeInfo &ii = inodes[ce - 1];
@@ -467,7 +470,7 @@ struct Engine::Impl {
 				return true;
 			}
 		}
-		return inode_lookup_slow(k, id);
+		return false;
 	}
 	bool inode_lookup_slow(const detail::InodeKey &k, uint32_t &id);
 	void inode_erase(const detail::InodeKey &k);
