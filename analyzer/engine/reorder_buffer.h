@@ -86,6 +86,12 @@ public:
 		// numbers.  (The heap's events are old; slid ones are recent.)
 		if ((heap_.empty() || ev.ts > heap_max_ts_) && insert_near_tail(ev))
 			return true;
+		return push_to_heap(ev);
+	}
+
+	// Out of line, a tail call: the slide into the ring (the common
+	// straggler) then sets up no frame.
+	[[gnu::noinline]] bool push_to_heap(const dt_event &ev) {
 		heap_max_ts_ = std::max<uint64_t>(heap_max_ts_, ev.ts);
 		uint32_t slot;
 		if (!free_.empty()) {
