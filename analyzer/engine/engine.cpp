@@ -115,8 +115,7 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 		++st.reordered;
 	else if (ev.type != DT_LOST)
 		max_seen_ts = ev.ts;
-	rb.push(ev);
-	uint64_t depth = rb.size();
+	uint64_t depth = rb.push(ev);
 	if (depth > st.reorder_depth_max)
 		st.reorder_depth_max = depth;
 	if (max_seen_ts >= cfg.reorder_window_ns)

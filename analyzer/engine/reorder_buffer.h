@@ -59,22 +59,27 @@ public:
 		uint64_t dev, ino, pgoff;
 	};
 
-	// Returns true if the event went out of order (into the heap).
-	bool push(const dt_event &ev) {
-		if (ring_tail_ == ring_head_ || ev.ts >= ring_tail_ts_) {
-			if (ring_tail_ - ring_head_ == ring_.size())
+	// Returns size() after the push.  The in-order path works on copies
+	// of the ring's ends: the event's store could alias them otherwise,
+	// and they were loaded again after it.
+	size_t push(const dt_event &ev) {
+		uint64_t tail = ring_tail_, head = ring_head_;
+		if (tail == head || ev.ts >= ring_tail_ts_) {
+			if (tail - head == ring_.size()) [[unlikely]]
 				grow_ring();
 			const size_t mask = ring_.size() - 1;
+			dt_event *ring = ring_.data();
 			// The slot a few pushes on, for writing (both of its lines).
-			const char *ahead = reinterpret_cast<const char *>(&ring_[(ring_tail_ + 8) & mask]);
+			const char *ahead = reinterpret_cast<const char *>(&ring[(tail + 8) & mask]);
 			__builtin_prefetch(ahead, 1);
 			__builtin_prefetch(ahead + 64, 1);
-			ring_[ring_tail_ & mask] = ev;
-			++ring_tail_;
+			ring[tail & mask] = ev;
+			ring_tail_ = ++tail;
 			ring_tail_ts_ = ev.ts;
-			return false;
+			return size_t(tail - head) + heap_.size();
 		}
-		return push_out_of_order(ev);
+		push_out_of_order(ev);
+		return size();
 	}
 
 	// Kept out of line: only the few stragglers come here, and the
