@@ -196,11 +196,12 @@ void Engine::Impl::process(const dt_event &ev) {
 // The rules for ev.  slow: the task may be new (process_rare()); else a
 // task missing from the caches is looked up there.
 [[gnu::always_inline]] inline void Engine::Impl::dispatch(const dt_event &ev, bool slow) {
-	if (ev.type == DT_NONE || ev.type >= DT_TYPE_MAX) {
+	const uint16_t type = ev.type; // not loaded again after task_at()'s stores
+	if (type == DT_NONE || type >= DT_TYPE_MAX) {
 		++st.invalid;
 		return;
 	}
-	switch (ev.type) {
+	switch (type) {
 	case DT_WB_RANGE_ENTER:
 	case DT_WB_RANGE_EXIT:
 		return w2_on_range(ev); // no task state: the walk is kept by tid
@@ -217,7 +218,7 @@ void Engine::Impl::process(const dt_event &ev) {
 		idx = task_slow(ev);
 	}
 	TaskState &t = task_at(idx, ev);
-	switch (ev.type) {
+	switch (type) {
 	case DT_FAULT_ENTER:
 		return on_fault_enter_all(t, idx, ev);
 	case DT_FAULT_EXIT:

@@ -359,12 +359,14 @@ struct Engine::Impl {
 		return true;
 	}
 	// Task idx, the task of ev: pid and comm refreshed.
+	// (The comm last: its copy could alias ev, whose fields would be
+	// loaded again after it.)
 	detail::TaskState &task_at(uint32_t idx, const dt_event &ev) {
 		detail::TaskState &t = tasks[idx];
+		t.last_ts = ev.ts;
 		t.pid = ev.pid;
 		if (ev.comm[0])
 			memcpy(t.comm, ev.comm, DT_COMM_LEN);
-		t.last_ts = ev.ts;
 		return t;
 	}
 	uint32_t task_slow(const dt_event &ev); // remembers it as the last task
