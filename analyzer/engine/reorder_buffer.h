@@ -140,24 +140,7 @@ public:
 			release_merging(limit, fn, ahead);
 			return;
 		}
-		// The ring's address, mask and tail in locals: the consumer does
-		// not push from inside fn, so they stay put, and the compiler
-		// need not load them again after every call it cannot see into.
-		const dt_event *ring = ring_.data();
-		const size_t mask = ring_.size() - 1;
-		const uint64_t tail = ring_tail_;
-		for (uint64_t head = ring_head_; head != tail && ring[head & mask].ts <= limit;) {
-			if (tail - head > kAhead) {
-				const dt_event &a = ring[(head + kAhead) & mask];
-				ahead(Peek{a.type, a.dev, a.ino, a.pgoff});
-				// the slot ahead's own lines, before it is peeked at
-				const char *p = reinterpret_cast<const char *>(&ring[(head + 4 * kAhead) & mask]);
-				__builtin_prefetch(p);
-				__builtin_prefetch(p + 64);
-			}
-			fn(ring[head & mask]);
-			ring_head_ = ++head;
-		}
+		release_ring(limit, fn, ahead);
 	}
 
 	template <typename Fn>
@@ -198,46 +181,48 @@ public:
 	}
 
 private:
-	// The ring and the heap of stragglers merged by (ts, arrival).
+	// The ring's events with ts <= limit, in order.  The ring's address,
+	// mask and tail in locals: the consumer does not push from inside fn,
+	// so they stay put, and the compiler need not load them again after
+	// every call it cannot see into.  Once per slot, when it is released,
+	// the consumer looks kAhead slots further.
 	template <typename Fn, typename Ahead>
-	[[gnu::noinline]] void release_merging(uint64_t limit, Fn fn, Ahead ahead) {
+	[[gnu::always_inline]] void release_ring(uint64_t limit, Fn &fn, Ahead &ahead) {
+		const dt_event *ring = ring_.data();
 		const size_t mask = ring_.size() - 1;
-		for (;;) {
-			bool have_ring = ring_tail_ != ring_head_ && ring_[ring_head_ & mask].ts <= limit;
-			bool have_heap = !heap_.empty() && heap_.front().ts <= limit;
-			if (!have_ring && !have_heap)
-				return;
-			// On equal timestamps the ring's event arrived first (see
-			// push_out_of_order()).
-			bool take_ring = have_ring && (!have_heap || ring_[ring_head_ & mask].ts <= heap_.front().ts);
-			if (take_ring) {
-				release_ring(fn, ahead, mask);
-			} else {
-				uint32_t slot = heap_.front().slot;
-				std::pop_heap(heap_.begin(), heap_.end(), later);
-				heap_.pop_back();
-				fn(static_cast<const dt_event &>(slab_[slot]));
-				free_.push_back(slot);
+		const uint64_t tail = ring_tail_;
+		for (uint64_t head = ring_head_; head != tail && ring[head & mask].ts <= limit;) {
+			if (tail - head > kAhead) {
+				const dt_event &a = ring[(head + kAhead) & mask];
+				ahead(Peek{a.type, a.dev, a.ino, a.pgoff});
+				// the slot ahead's own lines, before it is peeked at
+				const char *p = reinterpret_cast<const char *>(&ring[(head + 4 * kAhead) & mask]);
+				__builtin_prefetch(p);
+				__builtin_prefetch(p + 64);
 			}
+			fn(ring[head & mask]);
+			ring_head_ = ++head;
 		}
 	}
 
-	// The ring's oldest event to fn.  Once per slot, when it is released
-	// (not on every call: most calls release one event and then find the
-	// next one not due, and the ahead lookup costs as much as a hash
-	// probe), the consumer looks kAhead slots further.
+	// The ring and the heap of stragglers merged by (ts, arrival): the
+	// ring's events up to the heap's oldest go first (on equal timestamps
+	// the ring's event arrived first, see push_out_of_order()), then that
+	// one.
 	template <typename Fn, typename Ahead>
-	[[gnu::always_inline]] void release_ring(Fn &fn, Ahead &ahead, size_t mask) {
-		if (ring_tail_ - ring_head_ > kAhead) {
-			const dt_event &a = ring_[(ring_head_ + kAhead) & mask];
-			ahead(Peek{a.type, a.dev, a.ino, a.pgoff});
-			// the slot ahead's own lines, before it is peeked at
-			const char *p = reinterpret_cast<const char *>(&ring_[(ring_head_ + 4 * kAhead) & mask]);
-			__builtin_prefetch(p);
-			__builtin_prefetch(p + 64);
+	[[gnu::noinline]] void release_merging(uint64_t limit, Fn fn, Ahead ahead) {
+		while (!heap_.empty()) {
+			uint64_t oldest = heap_.front().ts;
+			release_ring(std::min(limit, oldest), fn, ahead);
+			if (oldest > limit)
+				return;
+			uint32_t slot = heap_.front().slot;
+			std::pop_heap(heap_.begin(), heap_.end(), later);
+			heap_.pop_back();
+			fn(static_cast<const dt_event &>(slab_[slot]));
+			free_.push_back(slot);
 		}
-		fn(static_cast<const dt_event &>(ring_[ring_head_ & mask]));
-		++ring_head_;
+		release_ring(limit, fn, ahead);
 	}
 
 	// Stragglers are mostly a few events late (two CPUs' events trading
