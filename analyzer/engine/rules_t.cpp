@@ -65,36 +65,9 @@ void Engine::Impl::on_fault_enter(TaskState &t, const dt_event &ev) {
 	t.fault_enter = ev;
 }
 
-const dt_event *Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
-	bool in = t.in_fault;
-	t.in_fault = false;
-	if (t.mk_active || t.mk_dirty)
-		on_mkwrite_done(t, ev);
-	if (!fault_mapped(ev.ret))
-		return nullptr;
-	if (in && t.fault_has_iomap && t.iomap.iomap_type != DT_IOMAP_MAPPED &&
-	    t.iomap.iomap_type != DT_IOMAP_UNWRITTEN)
-		return nullptr; // a hole or inline data: the zero page, no block mapped
-	// The mapping as the rules see it is built where it is kept (one copy
-	// of the event, not two); nothing below reads the previous one.
-	dt_event &m = t.last_map_exit;
-	m = ev;
-	fault_exit_as_seen(t, in, m);
-	uint64_t n = m.nr_pages ? m.nr_pages : ((m.flags & DT_F_PMD) ? 512 : 1);
-	n = std::min<uint64_t>(n, 512);
-	if (in)
-		check_z2(t, m);
-	for (uint64_t i = 0; i < n; ++i)
-		on_mapped(t, m, m.pgoff + i);
-	t.has_last_map = true;
-	if (in && t.fault_has_iomap)
-		t.last_map_iomap = t.iomap;
-	else
-		t.last_map_iomap = dt_event{};
-	return &m;
-}
-
-void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {
+// Inlined into on_fault_exit(), its one caller: most faults map one page,
+// and the call cost a frame per mapping.
+[[gnu::always_inline]] inline void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {
 	PageState &ps = page(ev.dev, ev.ino, pg);
 	uint64_t key = last_pkey;
 	ps.set_map(ev.ts, epoch, t.tid);
@@ -160,6 +133,35 @@ void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {
 		ii.rm_valid = false;
 		near_miss(RaceClass::T, ev.dev, ev.ino, ev.ts - ii.rm_exit_ts);
 	}
+}
+
+const dt_event *Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
+	bool in = t.in_fault;
+	t.in_fault = false;
+	if (t.mk_active || t.mk_dirty)
+		on_mkwrite_done(t, ev);
+	if (!fault_mapped(ev.ret))
+		return nullptr;
+	if (in && t.fault_has_iomap && t.iomap.iomap_type != DT_IOMAP_MAPPED &&
+	    t.iomap.iomap_type != DT_IOMAP_UNWRITTEN)
+		return nullptr; // a hole or inline data: the zero page, no block mapped
+	// The mapping as the rules see it is built where it is kept (one copy
+	// of the event, not two); nothing below reads the previous one.
+	dt_event &m = t.last_map_exit;
+	m = ev;
+	fault_exit_as_seen(t, in, m);
+	uint64_t n = m.nr_pages ? m.nr_pages : ((m.flags & DT_F_PMD) ? 512 : 1);
+	n = std::min<uint64_t>(n, 512);
+	if (in)
+		check_z2(t, m);
+	for (uint64_t i = 0; i < n; ++i)
+		on_mapped(t, m, m.pgoff + i);
+	t.has_last_map = true;
+	if (in && t.fault_has_iomap)
+		t.last_map_iomap = t.iomap;
+	else
+		t.last_map_iomap = dt_event{};
+	return &m;
 }
 
 void Engine::Impl::t1_on_teardown(Removal &r, const dt_event &ev) {
