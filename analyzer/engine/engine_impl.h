@@ -263,6 +263,11 @@ struct WbWalk {
 	static constexpr uint8_t kWalkFn = 1, kWalkTp = 2;
 };
 
+// An iomap that hands out an extent not written yet (unwritten or new).
+inline bool is_fresh(const dt_event &io) {
+	return io.iomap_type == DT_IOMAP_UNWRITTEN || (io.iomap_flags & DT_IOMAP_F_NEW);
+}
+
 // A fault's exit as the rules see it (m: a copy of the exit): inside a
 // fault bracket, the file and the kind of fault come from its
 // DT_FAULT_ENTER where the exit lacks them.
@@ -390,8 +395,13 @@ struct Engine::Impl {
 	void on_mapped(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_t.cpp
 	void check_z_on_map(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_z.cpp
 	[[gnu::noinline]] void z1_scan(const detail::TaskState &t, const dt_event &ev, uint64_t sector); // rules_z.cpp
-	void check_z2(detail::TaskState &t, const dt_event &ev);       // rules_z.cpp
-	[[gnu::noinline]] void z2_on_fresh_map(detail::TaskState &t, const dt_event &ev); // rules_z.cpp
+	// Z2 judges write faults that mapped a fresh extent; the test, most
+	// mappings' answer, inline (a call to it cost more than it).
+	void check_z2(detail::TaskState &t, const dt_event &ev) {
+		if ((ev.flags & DT_F_WRITE) && t.fault_has_iomap && detail::is_fresh(t.iomap))
+			z2_on_fresh_map(t, ev);
+	}
+	void z2_on_fresh_map(detail::TaskState &t, const dt_event &ev); // rules_z.cpp
 	void on_zero(detail::TaskState &t, const dt_event &ev);         // rules_z.cpp
 	void on_mkwrite_enter(detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	void on_mkwrite_dirty(detail::TaskState &t, const dt_event &ev); // rules_w.cpp

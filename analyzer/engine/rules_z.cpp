@@ -46,9 +46,6 @@ constexpr uint64_t kSectorsPerPage = 8; // 4 KiB pages, 512-byte sectors
 bool is_block(const dt_event &io) {
 	return io.iomap_type == DT_IOMAP_MAPPED || io.iomap_type == DT_IOMAP_UNWRITTEN;
 }
-bool is_fresh(const dt_event &io) {
-	return io.iomap_type == DT_IOMAP_UNWRITTEN || (io.iomap_flags & DT_IOMAP_F_NEW);
-}
 uint64_t iomap_pages(const dt_event &io) {
 	if (io.nr_pages)
 		return io.nr_pages;
@@ -115,14 +112,7 @@ void Engine::Impl::z1_scan(const TaskState &t, const dt_event &ev, uint64_t sect
 	}
 }
 
-void Engine::Impl::check_z2(TaskState &t, const dt_event &ev) {
-	if (!(ev.flags & DT_F_WRITE) || !t.fault_has_iomap || !is_fresh(t.iomap))
-		return;
-	return z2_on_fresh_map(t, ev);
-}
-
-// check_z2() for a write fault that mapped a fresh extent: out of line,
-// so that the test above, most mappings' answer, sets up no frame.
+// check_z2() (engine_impl.h) for a write fault that mapped a fresh extent.
 void Engine::Impl::z2_on_fresh_map(TaskState &t, const dt_event &ev) {
 	uint64_t sector;
 	if (!sector_of(t.iomap, ev.pgoff, sector))
