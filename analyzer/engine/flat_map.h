@@ -63,7 +63,7 @@ public:
 	// Returns the value for k, inserting a value-initialised one if absent.
 	// `inserted` tells which.  Invalidates pointers to other values.
 	Value &get_or_insert(Key k, bool *inserted = nullptr) {
-		bool ins;
+		bool ins = false;
 		Value *v = get_or_insert_in_place(k, ins);
 		if (!v) {
 			grow();
