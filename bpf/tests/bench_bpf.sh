@@ -109,7 +109,9 @@ L.append("trampoline (the fault tracepoints carry FAULT_FLAG_MKWRITE); a zeroing
 L.append("is reported once, by the first hook it passes (the allocator's tracepoint")
 L.append("on the patched kernel, else ext4/xfs), not again by the hooks below it;")
 L.append("typed programs (tp_btf, fentry, fexit) read the inode, mapping, page and")
-L.append("vmf they are given with direct loads, not bpf_probe_read_kernel.\n")
+L.append("vmf they are given with direct loads, not bpf_probe_read_kernel; an")
+L.append("idle page's teardown is one record (the deletion), its disassociation")
+L.append("folded unless the page is still pinned.\n")
 for k in kernels:
     p = os.path.join(results, k, "bench.json")
     if not os.path.exists(p):
