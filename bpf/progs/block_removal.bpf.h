@@ -10,6 +10,7 @@
 #define DAXTRACE_BLOCK_REMOVAL_BPF_H
 
 #include "core.bpf.h"
+#include "layout_breaks.bpf.h"	/* tp_page() */
 
 static __always_inline void remove_enter(struct inode *inode, bool direct,
 					 __u16 op, __s64 off, __s64 len, __u8 hook)
@@ -133,7 +134,7 @@ static __always_inline bool teardown_reported(struct inode *inode, __u64 index,
 					      bool trunc, __u32 refcount)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct dt_cpu_slot *s = &dt_cpu[task_cpu_of(task) & (DT_MAX_CPUS - 1)];
+	struct dt_cpu_slot *s = cpu_slot(task);
 	bool same;
 
 	if (!s->del_inode)
@@ -159,7 +160,7 @@ static __always_inline void disassociate(void *entry,
 					 struct address_space *mapping,
 					 bool trunc, bool direct)
 {
-	struct inode *inode = READ_KERNEL(direct, mapping, host);
+	struct inode *inode;
 	struct dt_out o;
 	struct dt_rec_ext *x;
 	__u64 v = (__u64)entry;
@@ -172,6 +173,7 @@ static __always_inline void disassociate(void *entry,
 	v >>= 1;
 	if (v & (DT_DAX_ZERO_PAGE | DT_DAX_EMPTY))
 		return;			/* the function returns early too */
+	inode = READ_KERNEL(direct, mapping, host);
 	page = pfn_to_page_ptr(v >> DT_DAX_SHIFT);
 	index = page_index(page, false);	/* a computed pointer */
 	refcount = page_refcount(page, false);
@@ -193,25 +195,10 @@ FENTRY_AND_KPROBE(dax_disassociate_entry, (void *entry,
 	disassociate(entry, mapping, trunc, direct))
 
 /* The series' tracepoint: once per page of the entry, with its index. */
-static __always_inline void tp_disassociate(struct inode *inode, __u64 index,
-					    struct page *page, bool trunc, bool direct)
-{
-	struct dt_out o;
-	__u32 refcount = page_refcount(page, direct);
-
-	if (teardown_reported(inode, index, trunc, refcount))
-		return;
-	if (!rec_open_inode(&o, DT_ENTRY_DISASSOC, DT_HOOK_TP_DISASSOCIATE, inode, direct,
-			    trunc ? DT_F_TRUNC : 0, false, 1))
-		return;
-	o.r->pgoff = index;
-	o.r->nr_pages = 1;
-	o.r->refcount = refcount;
-	rec_submit(&o);
-}
-
 TRACEPOINT_PROGS(dax_entry_disassociate, (struct inode *inode, unsigned long index,
 	struct page *page, bool trunc),
-	tp_disassociate(inode, index, page, trunc, direct))
+	if (!teardown_reported(inode, index, trunc, page_refcount(page, direct)))
+		tp_page(inode, index, page, DT_ENTRY_DISASSOC, DT_HOOK_TP_DISASSOCIATE,
+			trunc ? DT_F_TRUNC : 0, direct))
 
 #endif /* DAXTRACE_BLOCK_REMOVAL_BPF_H */

@@ -243,6 +243,12 @@ static __always_inline __u32 task_cpu_of(struct task_struct *task)
 	return bpf_get_smp_processor_id();
 }
 
+/* TASK's CPU's slot of dt_cpu (TASK: current). */
+static __always_inline struct dt_cpu_slot *cpu_slot(struct task_struct *task)
+{
+	return &dt_cpu[task_cpu_of(task) & (DT_MAX_CPUS - 1)];
+}
+
 static __always_inline struct dt_task *task_storage(struct task_struct *task)
 {
 	return bpf_task_storage_get(&dt_tasks, task, 0,

@@ -24,7 +24,7 @@
 static __always_inline bool zero_reported(__u32 dev, __u64 sector, bool last)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct dt_cpu_slot *s = &dt_cpu[task_cpu_of(task) & (DT_MAX_CPUS - 1)];
+	struct dt_cpu_slot *s = cpu_slot(task);
 	bool same;
 
 	if (!s->zero_sector)
