@@ -29,31 +29,49 @@ nlohmann::json Histogram::to_json() const {
 	return {{"count", count_}, {"min_ns", min()}, {"max_ns", max_}, {"sum_ns", sum_}, {"buckets", b}};
 }
 
-void NearMissTable::record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t d) {
-	total_[int(c)].add(d);
-	Cache::Ent &fe = cache_.fs[int(c)];
-	if (!fe || fe->first.dev != dev)
-		fe = &*fs_.try_emplace(Key{int(c), dev, 0}).first;
-	fe->second.add(d);
-	Key key{int(c), dev, ino};
-	Cache::Ent &ie = cache_.in[KeyHash()(key) % Cache::kInodes];
-	if (ie && ie->first == key) {
-		ie->second.add(d);
-		return;
-	}
+void Histogram::merge(const Histogram &o) {
+	for (int i = 0; i < kBuckets; ++i)
+		buckets_[i] += o.buckets_[i];
+	count_ += o.count_;
+	sum_ += o.sum_;
+	min_ = std::min(min_, o.min_);
+	max_ = std::max(max_, o.max_);
+}
+
+// The inode's histogram is not cached (record()): find or make it.  A
+// class and fs seen for the first time get their sum's entry here.
+void NearMissTable::record_slow(int cls, uint64_t dev, uint64_t ino, uint64_t d) {
+	Key key{cls, dev, ino};
 	auto it = inodes_.find(key);
 	if (it == inodes_.end()) {
+		Key fk{key.cls, key.dev, 0};
+		fs_.try_emplace(fk);
 		if (inodes_.size() >= max_inodes_) {
 			++inode_overflow_;
+			fs_over_[fk].add(d);
 			return;
 		}
 		it = inodes_.emplace(key, Histogram{}).first;
 	}
-	ie = &*it;
+	cache_.in[KeyHash()(key) % Cache::kInodes] = &*it;
 	it->second.add(d);
 }
 
+void NearMissTable::aggregate() const {
+	for (Histogram &h : total_)
+		h = Histogram{};
+	for (auto &[k, h] : fs_)
+		h = Histogram{};
+	for (const Map *m : {&inodes_, &fs_over_})
+		for (const auto &[k, h] : *m)
+			fs_.find(Key{k.cls, k.dev, 0})->second.merge(h);
+	for (const auto &[k, h] : fs_)
+		total_[k.cls].merge(h);
+	stale_ = false;
+}
+
 const Histogram *NearMissTable::per_fs(RaceClass c, uint64_t dev) const {
+	sync();
 	auto it = fs_.find(Key{int(c), dev, 0});
 	return it == fs_.end() ? nullptr : &it->second;
 }
@@ -65,11 +83,12 @@ const Histogram *NearMissTable::per_inode(RaceClass c, uint64_t dev, uint64_t in
 
 size_t NearMissTable::memory_bytes() const {
 	constexpr size_t node = 2 * sizeof(void *) + sizeof(Key); // hash node overhead
-	return sizeof(*this) + (fs_.size() + inodes_.size()) * (sizeof(Histogram) + node) +
-	       (fs_.bucket_count() + inodes_.bucket_count()) * sizeof(void *);
+	return sizeof(*this) + (fs_.size() + inodes_.size() + fs_over_.size()) * (sizeof(Histogram) + node) +
+	       (fs_.bucket_count() + inodes_.bucket_count() + fs_over_.bucket_count()) * sizeof(void *);
 }
 
 nlohmann::json NearMissTable::to_json() const {
+	sync();
 	nlohmann::json j = nlohmann::json::object();
 	for (int c = 0; c < kRaceClasses; ++c) {
 		nlohmann::json cj{{"total", total_[c].to_json()}};

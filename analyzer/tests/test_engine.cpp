@@ -389,3 +389,35 @@ TEST(Engine, ZeroNearMissAfterRingWrap) {
 	ASSERT_NE(h, nullptr);
 	EXPECT_EQ(h->count(), 1u);
 }
+
+// The sums per fs and per class are made from the inodes' histograms when
+// read: they must equal what was recorded, beyond the inode cap too, and
+// follow records made after a read.
+TEST(NearMissTable, SumsPerFsAndClassFollowTheRecords) {
+	using daxtrace::RaceClass;
+	daxtrace::NearMissTable nm(2);
+	nm.record(RaceClass::W, 1, 10, 0);
+	nm.record(RaceClass::W, 1, 11, 1000);
+	nm.record(RaceClass::W, 1, 12, 5);   // beyond the cap: per fs only
+	nm.record(RaceClass::W, 2, 10, 70);  // beyond the cap, another fs
+	nm.record(RaceClass::Z, 1, 10, 300); // another class, same inode
+	const auto &w = nm.total(RaceClass::W);
+	EXPECT_EQ(w.count(), 4u);
+	EXPECT_EQ(w.sum(), 1075u);
+	EXPECT_EQ(w.min(), 0u);
+	EXPECT_EQ(w.max(), 1000u);
+	EXPECT_EQ(w.bucket(0), 1u);
+	EXPECT_EQ(nm.inode_overflow(), 3u);
+	ASSERT_NE(nm.per_fs(RaceClass::W, 1), nullptr);
+	EXPECT_EQ(nm.per_fs(RaceClass::W, 1)->count(), 3u);
+	EXPECT_EQ(nm.per_fs(RaceClass::W, 2)->count(), 1u);
+	EXPECT_EQ(nm.per_fs(RaceClass::Z, 2), nullptr);
+	EXPECT_EQ(nm.per_inode(RaceClass::W, 1, 12), nullptr);
+	EXPECT_EQ(nm.fs_map().size(), 3u);
+	nm.record(RaceClass::W, 1, 11, 2000);
+	EXPECT_EQ(nm.total(RaceClass::W).count(), 5u);
+	EXPECT_EQ(nm.total(RaceClass::W).max(), 2000u);
+	EXPECT_EQ(nm.per_fs(RaceClass::W, 1)->sum(), 3005u);
+	EXPECT_EQ(nm.total(RaceClass::Z).count(), 1u);
+	EXPECT_EQ(nm.total(RaceClass::T).count(), 0u);
+}

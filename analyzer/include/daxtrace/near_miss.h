@@ -18,9 +18,10 @@ namespace daxtrace {
 class Histogram {
 public:
 	static constexpr int kBuckets = 48; // up to ~78 hours
-	// Inline: a near miss adds to three histograms (total, fs, inode).
+	// Inline: every near miss adds to one (its inode's).  d | 1 puts
+	// d == 0 in bucket 0 without a test of its own.
 	void add(uint64_t d) {
-		int b = d ? 63 - std::countl_zero(d) : 0;
+		int b = 63 - std::countl_zero(d | 1);
 		if (b >= kBuckets)
 			b = kBuckets - 1;
 		++buckets_[b];
@@ -31,6 +32,8 @@ public:
 		if (d > max_)
 			max_ = d;
 	}
+	// o's distances added to these (the tables' sums per fs and class).
+	void merge(const Histogram &o);
 	uint64_t count() const { return count_; }
 	uint64_t min() const { return count_ ? min_ : 0; }
 	uint64_t max() const { return max_; }
@@ -51,9 +54,25 @@ private:
 class NearMissTable {
 public:
 	explicit NearMissTable(size_t max_inodes = 4096) : max_inodes_(max_inodes) {}
-	void record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t distance_ns);
+	// Adds to the inode's histogram only: the sums per fs and per class
+	// are made from the inodes' when they are read (aggregate()), so that
+	// a near miss, 10% of the analysed events on a busy host, costs one
+	// histogram and (mostly) no hashing.
+	void record(RaceClass c, uint64_t dev, uint64_t ino, uint64_t distance_ns) {
+		Key key{int(c), dev, ino};
+		Cache::Ent ie = cache_.in[KeyHash()(key) % Cache::kInodes];
+		stale_ = true;
+		if (ie && ie->first == key) [[likely]] {
+			ie->second.add(distance_ns);
+			return;
+		}
+		record_slow(int(c), dev, ino, distance_ns);
+	}
 
-	const Histogram &total(RaceClass c) const { return total_[int(c)]; }
+	const Histogram &total(RaceClass c) const {
+		sync();
+		return total_[int(c)];
+	}
 	// Per filesystem (sb dev) and per inode; nullptr if none recorded.
 	const Histogram *per_fs(RaceClass c, uint64_t dev) const;
 	const Histogram *per_inode(RaceClass c, uint64_t dev, uint64_t ino) const;
@@ -68,7 +87,10 @@ public:
 		}
 	};
 	using Map = std::unordered_map<Key, Histogram, KeyHash>;
-	const Map &fs_map() const { return fs_; }
+	const Map &fs_map() const {
+		sync();
+		return fs_;
+	}
 	const Map &inode_map() const { return inodes_; }
 	// Inode histograms beyond max_inodes are not created (still counted per fs).
 	uint64_t inode_overflow() const { return inode_overflow_; }
@@ -76,20 +98,32 @@ public:
 	nlohmann::json to_json() const;
 
 private:
+	// Scalars, not a Key: the cache hit then builds no key in memory.
+	void record_slow(int cls, uint64_t dev, uint64_t ino, uint64_t d);
+	void sync() const {
+		if (stale_)
+			aggregate();
+	}
+	void aggregate() const;
+
 	size_t max_inodes_;
-	std::array<Histogram, kRaceClasses> total_{};
-	Map fs_;
+	// Sums of inodes_ and fs_over_ (aggregate()), up to date unless
+	// stale_.  An fs entry is made when its first near miss is recorded,
+	// as before the sums were deferred: the map's order is unchanged.
+	mutable std::array<Histogram, kRaceClasses> total_{};
+	mutable Map fs_;
+	mutable bool stale_ = false;
 	Map inodes_;
+	Map fs_over_; // per fs: the near misses beyond max_inodes
 	uint64_t inode_overflow_ = 0;
-	// Histograms recently recorded to (map nodes do not move), so most
-	// records hash nothing: the last fs per class, and a direct-mapped
-	// table of inodes.  A copy starts with empty caches.  An entry is the
-	// map's element (key and histogram; elements never move or go), so a
-	// slot is one pointer.
+	// Histograms recently recorded to (map nodes do not move): a
+	// direct-mapped table of inodes, so most records hash nothing.  A
+	// copy starts with an empty cache.  An entry is the map's element
+	// (key and histogram; elements never move or go), so a slot is one
+	// pointer.
 	struct Cache {
 		using Ent = Map::value_type *;
-		static constexpr size_t kInodes = 128;
-		Ent fs[kRaceClasses] = {};
+		static constexpr size_t kInodes = 256;
 		Ent in[kInodes] = {};
 		Cache() = default;
 		Cache(const Cache &) {}
