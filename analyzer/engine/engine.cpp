@@ -104,6 +104,7 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 		uint64_t back = cfg.reorder_window_ns + 16;
 		epoch = (ev.ts > back ? ev.ts - back : 0) & ~1ULL;
 		epoch_set = true;
+		set_rare_lim();
 	}
 	// A DT_LOST marker does not move trace time: live, the loader stamps
 	// it when it reads the drop counters, which is after every event
@@ -142,9 +143,8 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 void Engine::Impl::process(const dt_event &ev) {
 	++st.events_analysed;
 	released_ts = ev.ts;
-	if (!--sweep_left || ev.ts - epoch > (1ULL << 47) || ev.ts >= w1_deadline ||
-	    ev.type == DT_LOST) [[unlikely]]
-		return process_rare(ev, false);
+	if (!--sweep_left || ev.ts - epoch >= rare_lim) [[unlikely]]
+		return process_rare(ev, false); // DT_LOST: from dispatch()
 	dispatch(ev, false);
 }
 
@@ -202,6 +202,8 @@ void Engine::Impl::process(const dt_event &ev) {
 		return;
 	}
 	switch (type) {
+	case DT_LOST:
+		return process_rare(ev, false); // the time tests again: all false
 	case DT_WB_RANGE_ENTER:
 	case DT_WB_RANGE_EXIT:
 		return w2_on_range(ev); // no task state: the walk is kept by tid
@@ -634,6 +636,7 @@ void Engine::Impl::rebase(uint64_t now) {
 		ps.b = (ps.b & ~kTsMask) | w;
 	});
 	epoch = ne;
+	set_rare_lim();
 }
 
 uint64_t Engine::Impl::memory_bytes() const {

@@ -535,6 +535,15 @@ struct Engine::Impl {
 	};
 	std::vector<W1Await> w1_await;
 	uint64_t w1_deadline = UINT64_MAX;
+	// process()'s one test for the rare work an event's time may bring:
+	// ev.ts - epoch >= rare_lim when the epoch is due to move (more than
+	// 2^47 ahead, or behind it) or a W1 deadline has passed.  Set anew
+	// whenever the epoch or w1_deadline changes.
+	uint64_t rare_lim = (1ULL << 47) + 1;
+	void set_rare_lim() {
+		uint64_t w = w1_deadline >= epoch ? w1_deadline - epoch : 0;
+		rare_lim = std::min<uint64_t>((1ULL << 47) + 1, w);
+	}
 	void w1_refault(const detail::TaskState &t, const dt_event &ev);
 	void w1_decide(uint64_t now);
 	std::vector<detail::WbWalk> wb_walks; // open writeback walks (W2)

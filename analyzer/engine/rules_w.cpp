@@ -163,6 +163,7 @@ void Engine::Impl::w1_candidate(const TaskState &t, const dt_event &ev) {
 	uint64_t deadline = ev.ts + cfg.w1_refault_horizon_ns;
 	w1_await.push_back({t.tid, ev.ts, deadline, std::move(f), t.mk_enter.type ? t.mk_enter.ts : t.mk_dirty_ev.ts});
 	w1_deadline = std::min(w1_deadline, deadline);
+	set_rare_lim();
 }
 
 // No dirtying event (stock kernels lack the tracepoint): the completion
@@ -200,6 +201,7 @@ void Engine::Impl::w1_refault(const TaskState &t, const dt_event &ev) {
 	w1_deadline = UINT64_MAX;
 	for (const W1Await &a : w1_await)
 		w1_deadline = std::min(w1_deadline, a.deadline);
+	set_rare_lim();
 }
 
 // The candidates whose horizon has passed by `now` become W1, uncertain if
@@ -228,6 +230,7 @@ void Engine::Impl::w1_decide(uint64_t now) {
 		emit(std::move(a.f), a.dep_start, true);
 	}
 	w1_await.resize(k);
+	set_rare_lim();
 }
 
 void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
