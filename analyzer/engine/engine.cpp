@@ -214,12 +214,14 @@ void Engine::Impl::process(const dt_event &ev) {
 		break;
 	}
 	uint32_t idx;
-	if (!task_cached(ev, idx)) {
+	TaskState *tp;
+	if (!task_cached(ev, idx, tp)) {
 		if (!slow)
 			return process_rare(ev, true);
 		idx = task_slow(ev);
+		tp = last_task;
 	}
-	TaskState &t = task_at(idx, ev);
+	TaskState &t = task_at(*tp, ev);
 	switch (type) {
 	case DT_FAULT_ENTER:
 		return on_fault_enter_all(t, idx, ev);
@@ -520,8 +522,7 @@ uint32_t Engine::Impl::task_slow(const dt_event &ev) {
 		idx = slot;
 		tcache[key & (kTCache - 1)] = idx + 1;
 	}
-	last_task_key = key;
-	last_task_idx = idx;
+	remember_task(ev, idx);
 	return idx;
 }
 
@@ -603,8 +604,8 @@ void Engine::Impl::sweep() {
 			if (!t.used || t.last_ts >= cutoff || t.removal >= 0 || t.mk_dirty)
 				continue;
 			task_ids.erase(t.tid);
-			if (t.tid == last_task_key)
-				last_task_key = ~0ULL;
+			if (i == last_task_idx)
+				last_task_pt = ~0ULL;
 			set_in_fault(i, false);
 			t.used = false;
 			task_free.push_back(i);

@@ -1,6 +1,7 @@
 // Engine internals shared by engine.cpp and the rules_*.cpp modules.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -348,26 +349,37 @@ struct Engine::Impl {
 	void forget_last_page() { last_pkey = detail::kNoKey; }
 	// The task of ev, if the previous event's (most events: a task's
 	// events come in runs) or the direct-mapped cache (checked against the
-	// task it names) has it.  task_slow() finds or makes any other.
-	bool task_cached(const dt_event &ev, uint32_t &idx) {
-		uint64_t key = ev.tid ? ev.tid : ev.pid;
-		if (key == last_task_key) [[likely]] {
+	// task it names) has it.  task_slow() finds or makes any other.  The
+	// previous event's task is known by the event's (pid, tid) pair as
+	// one word, and kept as a pointer beside its index: the hit is a
+	// compare and two loads.
+	bool task_cached(const dt_event &ev, uint32_t &idx, detail::TaskState *&t) {
+		static_assert(offsetof(dt_event, tid) == offsetof(dt_event, pid) + 4);
+		uint64_t pt;
+		memcpy(&pt, &ev.pid, sizeof(pt));
+		if (pt == last_task_pt) [[likely]] {
 			idx = last_task_idx;
+			t = last_task;
 			return true;
 		}
+		uint64_t key = ev.tid ? ev.tid : ev.pid;
 		uint32_t c = tcache[key & (kTCache - 1)];
 		if (!c || !tasks[c - 1].used || tasks[c - 1].tid != key)
 			return false;
 		idx = c - 1;
-		last_task_key = key;
-		last_task_idx = idx;
+		t = remember_task(ev, idx);
 		return true;
 	}
-	// Task idx, the task of ev: pid and comm refreshed.
+	detail::TaskState *remember_task(const dt_event &ev, uint32_t idx) {
+		memcpy(&last_task_pt, &ev.pid, sizeof(last_task_pt));
+		last_task_idx = idx;
+		last_task = &tasks[idx];
+		return last_task;
+	}
+	// t, the task of ev: pid and comm refreshed.
 	// (The comm last: its copy could alias ev, whose fields would be
 	// loaded again after it.)
-	detail::TaskState &task_at(uint32_t idx, const dt_event &ev) {
-		detail::TaskState &t = tasks[idx];
+	detail::TaskState &task_at(detail::TaskState &t, const dt_event &ev) {
 		t.last_ts = ev.ts;
 		t.pid = ev.pid;
 		if (ev.comm[0])
@@ -497,9 +509,12 @@ struct Engine::Impl {
 	std::vector<uint32_t> task_free;
 	detail::FlatMap<uint64_t, uint32_t, ~0ULL> task_ids{64};
 	// The task of the previous event: a task's events come in runs
-	// (enter, iomap, exit), so most lookups end here.
-	uint64_t last_task_key = ~0ULL;
+	// (enter, iomap, exit), so most lookups end here.  last_task_pt is
+	// that event's pid and tid as one word (~0: none); last_task points
+	// into tasks (set anew when the vector grows: task_slow()).
+	uint64_t last_task_pt = ~0ULL;
 	uint32_t last_task_idx = 0;
+	detail::TaskState *last_task = nullptr;
 	// Direct-mapped tid -> task index + 1 (0 = empty), in front of
 	// task_ids; verified against the task it names.
 	static constexpr size_t kTCache = 256;
