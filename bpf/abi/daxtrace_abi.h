@@ -130,6 +130,8 @@ struct dt_cpu_stats {
 	__u64 filtered;			/* rejected by a dev/ino/pid/cgroup filter */
 	__u64 folded;			/* not sent: said by another event (idle
 					 * disassociation after its deletion) */
+	__u64 joined;			/* PTE faults sent as one record
+					 * (struct dt_rec_fault) */
 };
 
 #ifdef __cplusplus

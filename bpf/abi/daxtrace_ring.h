@@ -11,8 +11,9 @@
  * Instead a task's pid and comm go into the ring once (struct dt_rec_task,
  * again when its comm or tid changes), and events carry only what varies:
  * struct dt_rec (64 bytes), or struct dt_rec_ext (88) for the events with
- * a block range or an iomap answer.  The record kind is the size the ring
- * reports and, for task records, the type byte.
+ * a block range or an iomap answer, or struct dt_rec_fault (256) for a
+ * whole PTE fault.  The record kind is the size the ring reports and, for
+ * task records, the type byte.
  */
 #ifndef DAXTRACE_RING_H
 #define DAXTRACE_RING_H
@@ -56,6 +57,29 @@ struct dt_rec_ext {
 	__u32 reserved;
 };
 
+/*
+ * A PTE fault that ran without its task being switched out, sent as one
+ * record at its end instead of one per part (the fault_join hook group):
+ * its FAULT_ENTER (enter, as a struct dt_rec, reserved = DT_PART_* bits),
+ * FAULT_EXIT time and result, and what the same task reported inside it,
+ * zeroing and the iomap answer, each as the struct dt_rec_ext it would
+ * have been sent as.  Every part keeps its own time stamp; the loader
+ * delivers the dt_events in time order.  Holding a part costs no lateness
+ * worth the name: the record is sent before the task can sleep (a task
+ * switched out sends what it holds there and then), so it comes at most
+ * one fault's CPU time after its first part.
+ */
+#define DT_PART_ZERO (1u << 0)
+#define DT_PART_IOMAP (1u << 1)
+
+struct dt_rec_fault {
+	struct dt_rec enter;
+	__u64 exit_ts;
+	__s64 exit_ret;
+	struct dt_rec_ext zero;
+	struct dt_rec_ext iomap;
+};
+
 struct dt_rec_task {
 	__u64 ts;
 	__u32 tid;
@@ -95,13 +119,30 @@ struct dt_cpu_slot {
 	__u64 del_inode;
 	__u64 del_index;
 	__u64 folded;		/* idle disassociations not sent (the deletion was) */
-	__u64 pad[2];
+	__u64 joined;		/* PTE faults sent as one struct dt_rec_fault */
+	__u64 pad;
+};
+
+/*
+ * The PTE fault a CPU is in the middle of, held instead of sent (the BPF
+ * side's join_faults): its FAULT_ENTER and the parts its task reported
+ * since.  Per CPU, not per task, because a task that leaves its CPU
+ * (switched out) sends what it holds at the switch: a holder is always
+ * the CPU's current task, found without a lookup.  Only the BPF side
+ * uses it.
+ */
+struct dt_held {
+	__u64 task;		/* the holder (task_struct pointer); 0: none */
+	__u32 nev;		/* dt_events its FAULT_ENTER stands for */
+	__u32 pad;
+	struct dt_rec_fault rec;	/* rec.enter.reserved: DT_PART_* held */
 };
 
 #ifdef __cplusplus
 static_assert(sizeof(struct dt_rec) == 64, "dt_rec");
 static_assert(sizeof(struct dt_rec_ext) == 88, "dt_rec_ext");
 static_assert(sizeof(struct dt_rec_task) == 40, "dt_rec_task");
+static_assert(sizeof(struct dt_rec_fault) == 256, "dt_rec_fault");
 static_assert(sizeof(struct dt_cpu_slot) == 128, "dt_cpu_slot");
 static_assert(DT_TYPE_MAX < DT_REC_TASK && DT_HOOK_MAX <= 0xff, "type and hook fit a byte");
 #endif

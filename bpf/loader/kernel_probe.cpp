@@ -91,6 +91,17 @@ void KernelInfo::scan()
 			vmemmap_base_addr = strtoull(line.c_str(), nullptr, 16);
 	}
 
+	kernel_code_preemptible = ksyms_.count("preempt_schedule") > 0;
+	std::ifstream pm("/sys/kernel/debug/sched/preempt");
+	if (std::getline(pm, line)) {
+		// "none (voluntary) full lazy": the mode in use is in parentheses
+		size_t a = line.find('('), b = line.find(')');
+		if (a != std::string::npos && b != std::string::npos && b > a) {
+			std::string mode = line.substr(a + 1, b - a - 1);
+			kernel_code_preemptible = mode != "none" && mode != "voluntary";
+		}
+	}
+
 	std::ifstream fs("/proc/filesystems");
 	while (std::getline(fs, line)) {
 		size_t p = line.find_last_of(" \t");

@@ -24,6 +24,12 @@ public:
 	bool has_tracepoint(const std::string &tp) const;
 	bool has_fs(const std::string &fs) const { return fs.empty() || filesystems_.count(fs); }
 	uint64_t vmemmap_base_addr = 0;
+	// Can a running fentry/kprobe program be preempted (full or lazy
+	// preemption of kernel code)?  The scheduler's own answer where
+	// debugfs shows it (sched/preempt, which a preempt=dynamic kernel can
+	// change at run time), else whether the kernel was built with
+	// preemption at all (preempt_schedule exists).
+	bool kernel_code_preemptible = true;
 
 	// Does the kernel accept this mechanism at all?  Tested once with a
 	// tiny program (fentry is refused on some kernels: EPERM).  Returns 0

@@ -64,13 +64,18 @@ bool g_log_echo = false;
 
 int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[4096];
+	// Whole: a verifier log is one message, and its reason is at the end.
 	va_list ap2;
 	va_copy(ap2, ap);
-	vsnprintf(buf, sizeof(buf), fmt, ap2);
+	int n = vsnprintf(nullptr, 0, fmt, ap2);
 	va_end(ap2);
+	if (n <= 0)
+		return 0;
+	std::string buf((size_t)n + 1, '\0');
+	vsnprintf(buf.data(), buf.size(), fmt, ap);
+	buf.resize((size_t)n);
 	if (g_log_echo)
-		fputs(buf, stderr);
+		fputs(buf.c_str(), stderr);
 	if (g_log && level != LIBBPF_DEBUG)
 		g_log->append(buf);
 	return 0;
@@ -309,6 +314,14 @@ struct ProbeSet::Impl {
 				mkwrite_derived = true;
 				continue;
 			}
+			// Only the fault tracepoints hold a fault to join.
+			if (h == dtabi::kGroup_fault_join && !fault_tracepoints_chosen()) {
+				if (choice[h] < cl.size())
+					s.tried.push_back("not needed: the faults are not traced "
+							  "by their tracepoints, nothing is held");
+				choice[h] = cl.size();
+				continue;
+			}
 			while (choice[h] < cl.size()) {
 				const Candidate &c = cl[choice[h]];
 				std::string why;
@@ -361,6 +374,9 @@ struct ProbeSet::Impl {
 		ro->wakeup_bytes = opt.wakeup_bytes < opt.ringbuf_bytes / 2
 			? opt.wakeup_bytes : opt.ringbuf_bytes / 4;
 		ro->mkwrite_from_fault_tp = mkwrite_derived;
+		size_t join = dtabi::kGroup_fault_join;
+		ro->join_faults = choice[join] < cands[join].size();
+		ro->join_fentry_parts = !kinfo.kernel_code_preemptible;
 		bpf_map__set_max_entries(skel->maps.dt_events, (uint32_t)opt.ringbuf_bytes);
 
 		struct bpf_program *p;
@@ -609,10 +625,46 @@ struct ProbeSet::Impl {
 			memcpy(ti.comm, t.comm, DT_COMM_LEN);
 			return;
 		}
+		if (size == sizeof(dt_rec_fault)) {
+			expand_fault(data);
+			return;
+		}
 		if (size != sizeof(dt_rec) && size != sizeof(dt_rec_ext))
 			return;
 		dt_rec_ext x{};
 		memcpy(&x, data, size);
+		expand_rec(x);
+	}
+
+	// A whole PTE fault (struct dt_rec_fault): its events in time order.
+	void expand_fault(const void *data)
+	{
+		dt_rec_fault f;
+		memcpy(&f, data, sizeof(f));
+		uint32_t parts = f.enter.reserved;
+		dt_rec_ext x{};
+		x.r = f.enter;
+		x.r.reserved = 0;
+		expand_rec(x);
+		const dt_rec_ext *first = nullptr, *second = nullptr;
+		if (parts & DT_PART_ZERO)
+			first = &f.zero;
+		if (parts & DT_PART_IOMAP)
+			(first ? second : first) = &f.iomap;
+		if (second && second->r.ts < first->r.ts)
+			std::swap(first, second);
+		for (const dt_rec_ext *p : {first, second})
+			if (p)
+				expand_rec(*p);
+		x.r.ts = f.exit_ts;
+		x.r.type = DT_FAULT_EXIT;
+		x.r.hook = DT_HOOK_TP_PTE_FAULT_DONE;
+		x.r.ret = f.exit_ret;
+		expand_rec(x);
+	}
+
+	void expand_rec(const dt_rec_ext &x)
+	{
 		const dt_rec &r = x.r;
 		dt_event e{};
 		e.ts = r.ts;
@@ -671,6 +723,7 @@ struct ProbeSet::Impl {
 			v[c].dropped = s.dropped;
 			v[c].filtered = s.filtered;
 			v[c].folded = s.folded;
+			v[c].joined = s.joined;
 		}
 		if (v.size() > DT_MAX_CPUS) {
 			// CPUs above DT_MAX_CPUS share slots: count each slot once.
@@ -793,6 +846,7 @@ dt_cpu_stats ProbeSet::total_stats() const
 		t.dropped += s.dropped;
 		t.filtered += s.filtered;
 		t.folded += s.folded;
+		t.joined += s.joined;
 	}
 	return t;
 }

@@ -53,6 +53,17 @@ const volatile bool tp_busy_page_attached = false;
  * its ->fault, so hooking the function costs a trampoline on every fault
  * only to test FAULT_FLAG_MKWRITE, which fs_dax:dax_pte_fault carries. */
 const volatile bool mkwrite_from_fault_tp = false;
+/* The fault_join hook (sched_switch) is attached and the PTE fault
+ * tracepoints are: a PTE fault is held in its CPU's dt_held and sent as one
+ * struct dt_rec_fault at its end, or part by part when its task is
+ * switched out first. */
+const volatile bool join_faults = false;
+/* fentry/kprobe programs may add their part to a held fault too: this
+ * kernel cannot preempt them (tracepoint programs run with preemption
+ * disabled anyway).  A program preempted half-way through writing its
+ * part would race with the flush at the switch; the loader sets this only
+ * where that cannot happen (no preemption of kernel code). */
+const volatile bool join_fentry_parts = false;
 
 /* ---- maps ---------------------------------------------------------------- */
 
@@ -69,6 +80,9 @@ struct dt_cpu_slot dt_cpu[DT_MAX_CPUS];
 /* vmemmap_base, read once from vmemmap_base_addr (it does not change
  * after boot). */
 __u64 dt_vmemmap;
+
+/* The PTE fault each CPU is in the middle of (struct dt_held). */
+struct dt_held dt_held[DT_MAX_CPUS];
 
 /*
  * What a task's probes share, in task-local storage (no hash map, no
@@ -212,8 +226,12 @@ struct dt_out {
 	struct dt_rec *r;
 	struct dt_cpu_slot *s;
 	struct dt_task *t;
+	struct dt_held *h;	/* r is a part of this held fault, not in the ring */
 	__u32 size;
 	__u32 nev;		/* dt_events the record stands for */
+	__u32 tid;
+	__u32 cpu;
+	__u32 part;		/* with h: the DT_PART_* bit r is */
 };
 
 enum dt_open { DT_OPEN_OK, DT_OPEN_FILTERED, DT_OPEN_DROPPED };
@@ -282,10 +300,9 @@ static __always_inline bool ids_pass(__u32 tgid, __u32 dev, __u64 ino,
  * task's storage if the caller has it; need_task: the caller wants it
  * (o->t) in any case.
  */
-static __always_inline enum dt_open rec_open(struct dt_out *o, __u8 type, __u8 hook,
-					     __u32 dev, __u64 ino, __u16 flags,
-					     bool ext, __u32 nev,
-					     struct dt_task *known, bool need_task)
+static __always_inline enum dt_open rec_admit(struct dt_out *o, __u32 dev, __u64 ino,
+					      __u16 flags, __u32 nev,
+					      struct dt_task *known, bool need_task)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 cpu = task_cpu_of(task);
@@ -293,13 +310,15 @@ static __always_inline enum dt_open rec_open(struct dt_out *o, __u8 type, __u8 h
 	__u32 tid = task->pid, tgid = task->tgid;
 	__u64 ids = (__u64)tgid << 32 | tid;
 	struct dt_task *t = known;
-	struct dt_rec *r;
 	__u64 c0, c1;
 
 	o->s = s;
 	o->nev = nev;
 	o->r = NULL;
 	o->t = t;
+	o->h = NULL;
+	o->tid = tid;
+	o->cpu = cpu;
 	if (!ids_pass(tgid, dev, ino, flags)) {
 		s->filtered += nev;
 		return DT_OPEN_FILTERED;
@@ -340,35 +359,124 @@ static __always_inline enum dt_open rec_open(struct dt_out *o, __u8 type, __u8 h
 		s->comm[0] = c0;
 		s->comm[1] = c1;
 	}
-	o->size = ext ? sizeof(struct dt_rec_ext) : sizeof(struct dt_rec);
-	if (ext)
-		r = bpf_ringbuf_reserve(&dt_events, sizeof(struct dt_rec_ext), 0);
-	else
-		r = bpf_ringbuf_reserve(&dt_events, sizeof(struct dt_rec), 0);
-	if (!r) {
-		s->dropped += nev;
-		return DT_OPEN_DROPPED;
-	}
-	if (ext)
-		__builtin_memset(r, 0, sizeof(struct dt_rec_ext));
-	else
-		__builtin_memset(r, 0, sizeof(struct dt_rec));
+	return DT_OPEN_OK;
+}
+
+/* The header every record shares, for the task rec_admit() admitted. */
+static __always_inline void rec_head(struct dt_rec *r, struct dt_out *o, __u8 type,
+				     __u8 hook, __u32 dev, __u64 ino, __u16 flags)
+{
 	r->ts = bpf_ktime_get_ns();
-	r->tid = tid;
+	r->tid = o->tid;
 	r->type = type;
 	r->hook = hook;
-	r->cpu = cpu;
+	r->cpu = o->cpu;
 	r->dev = dev;
 	r->flags = flags;
 	r->ino = ino;
+}
+
+/* The held fault of TASK's (current's) CPU; TASK holds it if h->task is
+ * TASK.  (Not a pointer-or-NULL: the compiler would test the holder again
+ * instead of the pointer, and the verifier cannot follow that.) */
+static __always_inline struct dt_held *held_slot(struct task_struct *task)
+{
+	return &dt_held[task_cpu_of(task) & (DT_MAX_CPUS - 1)];
+}
+
+/*
+ * rec_open() for a record that is a part of a fault (PART, a DT_PART_*
+ * bit; 0: it is not): when current holds a fault that has no such part
+ * yet, the record is written into the held fault instead of the ring,
+ * and rec_submit() only marks it present.
+ */
+static __always_inline enum dt_open rec_open_part(struct dt_out *o, __u8 type, __u8 hook,
+						  __u32 dev, __u64 ino, __u16 flags,
+						  bool ext, __u32 nev,
+						  struct dt_task *known, bool need_task,
+						  __u32 part)
+{
+	enum dt_open st = rec_admit(o, dev, ino, flags, nev, known, need_task);
+	struct task_struct *task;
+	struct dt_held *h;
+	struct dt_rec *r;
+
+	if (st != DT_OPEN_OK)
+		return st;
+	o->size = ext ? sizeof(struct dt_rec_ext) : sizeof(struct dt_rec);
+	task = bpf_get_current_task_btf();
+	h = held_slot(task);
+	if (part && join_faults && h->task == (__u64)task &&
+	    !(h->rec.enter.reserved & part)) {
+		barrier_var(h);
+		r = part == DT_PART_ZERO ? &h->rec.zero.r : &h->rec.iomap.r;
+		__builtin_memset(r, 0, sizeof(struct dt_rec_ext));
+		o->h = h;
+		o->part = part;
+	} else {
+		if (ext)
+			r = bpf_ringbuf_reserve(&dt_events, sizeof(struct dt_rec_ext), 0);
+		else
+			r = bpf_ringbuf_reserve(&dt_events, sizeof(struct dt_rec), 0);
+		if (!r) {
+			o->s->dropped += nev;
+			return DT_OPEN_DROPPED;
+		}
+		if (ext)
+			__builtin_memset(r, 0, sizeof(struct dt_rec_ext));
+		else
+			__builtin_memset(r, 0, sizeof(struct dt_rec));
+	}
+	rec_head(r, o, type, hook, dev, ino, flags);
 	o->r = r;
 	return DT_OPEN_OK;
 }
 
+static __always_inline enum dt_open rec_open(struct dt_out *o, __u8 type, __u8 hook,
+					     __u32 dev, __u64 ino, __u16 flags,
+					     bool ext, __u32 nev,
+					     struct dt_task *known, bool need_task)
+{
+	return rec_open_part(o, type, hook, dev, ino, flags, ext, nev, known, need_task, 0);
+}
+
 static __always_inline void rec_submit(struct dt_out *o)
 {
+	if (o->h) {
+		o->h->rec.enter.reserved |= o->part;
+		return;
+	}
 	o->s->emitted += o->nev;
 	bpf_ringbuf_submit(o->r, wake_flags(o->s, o->size));
+}
+
+/* A copy of SRC (SIZE bytes, a constant) as a record of its own. */
+static __always_inline void send_copy(struct dt_cpu_slot *s, const void *src, __u32 size,
+				      __u32 nev)
+{
+	void *r = bpf_ringbuf_reserve(&dt_events, size, 0);
+
+	if (!r) {
+		s->dropped += nev;
+		return;
+	}
+	__builtin_memcpy(r, src, size);
+	s->emitted += nev;
+	bpf_ringbuf_submit(r, wake_flags(s, size));
+}
+
+/* Send what H holds part by part, as if nothing had been held, and free it. */
+static __always_inline void held_flush(struct dt_held *h, struct dt_cpu_slot *s)
+{
+	__u32 parts = h->rec.enter.reserved;
+
+	h->rec.enter.reserved = 0;
+	send_copy(s, &h->rec.enter, sizeof(struct dt_rec), h->nev);
+	if (parts & DT_PART_ZERO)
+		send_copy(s, &h->rec.zero, sizeof(struct dt_rec_ext), 1);
+	if (parts & DT_PART_IOMAP)
+		send_copy(s, &h->rec.iomap, sizeof(struct dt_rec_ext), 1);
+	h->task = 0;
 }
 
 static __always_inline struct dt_rec_ext *rec_ext(struct dt_out *o)
@@ -389,16 +497,32 @@ static __always_inline void inode_ids(struct inode *inode, bool direct,
 	*ino = READ_KERNEL(direct, inode, i_ino);
 }
 
-/* rec_open() for an event about an inode (NULL: DT_F_NOINODE). */
-static __always_inline bool rec_open_inode(struct dt_out *o, __u8 type, __u8 hook,
-					   struct inode *inode, bool direct,
-					   __u16 flags, bool ext, __u32 nev)
+/* rec_open_part() for an event about an inode (NULL: DT_F_NOINODE). */
+static __always_inline bool rec_open_inode_part(struct dt_out *o, __u8 type, __u8 hook,
+						struct inode *inode, bool direct,
+						__u16 flags, bool ext, __u32 nev,
+						__u32 part)
 {
 	__u32 dev;
 	__u64 ino;
 
 	inode_ids(inode, direct, &dev, &ino, &flags);
-	return rec_open(o, type, hook, dev, ino, flags, ext, nev, NULL, false) == DT_OPEN_OK;
+	return rec_open_part(o, type, hook, dev, ino, flags, ext, nev, NULL, false,
+			     part) == DT_OPEN_OK;
+}
+
+static __always_inline bool rec_open_inode(struct dt_out *o, __u8 type, __u8 hook,
+					   struct inode *inode, bool direct,
+					   __u16 flags, bool ext, __u32 nev)
+{
+	return rec_open_inode_part(o, type, hook, inode, direct, flags, ext, nev, 0);
+}
+
+/* PART, if a program of this kind may add it to a held fault (see
+ * join_fentry_parts): TRACEPOINT, it runs with preemption disabled. */
+static __always_inline __u32 part_if(bool tracepoint, __u32 part)
+{
+	return tracepoint || join_fentry_parts ? part : 0;
 }
 
 static __always_inline bool inode_is_dax(struct inode *inode, bool direct)

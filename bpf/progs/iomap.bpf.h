@@ -21,7 +21,8 @@ static __always_inline void emit_iomap_read(struct inode *inode, struct iomap *m
 	/* Only DAX mappings: their iomap carries the dax_device. */
 	if (!READ_KERNEL(direct, map, dax_dev))
 		return;
-	if (!rec_open_inode(&o, DT_IOMAP, hook, inode, direct, 0, true, 1))
+	if (!rec_open_inode_part(&o, DT_IOMAP, hook, inode, direct, 0, true, 1,
+				 part_if(hook == DT_HOOK_TP_IOMAP_DSTMAP, DT_PART_IOMAP)))
 		return;
 	x = rec_ext(&o);
 	addr = READ_KERNEL(direct, map, addr);

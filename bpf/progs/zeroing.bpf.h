@@ -48,13 +48,14 @@ static __always_inline bool zero_open(struct dt_out *o, __u8 hook, struct inode 
 	inode_ids(inode, direct, &dev, &ino, &flags);
 	if (op != DT_ZOP_ALLOC && zero_reported(dev, sector, false))
 		return false;
-	return rec_open(o, DT_ZERO, hook, dev, ino, flags, true, 1, NULL, false) == DT_OPEN_OK;
+	return rec_open_part(o, DT_ZERO, hook, dev, ino, flags, true, 1, NULL, false,
+			     part_if(op == DT_ZOP_ALLOC, DT_PART_ZERO)) == DT_OPEN_OK;
 }
 
 /* A zeroing was reported: the hooks below it skip it. */
 static __always_inline void zero_seen(struct dt_out *o, __u32 dev, __u64 sector)
 {
-	o->s->zero_tid = o->r->tid;
+	o->s->zero_tid = o->tid;
 	o->s->zero_dev = dev;
 	o->s->zero_sector = sector + 1;
 }
@@ -68,8 +69,8 @@ static __always_inline void zero_blkdev(struct block_device *bdev, __u64 sector,
 
 	if (zero_reported(dev, sector, true))
 		return;
-	if (rec_open(&o, DT_ZERO, DT_HOOK_FN_BLKDEV_ZEROOUT, dev, 0, DT_F_NOINODE,
-		     true, 1, NULL, false) != DT_OPEN_OK)
+	if (rec_open_part(&o, DT_ZERO, DT_HOOK_FN_BLKDEV_ZEROOUT, dev, 0, DT_F_NOINODE,
+			  true, 1, NULL, false, part_if(false, DT_PART_ZERO)) != DT_OPEN_OK)
 		return;
 	x = rec_ext(&o);
 	x->r.op = DT_ZOP_BLKDEV;

@@ -212,6 +212,7 @@ int main(int argc, char **argv)
 		j["dropped"] = t.dropped;
 		j["filtered"] = t.filtered;
 		j["folded"] = t.folded;
+		j["joined"] = t.joined;
 		j["delivered"] = n;
 		j["lost_reported"] = lost;
 		j["programs"] = nlohmann::json::array();
