@@ -405,6 +405,7 @@ struct Engine::Impl {
 	// fault mapped a block, else null.
 	const dt_event *on_fault_exit(detail::TaskState &t, const dt_event &ev); // rules_t.cpp
 	void on_mapped(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_t.cpp
+	[[gnu::noinline]] void t1_candidates(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_t.cpp
 	void check_z_on_map(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_z.cpp
 	[[gnu::noinline]] void z1_scan(const detail::TaskState &t, const dt_event &ev, uint64_t sector); // rules_z.cpp
 	// Z2 judges write faults that mapped a fresh extent; the test, most

@@ -65,6 +65,60 @@ void Engine::Impl::on_fault_enter(TaskState &t, const dt_event &ev) {
 	t.fault_enter = ev;
 }
 
+// The T1 candidates of a mapping of page pg while removals are open.  Out
+// of line: most mappings see none open, and the candidate's copies of
+// three events made on_fault_exit()'s frame.
+void Engine::Impl::t1_candidates(TaskState &t, const dt_event &ev, uint64_t pg) {
+	for (Removal &r : removals) {
+		if (!r.used || r.tid == t.tid || r.t1.size() >= 64)
+			continue;
+		// The teardown may be on this inode even if the bracket's
+		// own ino differs (SWAP_BOOT touches two inodes): check
+		// the teardown records, whose pgoff is per inode of r.
+		if (r.dev != ev.dev && r.dev)
+			continue;
+		uint64_t del_ts = 0;
+		bool hit = false;
+		const dt_event *del_ev = nullptr;
+		for (size_t i = r.deleted.size(); i-- > 0;) {
+			if (r.deleted[i].first == pg) {
+				del_ts = r.deleted[i].second;
+				hit = true;
+				break;
+			}
+		}
+		if (!hit && pg >= r.deleted_overflow_lo && pg <= r.deleted_overflow_hi) {
+			del_ts = r.deleted_overflow_ts;
+			hit = true;
+		}
+		// A page that had no mapping entry to tear down: the
+		// fence stands in for its teardown (see T1 above).
+		bool fenced = false;
+		if (!hit && r.fence_ts && (r.op == DT_ROP_PUNCH || r.op == DT_ROP_TRUNCATE) &&
+		    pg >= r.rm_lo && pg <= r.rm_hi) {
+			del_ts = r.fence_ts;
+			hit = fenced = true;
+		}
+		if (!hit || del_ts > ev.ts || r.ino != ev.ino)
+			continue;
+		for (const dt_event &e : r.evidence)
+			if ((e.type == DT_ENTRY_DELETE || e.type == DT_ENTRY_DISASSOC) && e.pgoff == pg &&
+			    e.ts == del_ts)
+				del_ev = &e;
+		Removal::T1Candidate c{};
+		c.tid = t.tid;
+		c.pgoff = pg;
+		c.map_ts = ev.ts;
+		c.delete_ts = del_ts;
+		c.fenced = fenced;
+		c.fault_enter = t.fault_enter;
+		c.fault_exit = ev;
+		if (del_ev)
+			c.delete_ev = *del_ev;
+		r.t1.push_back(c);
+	}
+}
+
 // Inlined into on_fault_exit(), its one caller: most faults map one page,
 // and the call cost a frame per mapping.
 [[gnu::always_inline]] inline void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {
@@ -75,56 +129,8 @@ void Engine::Impl::on_fault_enter(TaskState &t, const dt_event &ev) {
 	check_z_on_map(t, ev, pg);
 
 	// T1 candidates: a page another task's open removal already tore down.
-	if (open_removals) {
-		for (Removal &r : removals) {
-			if (!r.used || r.tid == t.tid || r.t1.size() >= 64)
-				continue;
-			// The teardown may be on this inode even if the bracket's
-			// own ino differs (SWAP_BOOT touches two inodes): check
-			// the teardown records, whose pgoff is per inode of r.
-			if (r.dev != ev.dev && r.dev)
-				continue;
-			uint64_t del_ts = 0;
-			bool hit = false;
-			const dt_event *del_ev = nullptr;
-			for (size_t i = r.deleted.size(); i-- > 0;) {
-				if (r.deleted[i].first == pg) {
-					del_ts = r.deleted[i].second;
-					hit = true;
-					break;
-				}
-			}
-			if (!hit && pg >= r.deleted_overflow_lo && pg <= r.deleted_overflow_hi) {
-				del_ts = r.deleted_overflow_ts;
-				hit = true;
-			}
-			// A page that had no mapping entry to tear down: the
-			// fence stands in for its teardown (see T1 above).
-			bool fenced = false;
-			if (!hit && r.fence_ts && (r.op == DT_ROP_PUNCH || r.op == DT_ROP_TRUNCATE) &&
-			    pg >= r.rm_lo && pg <= r.rm_hi) {
-				del_ts = r.fence_ts;
-				hit = fenced = true;
-			}
-			if (!hit || del_ts > ev.ts || r.ino != ev.ino)
-				continue;
-			for (const dt_event &e : r.evidence)
-				if ((e.type == DT_ENTRY_DELETE || e.type == DT_ENTRY_DISASSOC) && e.pgoff == pg &&
-				    e.ts == del_ts)
-					del_ev = &e;
-			Removal::T1Candidate c{};
-			c.tid = t.tid;
-			c.pgoff = pg;
-			c.map_ts = ev.ts;
-			c.delete_ts = del_ts;
-			c.fenced = fenced;
-			c.fault_enter = t.fault_enter;
-			c.fault_exit = ev;
-			if (del_ev)
-				c.delete_ev = *del_ev;
-			r.t1.push_back(c);
-		}
-	}
+	if (open_removals) [[unlikely]]
+		t1_candidates(t, ev, pg);
 
 	// T near miss: the first mapping after a completed removal of this page.
 	InodeInfo &ii = inodes[key >> 32];
@@ -154,8 +160,11 @@ const dt_event *Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
 	n = std::min<uint64_t>(n, 512);
 	if (in)
 		check_z2(t, m);
-	for (uint64_t i = 0; i < n; ++i)
-		on_mapped(t, m, m.pgoff + i);
+	if (n == 1) [[likely]] // no loop state to keep across the calls
+		on_mapped(t, m, m.pgoff);
+	else
+		for (uint64_t i = 0; i < n; ++i)
+			on_mapped(t, m, m.pgoff + i);
 	t.has_last_map = true;
 	if (in && t.fault_has_iomap)
 		t.last_map_iomap = t.iomap;
