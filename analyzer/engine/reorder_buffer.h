@@ -181,28 +181,47 @@ public:
 	}
 
 private:
-	// The ring's events with ts <= limit, in order.  The ring's address,
-	// mask and tail in locals: the consumer does not push from inside fn,
-	// so they stay put, and the compiler need not load them again after
-	// every call it cannot see into.  Once per slot, when it is released,
-	// the consumer looks kAhead slots further.
+	// The ring's events with ts <= limit, in order.  The ring's bounds
+	// and the count it holds in locals: the consumer does not push from
+	// inside fn, so they stay put, and the compiler need not load them
+	// again after every call it cannot see into.  The slots are walked by
+	// pointer, wrapping at the end, and ring_head_ is written once, after
+	// the walk (fn does not read it): no index is scaled by the slot's
+	// size per event.  Once per slot, when it is released, the consumer
+	// looks kAhead slots further.
 	template <typename Fn, typename Ahead>
 	[[gnu::always_inline]] void release_ring(uint64_t limit, Fn &fn, Ahead &ahead) {
-		const dt_event *ring = ring_.data();
-		const size_t mask = ring_.size() - 1;
 		const uint64_t tail = ring_tail_;
-		for (uint64_t head = ring_head_; head != tail && ring[head & mask].ts <= limit;) {
-			if (tail - head > kAhead) {
-				const dt_event &a = ring[(head + kAhead) & mask];
-				ahead(Peek{a.type, a.dev, a.ino, a.pgoff});
+		uint64_t n = tail - ring_head_;
+		if (!n)
+			return;
+		dt_event *ring = ring_.data();
+		const size_t size = ring_.size();
+		const dt_event *end = ring + size;
+		const dt_event *e = ring + (ring_head_ & (size - 1));
+		const uint64_t held = n;
+		while (e->ts <= limit) {
+			if (n > kAhead) {
+				const dt_event *a = e + kAhead;
+				if (a >= end)
+					a -= size;
+				ahead(Peek{a->type, a->dev, a->ino, a->pgoff});
 				// the slot ahead's own lines, before it is peeked at
-				const char *p = reinterpret_cast<const char *>(&ring[(head + 4 * kAhead) & mask]);
+				const dt_event *q = e + 4 * kAhead;
+				if (q >= end)
+					q -= size;
+				const char *p = reinterpret_cast<const char *>(q);
 				__builtin_prefetch(p);
 				__builtin_prefetch(p + 64);
 			}
-			fn(ring[head & mask]);
-			ring_head_ = ++head;
+			fn(*e);
+			if (!--n)
+				break;
+			if (++e == end)
+				e = ring;
 		}
+		if (n != held)
+			ring_head_ = tail - n;
 	}
 
 	// The ring and the heap of stragglers merged by (ts, arrival): the
