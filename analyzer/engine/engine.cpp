@@ -194,14 +194,25 @@ void Engine::Impl::process(const dt_event &ev) {
 }
 
 // The rules for ev.  slow: the task may be new (process_rare()); else a
-// task missing from the caches is looked up there.
+// task missing from the caches is looked up there.  One switch on the
+// type: each case that needs the task looks it up itself (the lookup is
+// inlined in each), so that an event is not tested for the types without
+// task state first and then switched on again.
 [[gnu::always_inline]] inline void Engine::Impl::dispatch(const dt_event &ev, bool slow) {
-	const uint16_t type = ev.type; // not loaded again after task_at()'s stores
-	if (type == DT_NONE || type >= DT_TYPE_MAX) {
-		++st.invalid;
-		return;
-	}
-	switch (type) {
+	// The task of ev, pid and comm refreshed, then handler(t, idx); the
+	// type is not loaded again after task_at()'s stores.
+	auto to = [&](auto handler) {
+		uint32_t idx;
+		TaskState *tp;
+		if (!task_cached(ev, idx, tp)) {
+			if (!slow)
+				return process_rare(ev, true);
+			idx = task_slow(ev);
+			tp = last_task;
+		}
+		return handler(task_at(*tp, ev), idx);
+	};
+	switch (ev.type) {
 	case DT_LOST:
 		return process_rare(ev, false); // the time tests again: all false
 	case DT_WB_RANGE_ENTER:
@@ -210,37 +221,24 @@ void Engine::Impl::process(const dt_event &ev) {
 	case DT_FSYNC_ENTER:
 	case DT_FSYNC_EXIT:
 		return w2_on_fsync(ev);
-	default:
-		break;
-	}
-	uint32_t idx;
-	TaskState *tp;
-	if (!task_cached(ev, idx, tp)) {
-		if (!slow)
-			return process_rare(ev, true);
-		idx = task_slow(ev);
-		tp = last_task;
-	}
-	TaskState &t = task_at(*tp, ev);
-	switch (type) {
 	case DT_FAULT_ENTER:
-		return on_fault_enter_all(t, idx, ev);
+		return to([&](TaskState &t, uint32_t idx) { return on_fault_enter_all(t, idx, ev); });
 	case DT_FAULT_EXIT:
-		return on_fault_exit_all(t, idx, ev);
+		return to([&](TaskState &t, uint32_t idx) { return on_fault_exit_all(t, idx, ev); });
 	// Direct calls: a handler looked up through a member-function
 	// pointer cost a call more per event.
 	case DT_IOMAP:
-		return on_iomap(t, ev);
+		return to([&](TaskState &t, uint32_t) { return on_iomap(t, ev); });
 	case DT_ZERO:
-		return on_zero(t, ev);
+		return to([&](TaskState &t, uint32_t) { return on_zero(t, ev); });
 	case DT_MKWRITE_ENTER:
-		return on_mkwrite_enter(t, ev);
+		return to([&](TaskState &t, uint32_t) { return on_mkwrite_enter(t, ev); });
 	case DT_MKWRITE_DIRTY:
-		return on_mkwrite_dirty(t, ev);
+		return to([&](TaskState &t, uint32_t) { return on_mkwrite_dirty(t, ev); });
 	case DT_MKWRITE_EXIT:
-		return on_mkwrite_done(t, ev);
+		return to([&](TaskState &t, uint32_t) { return on_mkwrite_done(t, ev); });
 	case DT_WB_ENTRY:
-		return on_wb_entry(t, ev);
+		return to([&](TaskState &t, uint32_t) { return on_wb_entry(t, ev); });
 	case DT_BREAK_ENTER:
 	case DT_BREAK_BUSY:
 	case DT_BREAK_WAIT:
@@ -248,12 +246,16 @@ void Engine::Impl::process(const dt_event &ev) {
 	case DT_BUSY_SCAN:
 	case DT_REMOVE_ENTER:
 	case DT_REMOVE_EXIT:
-		return on_removal_event(t, ev);
+		return to([&](TaskState &t, uint32_t) { return on_removal_event(t, ev); });
 	case DT_ENTRY_DELETE:
 	case DT_ENTRY_DISASSOC:
-		return on_teardown_all(t, ev);
+		return to([&](TaskState &t, uint32_t) { return on_teardown_all(t, ev); });
 	default:
-		break;
+		// A type no rule follows (none today): its task is still seen.
+		if (ev.type != DT_NONE && ev.type < DT_TYPE_MAX)
+			return to([](TaskState &, uint32_t) {});
+		++st.invalid;
+		return;
 	}
 }
 
