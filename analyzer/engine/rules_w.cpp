@@ -313,13 +313,20 @@ constexpr size_t kMaxCands = 256, kMaxWalks = 64, kMaxFsync = 256;
 
 // Dirtiness is kept from the first dirtying (see W2 above): a page that is
 // dirty already keeps its time.
+// One page (all but PMD entries) outside the loop, which then keeps no
+// state across the page lookups.
 void Engine::Impl::w2_on_dirty(const dt_event &ev, uint64_t lo, uint64_t hi) {
-	for (uint64_t pg = lo; pg <= hi; ++pg) {
+	auto mark = [&](uint64_t pg) {
 		PageState &ps = page(ev.dev, ev.ino, pg);
 		uint64_t w = ps.w_ts(epoch);
 		if (!(w & 1))
 			ps.set_w(ev.ts | 1, epoch);
-	}
+	};
+	if (lo == hi) [[likely]]
+		mark(lo);
+	else
+		for (uint64_t pg = lo; pg <= hi; ++pg)
+			mark(pg);
 	dirty_put(ev);
 }
 
@@ -396,8 +403,11 @@ void Engine::Impl::w2_on_teardown(const dt_event &ev) {
 
 void Engine::Impl::w2_on_range(const dt_event &ev) {
 	uint8_t bit = tp_hook(ev.hook) ? WbWalk::kWalkTp : WbWalk::kWalkFn;
-	auto it = std::find_if(wb_walks.begin(), wb_walks.end(),
-			       [&](const WbWalk &w) { return w.tid == ev.tid; });
+	// A plain loop: there are a walk or two open, and std::find_if's
+	// unrolled search divided the vector's size by a walk's first.
+	auto it = wb_walks.begin();
+	while (it != wb_walks.end() && it->tid != ev.tid)
+		++it;
 	if (ev.type == DT_WB_RANGE_EXIT) {
 		if (it == wb_walks.end())
 			return;
@@ -428,11 +438,9 @@ void Engine::Impl::w2_on_range(const dt_event &ev) {
 		wb_walks.erase(wb_walks.begin());
 	// Built in place (a walk is two events' worth of bytes to move).
 	WbWalk &w = wb_walks.emplace_back(ev, bit, lo, hi);
-	for (size_t i = 0; i + 1 < wb_walks.size(); ++i) {
-		WbWalk &o = wb_walks[i];
-		if (o.dev == w.dev && o.ino == w.ino)
-			o.concurrent = w.concurrent = true;
-	}
+	for (WbWalk *o = wb_walks.data(); o != &w; ++o) // by pointer: no size() (a division)
+		if (o->dev == w.dev && o->ino == w.ino)
+			o->concurrent = w.concurrent = true;
 	// Faults already running when the walk began overlap it too.
 	for (size_t wi = 0; wi < in_fault_bits.size(); ++wi)
 		for (uint64_t bits = in_fault_bits[wi]; bits; bits &= bits - 1) {
