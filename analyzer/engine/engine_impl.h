@@ -422,6 +422,9 @@ struct Engine::Impl {
 	[[gnu::noinline]] void w1_candidate(const detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	[[gnu::noinline]] void mkwrite_done_undirtied(const detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	void on_wb_entry(detail::TaskState &t, const dt_event &ev);     // rules_w.cpp
+	[[gnu::noinline]] bool w1_on_wb(const detail::TaskState &t, const dt_event &ev); // rules_w.cpp
+	[[gnu::noinline]] void wb_clean_rest(const dt_event &ev, uint64_t n); // rules_w.cpp
+	[[gnu::noinline]] void w2_on_wb(detail::WbWalk &wk, const dt_event &ev, uint64_t hi); // rules_w.cpp
 	void w2_on_range(const dt_event &ev);                           // rules_w.cpp
 	void w2_on_fsync(const dt_event &ev);                           // rules_w.cpp
 	void w2_on_fault_enter(const dt_event &ev);                     // rules_w.cpp

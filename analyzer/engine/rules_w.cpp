@@ -233,7 +233,9 @@ void Engine::Impl::w1_decide(uint64_t now) {
 	set_rare_lim();
 }
 
-void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
+// W1: writers whose dirtied page P this writeback of P cleaned before their
+// fault completed (any: true).
+bool Engine::Impl::w1_on_wb(const TaskState &t, const dt_event &ev) {
 	bool cand = false;
 	for (uint32_t tid : mk_inflight) {
 		if (tid == t.tid)
@@ -250,37 +252,55 @@ void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
 		}
 		cand = true;
 	}
+	return cand;
+}
+
+// The pages of a PMD entry's writeback after its first (pglen 512).
+void Engine::Impl::wb_clean_rest(const dt_event &ev, uint64_t n) {
+	for (uint64_t i = 1; i < n; ++i)
+		if (PageState *p = find_page(ev.dev, ev.ino, ev.pgoff + i))
+			p->set_w(ev.ts & ~1ULL, epoch);
+}
+
+// W2 near misses: the faults on dirty pages that overlapped walk wk and
+// whose entry this writeback [ev.pgoff, hi] flushed all the same.
+void Engine::Impl::w2_on_wb(WbWalk &wk, const dt_event &ev, uint64_t hi) {
+	size_t k = 0;
+	for (size_t i = 0; i < wk.cands.size(); ++i) {
+		WbWalk::Cand &c = wk.cands[i];
+		if (c.hi < ev.pgoff || c.lo > hi) {
+			if (k != i)
+				wk.cands[k] = c;
+			++k;
+			continue;
+		}
+		uint64_t end = c.fault_exit.type && c.fault_exit.ts <= ev.ts ? c.fault_exit.ts : c.fault_enter.ts;
+		if (ev.ts >= end)
+			near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - end);
+	}
+	wk.cands.resize(k);
+}
+
+// The common case (no first-write fault in flight, one page, no fault
+// overlapping a walk) makes no call but the page's lookup and a near
+// miss, the last thing done (it adds to the same histogram as the
+// walks' near misses, so the order does not matter).
+void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
+	bool cand = !mk_inflight.empty() && w1_on_wb(t, ev);
 	PageState &ps = page(ev.dev, ev.ino, ev.pgoff);
 	uint64_t w = ps.w_ts(epoch);
-	if (!cand && (w & 1) && ev.ts >= (w & ~1ULL))
-		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - (w & ~1ULL));
 	ps.set_w(ev.ts & ~1ULL, epoch);
 	// dax_writeback_one reports a PMD entry once (pglen 512): all of its
 	// pages are clean now.  Only pages already tracked can be dirty.
 	uint64_t n = std::min<uint64_t>(ev.nr_pages, 512);
-	for (uint64_t i = 1; i < n; ++i)
-		if (PageState *p = find_page(ev.dev, ev.ino, ev.pgoff + i))
-			p->set_w(ev.ts & ~1ULL, epoch);
+	if (n > 1) [[unlikely]]
+		wb_clean_rest(ev, n);
 	uint64_t hi = ev.pgoff + (n ? n - 1 : 0);
-	for (WbWalk &wk : wb_walks) {
-		if (wk.dev != ev.dev || wk.ino != ev.ino)
-			continue;
-		size_t k = 0;
-		for (size_t i = 0; i < wk.cands.size(); ++i) {
-			WbWalk::Cand &c = wk.cands[i];
-			if (c.hi < ev.pgoff || c.lo > hi) {
-				if (k != i)
-					wk.cands[k] = c;
-				++k;
-				continue;
-			}
-			uint64_t end = c.fault_exit.type && c.fault_exit.ts <= ev.ts ? c.fault_exit.ts
-										   : c.fault_enter.ts;
-			if (ev.ts >= end)
-				near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - end);
-		}
-		wk.cands.resize(k);
-	}
+	for (WbWalk &wk : wb_walks)
+		if (!wk.cands.empty() && wk.dev == ev.dev && wk.ino == ev.ino) [[unlikely]]
+			w2_on_wb(wk, ev, hi);
+	if (!cand && (w & 1) && ev.ts >= (w & ~1ULL))
+		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - (w & ~1ULL));
 }
 
 // ---------------------------------------------------------------- W2
