@@ -98,11 +98,11 @@ void Engine::Impl::on_mkwrite_enter(TaskState &t, const dt_event &ev) {
 		return w1_refault(t, ev); // reads the task's tid only
 }
 
+// The near miss last (nothing else reads the table), so that the common
+// case ends in a tail call.
 void Engine::Impl::on_mkwrite_dirty(TaskState &t, const dt_event &ev) {
 	PageState &ps = page(ev.dev, ev.ino, ev.pgoff);
 	uint64_t w = ps.w_ts(epoch);
-	if (w && !(w & 1) && ev.ts >= w)
-		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - w);
 	ps.set_w(ev.ts | 1, epoch);
 	if (!t.mk_active) {
 		t.mk_active = true;
@@ -110,12 +110,15 @@ void Engine::Impl::on_mkwrite_dirty(TaskState &t, const dt_event &ev) {
 	}
 	t.mk_dirty = true;
 	t.mk_dirty_ev = ev;
-	// W2's dirtiness is the W slot just set: only its evidence ring is
-	// left of w2_on_dirty() (a second page-table lookup per dirtying).
-	dirty_put(ev);
 	t.w1_cand = false;
 	if (std::find(mk_inflight.begin(), mk_inflight.end(), t.tid) == mk_inflight.end())
 		mk_inflight.push_back(t.tid);
+	// W2's dirtiness is the W slot just set: only its evidence ring is
+	// left of w2_on_dirty() (a second page-table lookup per dirtying).
+	if (!(w && !(w & 1) && ev.ts >= w))
+		return dirty_put(ev);
+	dirty_put(ev);
+	near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - w);
 }
 
 // The common ends (no W1 candidate, a dirtying seen) make no call; the
