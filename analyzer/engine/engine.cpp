@@ -222,9 +222,9 @@ void Engine::Impl::process(const dt_event &ev) {
 	case DT_FSYNC_EXIT:
 		return w2_on_fsync(ev);
 	case DT_FAULT_ENTER:
-		return to([&](TaskState &t, uint32_t idx) { return on_fault_enter_all(t, idx, ev); });
+		return to([&](TaskState &t, uint32_t idx) { return on_fault_enter(t, idx, ev); });
 	case DT_FAULT_EXIT:
-		return to([&](TaskState &t, uint32_t idx) { return on_fault_exit_all(t, idx, ev); });
+		return to([&](TaskState &t, uint32_t idx) { return on_fault_exit(t, idx, ev); });
 	// Direct calls: a handler looked up through a member-function
 	// pointer cost a call more per event.
 	case DT_IOMAP:
@@ -259,25 +259,10 @@ void Engine::Impl::process(const dt_event &ev) {
 	}
 }
 
-// The handlers of the event types that more than one rule follows (idx:
-// t's index).  The rules' parts do not depend on each other's, nor on the
-// in-fault bits (only a walk's start reads them): each handler ends in a
-// tail call.
-void Engine::Impl::on_fault_enter_all(TaskState &t, uint32_t idx, const dt_event &ev) {
-	set_in_fault(idx, true);
-	if (!wb_walks.empty()) [[unlikely]]
-		w2_on_fault_enter(ev);
-	return on_fault_enter(t, ev);
-}
-
-void Engine::Impl::on_fault_exit_all(TaskState &t, uint32_t idx, const dt_event &ev) {
-	bool in = t.in_fault;
-	if (in)
-		set_in_fault(idx, false);
-	const dt_event *seen = on_fault_exit(t, ev);
-	return w2_on_fault_exit(t, ev, in, seen);
-}
-
+// The handler of the event types that more than one rule follows (the
+// faults': on_fault_enter() and on_fault_exit(), rules_t.cpp).  The rules'
+// parts do not depend on each other's, nor on the in-fault bits (only a
+// walk's start reads them): it ends in a tail call.
 void Engine::Impl::on_teardown_all(TaskState &t, const dt_event &ev) {
 	on_removal_event(t, ev);
 	w2_on_teardown(ev);

@@ -299,8 +299,6 @@ struct Engine::Impl {
 	void process(const dt_event &ev);
 	void process_rare(const dt_event &ev, bool new_task);
 	void dispatch(const dt_event &ev, bool slow);
-	void on_fault_enter_all(detail::TaskState &t, uint32_t idx, const dt_event &ev);
-	void on_fault_exit_all(detail::TaskState &t, uint32_t idx, const dt_event &ev);
 	void on_teardown_all(detail::TaskState &t, const dt_event &ev);
 	void prefetch(const detail::ReorderBuffer::Peek &ev);
 	void flush();
@@ -399,11 +397,13 @@ struct Engine::Impl {
 	TaskRef task_ref(uint32_t tid, const char *role);
 
 	// --- rules
-	void on_fault_enter(detail::TaskState &t, const dt_event &ev);  // rules_t.cpp
+	// The faults' handlers for all rules (idx: t's index; T's, W2's and
+	// the in-fault bits).
+	void on_fault_enter(detail::TaskState &t, uint32_t idx, const dt_event &ev); // rules_t.cpp
 	void on_iomap(detail::TaskState &t, const dt_event &ev);        // rules_z.cpp
-	// The exit as the rules see it (TaskState::last_map_exit) if the
-	// fault mapped a block, else null.
-	const dt_event *on_fault_exit(detail::TaskState &t, const dt_event &ev); // rules_t.cpp
+	// Ends in W2's part, given the exit as the rules see it
+	// (TaskState::last_map_exit) if the fault mapped a block, else null.
+	void on_fault_exit(detail::TaskState &t, uint32_t idx, const dt_event &ev); // rules_t.cpp
 	void on_mapped(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_t.cpp
 	[[gnu::noinline]] void t1_candidates(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_t.cpp
 	void check_z_on_map(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_z.cpp

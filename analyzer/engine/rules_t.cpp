@@ -57,7 +57,12 @@ namespace daxtrace {
 
 using namespace detail;
 
-void Engine::Impl::on_fault_enter(TaskState &t, const dt_event &ev) {
+// A fault's start for every rule that follows it (idx: t's index), one
+// call (it was two deep).
+void Engine::Impl::on_fault_enter(TaskState &t, uint32_t idx, const dt_event &ev) {
+	set_in_fault(idx, true);
+	if (!wb_walks.empty()) [[unlikely]]
+		w2_on_fault_enter(ev);
 	if (!w1_await.empty() && (ev.flags & DT_F_WRITE)) [[unlikely]]
 		w1_refault(t, ev);
 	t.in_fault = true;
@@ -141,16 +146,23 @@ void Engine::Impl::t1_candidates(TaskState &t, const dt_event &ev, uint64_t pg) 
 	}
 }
 
-const dt_event *Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
+// A fault's exit for every rule that follows it (idx: t's index): the
+// in-fault bit, the mapping (T, Z) and W2's part, a tail call given the
+// exit as the rules see it if the fault mapped a block.  (It was two
+// calls deep, and the outer frame kept t, ev and the bit across the
+// inner.)
+void Engine::Impl::on_fault_exit(TaskState &t, uint32_t idx, const dt_event &ev) {
 	bool in = t.in_fault;
+	if (in)
+		set_in_fault(idx, false);
 	t.in_fault = false;
 	if (t.mk_active || t.mk_dirty)
 		on_mkwrite_done(t, ev);
 	if (!fault_mapped(ev.ret))
-		return nullptr;
+		return w2_on_fault_exit(t, ev, in, nullptr);
 	if (in && t.fault_has_iomap && t.iomap.iomap_type != DT_IOMAP_MAPPED &&
-	    t.iomap.iomap_type != DT_IOMAP_UNWRITTEN)
-		return nullptr; // a hole or inline data: the zero page, no block mapped
+	    t.iomap.iomap_type != DT_IOMAP_UNWRITTEN) // a hole or inline data: the zero page, no block mapped
+		return w2_on_fault_exit(t, ev, in, nullptr);
 	// The mapping as the rules see it is built where it is kept (one copy
 	// of the event, not two); nothing below reads the previous one.
 	dt_event &m = t.last_map_exit;
@@ -170,7 +182,7 @@ const dt_event *Engine::Impl::on_fault_exit(TaskState &t, const dt_event &ev) {
 		t.last_map_iomap = t.iomap;
 	else
 		t.last_map_iomap = dt_event{};
-	return &m;
+	return w2_on_fault_exit(t, ev, in, &m);
 }
 
 void Engine::Impl::t1_on_teardown(Removal &r, const dt_event &ev) {
