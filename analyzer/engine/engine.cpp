@@ -130,10 +130,12 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 	// older that still arrives is late, and held findings may be due.
 	if (limit > released_ts)
 		released_ts = limit;
-	if (released_ts >= w1_deadline) [[unlikely]]
-		w1_decide(released_ts);
-	if (released_ts >= next_publish_ts) [[unlikely]]
-		maybe_publish();
+	if (released_ts >= release_due) [[unlikely]] {
+		if (released_ts >= w1_deadline)
+			w1_decide(released_ts);
+		if (released_ts >= next_publish_ts)
+			maybe_publish();
+	}
 }
 
 // Every analysed event comes here.  The common path (no housekeeping due,
@@ -279,11 +281,11 @@ void Engine::Impl::flush() {
 		if (t)
 			finish_removal(*t, r, nullptr, true);
 	}
-	next_publish_ts = 0;
+	set_next_publish(0);
 	for (auto &p : pending)
 		publish(std::move(p.f));
 	pending.clear();
-	next_publish_ts = UINT64_MAX;
+	set_next_publish(UINT64_MAX);
 }
 
 void Engine::Impl::publish(Finding &&f) {
@@ -320,7 +322,7 @@ void Engine::Impl::maybe_publish() {
 		}
 	}
 	pending.resize(w);
-	next_publish_ts = next;
+	set_next_publish(next);
 }
 
 // A finding is "gap sensitive" when it infers something from the absence
@@ -344,7 +346,7 @@ void Engine::Impl::emit(Finding &&f, uint64_t dep_start, bool gap_sensitive) {
 		  [](const dt_event &a, const dt_event &b) { return a.ts < b.ts; });
 	Pending p{std::move(f), dep_start, gap_sensitive};
 	uint64_t due = gap_sensitive ? p.f.window_end_ns + cfg.loss_grace_ns : 0;
-	next_publish_ts = std::min(next_publish_ts, due);
+	set_next_publish(std::min(next_publish_ts, due));
 	pending.push_back(std::move(p));
 }
 

@@ -562,6 +562,7 @@ struct Engine::Impl {
 	void set_rare_lim() {
 		uint64_t w = w1_deadline >= epoch ? w1_deadline - epoch : 0;
 		rare_lim = std::min<uint64_t>((1ULL << 47) + 1, w);
+		release_due = std::min(w1_deadline, next_publish_ts);
 	}
 	void w1_refault(const detail::TaskState &t, const dt_event &ev);
 	void w1_decide(uint64_t now);
@@ -598,6 +599,13 @@ struct Engine::Impl {
 	// Windows of the last published gap-sensitive findings (dep start, end).
 	std::deque<std::pair<uint64_t, uint64_t>> published_windows;
 	uint64_t next_publish_ts = UINT64_MAX;
+	// The same for release(): min(w1_deadline, next_publish_ts), set anew
+	// whenever either changes (set_rare_lim(), set_next_publish()).
+	uint64_t release_due = UINT64_MAX;
+	void set_next_publish(uint64_t ts) {
+		next_publish_ts = ts;
+		release_due = std::min(w1_deadline, ts);
+	}
 };
 
 } // namespace daxtrace
