@@ -60,7 +60,7 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 		} else if (icache_lookup(k, id)) {
 			ahead_ikey = k;
 			ahead_iid = id;
-		} else if (!inode_lookup_slow(k, id)) {
+		} else if ((id = inode_lookup_slow(k.dev, k.ino, k.hi)) == kNoInode) {
 			return;
 		}
 		pages.prefetch(uint64_t(id) << 32 | (ev.pgoff & 0xffffffffULL));
@@ -392,24 +392,23 @@ TaskRef Engine::Impl::task_ref(uint32_t tid, const char *role) {
 // ---------------------------------------------------------------- state
 
 // The direct-mapped cache missed (inode_lookup() in engine_impl.h).
-bool Engine::Impl::inode_lookup_slow(const InodeKey &k, uint32_t &id) {
+uint32_t Engine::Impl::inode_lookup_slow(uint64_t dev, uint64_t ino, uint64_t hi) {
+	InodeKey k{dev, ino, hi};
 	uint32_t &ce = icache[icache_index(k)];
 	uint32_t *p = inode_hash.find(ikey_hash(k));
 	if (p) {
 		const InodeInfo &ii = inodes[*p];
 		if (ii.dev == k.dev && ii.ino == k.ino && ii.hi == k.hi) {
-			id = *p;
-			ce = id + 1;
-			return true;
+			ce = *p + 1;
+			return *p;
 		}
 	}
 	if (inode_collide.empty())
-		return false;
+		return kNoInode;
 	auto it = inode_collide.find(k);
 	if (it == inode_collide.end())
-		return false;
-	id = it->second;
-	return true;
+		return kNoInode;
+	return it->second;
 }
 
 void Engine::Impl::inode_erase(const InodeKey &k) {
@@ -434,7 +433,8 @@ void Engine::Impl::inode_erase(const InodeKey &k) {
 }
 
 // A new inode id for k (inode_id() in engine_impl.h found none).
-uint32_t Engine::Impl::inode_new(const InodeKey &k) {
+uint32_t Engine::Impl::inode_new(uint64_t dev, uint64_t ino, uint64_t hi) {
+	InodeKey k{dev, ino, hi};
 	uint32_t id = take_slot(inodes, inode_free);
 	InodeInfo &ii = inodes[id];
 	ii = InodeInfo{};

@@ -316,13 +316,16 @@ struct Engine::Impl {
 			return last_iid;
 		uint32_t id;
 		if (!inode_lookup(k, id)) [[unlikely]]
-			id = inode_new(k);
+			id = inode_new(dev, ino, k.hi);
 		inodes[id].last_ts = released_ts;
 		last_ikey = k;
 		last_iid = id;
 		return id;
 	}
-	uint32_t inode_new(const detail::InodeKey &k);
+	// Scalars, not an InodeKey, for the calls out of line (here and
+	// inode_lookup_slow()): the key then need not be built in memory on
+	// the inline paths, which only compare it.
+	uint32_t inode_new(uint64_t dev, uint64_t ino, uint64_t hi);
 	uint64_t page_key(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 		return uint64_t(inode_id(dev, ino, pgoff)) << 32 | (pgoff & 0xffffffffULL);
 	}
@@ -487,7 +490,10 @@ struct Engine::Impl {
 	// Inlined: the cache hit is most lookups (twice per page event, the
 	// prefetch's and the rule's), and a call cost as much as the hit.
 	bool inode_lookup(const detail::InodeKey &k, uint32_t &id) {
-		return icache_lookup(k, id) || inode_lookup_slow(k, id);
+		if (icache_lookup(k, id)) [[likely]]
+			return true;
+		id = inode_lookup_slow(k.dev, k.ino, k.hi);
+		return id != kNoInode;
 	}
 	bool icache_lookup(const detail::InodeKey &k, uint32_t &id) const {
 		uint32_t ce = icache[icache_index(k)];
@@ -500,7 +506,8 @@ struct Engine::Impl {
 		}
 		return false;
 	}
-	bool inode_lookup_slow(const detail::InodeKey &k, uint32_t &id);
+	static constexpr uint32_t kNoInode = ~0u;
+	uint32_t inode_lookup_slow(uint64_t dev, uint64_t ino, uint64_t hi); // kNoInode: none
 	void inode_erase(const detail::InodeKey &k);
 	detail::InodeKey last_ikey{~0ULL, ~0ULL, ~0ULL};
 	uint32_t last_iid = 0;
