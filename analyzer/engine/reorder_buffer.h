@@ -42,6 +42,8 @@ class ReorderBuffer {
 public:
 	ReorderBuffer() {
 		ring_.reset(1024);
+		head_slot_ = ring_.data();
+		ring_end_ = ring_.data() + ring_.size();
 	}
 
 	size_t size() const { return size_t(ring_tail_ - ring_head_) + heap_.size(); }
@@ -185,22 +187,23 @@ private:
 	// and the count it holds in locals: the consumer does not push from
 	// inside fn, so they stay put, and the compiler need not load them
 	// again after every call it cannot see into.  The slots are walked by
-	// pointer, wrapping at the end, and ring_head_ is written once, after
-	// the walk (fn does not read it): no index is scaled by the slot's
-	// size per event.  Once per slot, when it is released, the consumer
-	// looks kAhead slots further.
+	// pointer from head_slot_, wrapping at the end, and ring_head_ and
+	// head_slot_ are written once, after the walk (fn does not read
+	// them): no index is scaled by the slot's size per event, nor per
+	// release.  Once per slot, when it is released, the consumer looks
+	// kAhead slots further.
 	template <typename Fn, typename Ahead>
 	[[gnu::always_inline]] void release_ring(uint64_t limit, Fn &fn, Ahead &ahead) {
 		const uint64_t tail = ring_tail_;
 		uint64_t n = tail - ring_head_;
 		if (!n)
 			return;
-		dt_event *ring = ring_.data();
+		dt_event *e = head_slot_;
+		if (e->ts > limit)
+			return;
 		const size_t size = ring_.size();
-		const dt_event *end = ring + size;
-		const dt_event *e = ring + (ring_head_ & (size - 1));
-		const uint64_t held = n;
-		while (e->ts <= limit) {
+		dt_event *const end = ring_end_;
+		do {
 			if (n > kAhead) {
 				const dt_event *a = e + kAhead;
 				if (a >= end)
@@ -215,13 +218,11 @@ private:
 				__builtin_prefetch(p + 64);
 			}
 			fn(*e);
-			if (!--n)
-				break;
 			if (++e == end)
-				e = ring;
-		}
-		if (n != held)
-			ring_head_ = tail - n;
+				e -= size;
+		} while (--n && e->ts <= limit);
+		ring_head_ = tail - n;
+		head_slot_ = e;
 	}
 
 	// The ring and the heap of stragglers merged by (ts, arrival): the
@@ -371,10 +372,14 @@ private:
 			i += len;
 		}
 		ring_.swap(n);
+		head_slot_ = &ring_[ring_head_ & (ring_.size() - 1)];
+		ring_end_ = ring_.data() + ring_.size();
 	}
 
 	BigArray<dt_event> ring_;
 	uint64_t ring_head_ = 0, ring_tail_ = 0;
+	// &ring_[ring_head_ & mask] and the ring's end, for release_ring()
+	dt_event *head_slot_ = nullptr, *ring_end_ = nullptr;
 	uint64_t ring_tail_ts_ = 0;
 	std::vector<Comm> comms_;
 	std::unordered_map<std::string, uint16_t> comm_ids_;
