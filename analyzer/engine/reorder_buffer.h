@@ -42,7 +42,7 @@ class ReorderBuffer {
 public:
 	ReorderBuffer() {
 		ring_.reset(1024);
-		head_slot_ = ring_.data();
+		head_slot_ = tail_slot_ = ring_.data();
 		ring_end_ = ring_.data() + ring_.size();
 	}
 
@@ -69,13 +69,19 @@ public:
 		if (tail == head || ev.ts >= ring_tail_ts_) {
 			if (tail - head == ring_.size()) [[unlikely]]
 				grow_ring();
-			const size_t mask = ring_.size() - 1;
-			dt_event *ring = ring_.data();
+			const size_t size = ring_.size();
+			dt_event *slot = tail_slot_, *const end = ring_end_;
 			// The slot a few pushes on, for writing (both of its lines).
-			const char *ahead = reinterpret_cast<const char *>(&ring[(tail + 8) & mask]);
+			const dt_event *a = slot + 8;
+			if (a >= end)
+				a -= size;
+			const char *ahead = reinterpret_cast<const char *>(a);
 			__builtin_prefetch(ahead, 1);
 			__builtin_prefetch(ahead + 64, 1);
-			ring[tail & mask] = ev;
+			*slot = ev;
+			if (++slot == end)
+				slot -= size;
+			tail_slot_ = slot;
 			ring_tail_ = ++tail;
 			ring_tail_ts_ = ev.ts;
 			return size_t(tail - head) + heap_.size();
@@ -264,6 +270,8 @@ private:
 			ring_[i & mask] = ring_[(i - 1) & mask];
 		ring_[pos & mask] = ev;
 		++ring_tail_;
+		if (++tail_slot_ == ring_end_)
+			tail_slot_ -= ring_.size();
 		return true;
 	}
 
@@ -373,13 +381,16 @@ private:
 		}
 		ring_.swap(n);
 		head_slot_ = &ring_[ring_head_ & (ring_.size() - 1)];
+		tail_slot_ = &ring_[ring_tail_ & (ring_.size() - 1)];
 		ring_end_ = ring_.data() + ring_.size();
 	}
 
 	BigArray<dt_event> ring_;
 	uint64_t ring_head_ = 0, ring_tail_ = 0;
-	// &ring_[ring_head_ & mask] and the ring's end, for release_ring()
-	dt_event *head_slot_ = nullptr, *ring_end_ = nullptr;
+	// &ring_[ring_head_ & mask], the same for the tail, and the ring's
+	// end: push() and release_ring() find their slot without scaling an
+	// index by the slot's size.
+	dt_event *head_slot_ = nullptr, *tail_slot_ = nullptr, *ring_end_ = nullptr;
 	uint64_t ring_tail_ts_ = 0;
 	std::vector<Comm> comms_;
 	std::unordered_map<std::string, uint16_t> comm_ids_;
