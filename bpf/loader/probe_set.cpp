@@ -239,6 +239,11 @@ struct ProbeSet::Impl {
 		char comm[DT_COMM_LEN];
 	};
 	std::unordered_map<uint32_t, TaskInfo> tasks;
+	// The task of the last record: a CPU's records mostly come in runs of
+	// one task (a joined fault is four events of it).  Map nodes do not
+	// move, so the pointer stays valid until tasks is cleared.
+	uint32_t last_tid = 0;
+	const TaskInfo *last_task = nullptr;
 
 	// Stop the probes but keep the ring buffer and the counters, so that
 	// what is already in the ring can still be drained and the drop
@@ -257,6 +262,7 @@ struct ProbeSet::Impl {
 		rb = nullptr;
 		stop();
 		tasks.clear();
+		last_task = nullptr;
 		if (skel)
 			daxtrace_bpf__destroy(skel);
 		skel = nullptr;
@@ -598,16 +604,136 @@ struct ProbeSet::Impl {
 		last_dropped.assign(ncpus > 0 ? ncpus : 1, 0);
 	}
 
-	void deliver(const dt_event &e)
+	// A PTE fault the probes hold (struct dt_held) reaches the ring at its
+	// end, with its FAULT_ENTER's old time stamp.  That is normally a few
+	// microseconds, but a CPU can stop under a fault without a task
+	// switch (a hypervisor taking the vCPU away, long interrupt work; in
+	// the TCG lab, a vCPU starved for 240 ms while the other flushed
+	// pmem), and the engine would take the held events as late once
+	// other CPUs' events passed its 10 ms window.  So delivery holds back
+	// the events more than kHoldBackNs newer than the oldest FAULT_ENTER
+	// still held, until that FAULT_ENTER is delivered, and the engine and
+	// a recording see the held events in time.  A held fault that never
+	// arrives (its record dropped) is given up after kGiveUpNs.
+	static constexpr uint64_t kHoldBackNs = 5'000'000;
+	static constexpr uint64_t kGiveUpNs = 2'000'000'000;
+	static constexpr size_t kHoldBackMax = 1u << 18;
+	static constexpr unsigned kHeldScanEvery = 64;
+	std::multiset<uint64_t> held_enters;  // FAULT_ENTER times seen held
+	std::vector<dt_event> behind;         // held back, in arrival order
+	uint64_t newest_ts = 0;
+	uint64_t held_back = 0, held_given_up = 0;
+
+	uint64_t hold_floor() const
+	{
+		return held_enters.empty() ? UINT64_MAX : *held_enters.begin();
+	}
+
+	void scan_held()
+	{
+		if (!skel || !skel->bss)
+			return;
+		for (int c = 0; c < ncpus && c < DT_MAX_CPUS; c++) {
+			const volatile dt_held &h = skel->bss->dt_held[c];
+			uint64_t ts = h.rec.enter.ts;
+			if (h.task && ts && !held_enters.count(ts))
+				held_enters.insert(ts);
+		}
+		while (!held_enters.empty() && newest_ts > hold_floor() + kGiveUpNs) {
+			held_enters.erase(held_enters.begin());
+			held_given_up++;
+		}
+		release_behind();
+	}
+
+	void release_behind()
+	{
+		if (behind.empty())
+			return;
+		uint64_t floor = hold_floor();
+		size_t keep = 0;
+		for (size_t i = 0; i < behind.size(); i++) {
+			if (floor != UINT64_MAX && behind[i].ts > floor + kHoldBackNs)
+				behind[keep++] = behind[i];
+			else
+				pass(behind[i]);
+		}
+		behind.resize(keep);
+	}
+
+	// Detached: no program will end what the CPUs still hold, so deliver
+	// it from the slots (complete records: a program's writes ended with
+	// it) and count it as emitted, as the probes would have.
+	void salvage_held()
+	{
+		if (!skel || !skel->bss)
+			return;
+		for (int c = 0; c < ncpus && c < DT_MAX_CPUS; c++) {
+			volatile dt_held &h = skel->bss->dt_held[c];
+			if (!h.task)
+				continue;
+			dt_rec_fault f;
+			memcpy(&f, (const void *)&h.rec, sizeof(f));
+			uint32_t n = h.nev;
+			h.task = 0;
+			dt_rec_ext x{};
+			x.r = f.enter;
+			x.r.reserved = 0;
+			expand_rec(x);
+			if (f.enter.reserved & DT_PART_ZERO) {
+				expand_rec(f.zero);
+				n++;
+			}
+			if (f.enter.reserved & DT_PART_IOMAP) {
+				expand_rec(f.iomap);
+				n++;
+			}
+			skel->bss->dt_cpu[c].emitted += n;
+		}
+		held_given_up += held_enters.size();
+		held_enters.clear();
+		release_behind();
+	}
+
+	void pass(const dt_event &e)
 	{
 		(*cur_fn)(e);
 		delivered++;
+	}
+
+	void deliver(const dt_event &e)
+	{
+		if (e.ts > newest_ts)
+			newest_ts = e.ts;
+		if (!held_enters.empty()) {
+			if (e.type == DT_FAULT_ENTER) {
+				if (auto it = held_enters.find(e.ts); it != held_enters.end()) {
+					held_enters.erase(it);
+					pass(e);
+					release_behind();
+					return;
+				}
+			}
+			if (e.ts > hold_floor() + kHoldBackNs) {
+				if (behind.size() < kHoldBackMax) {
+					behind.push_back(e);
+					held_back++;
+					return;
+				}
+				held_given_up += held_enters.size();
+				held_enters.clear();
+				release_behind();
+			}
+		}
+		pass(e);
 	}
 
 	// One ring record (daxtrace_ring.h) -> the dt_events it stands for.
 	static int on_event(void *ctx, void *data, size_t size)
 	{
 		auto *self = static_cast<Impl *>(ctx);
+		if (self->records % kHeldScanEvery == 0)
+			self->scan_held();
 		self->expand(data, size);
 		return ++self->records >= kRecordsPerPoll ? kBudgetSpent : 0;
 	}
@@ -673,9 +799,14 @@ struct ProbeSet::Impl {
 		e.cpu = r.cpu;
 		e.op = r.op;
 		e.tid = r.tid;
-		if (auto it = tasks.find(r.tid); it != tasks.end()) {
-			e.pid = it->second.pid;
-			memcpy(e.comm, it->second.comm, DT_COMM_LEN);
+		if (!last_task || r.tid != last_tid) {
+			auto it = tasks.find(r.tid);
+			last_task = it != tasks.end() ? &it->second : nullptr;
+			last_tid = r.tid;
+		}
+		if (last_task) {
+			e.pid = last_task->pid;
+			memcpy(e.comm, last_task->comm, DT_COMM_LEN);
 		}
 		e.dev = r.dev;
 		e.ino = r.ino;
@@ -816,13 +947,22 @@ int ProbeSet::poll(int timeout_ms, const EventFn &fn)
 	// without one is taken now.
 	if (err >= 0 || err == -EINTR)
 		err = ring_buffer__consume(impl_->rb);
+	// Drops: one DT_LOST per CPU whose counter grew.  A held fault's
+	// record may be among them: stop waiting for any.
+	auto st = impl_->read_stats();
+	for (size_t c = 0; c < st.size() && c < impl_->last_dropped.size(); c++)
+		if (st[c].dropped > impl_->last_dropped[c]) {
+			impl_->held_given_up += impl_->held_enters.size();
+			impl_->held_enters.clear();
+		}
+	impl_->scan_held();
+	if (impl_->links.empty())
+		impl_->salvage_held();
 	impl_->cur_fn = nullptr;
 	if (err == Impl::kBudgetSpent)
 		err = 0;
 	if (err < 0 && err != -EINTR)
 		return err;
-	// Drops: one DT_LOST per CPU whose counter grew.
-	auto st = impl_->read_stats();
 	for (size_t c = 0; c < st.size() && c < impl_->last_dropped.size(); c++) {
 		if (st[c].dropped <= impl_->last_dropped[c])
 			continue;

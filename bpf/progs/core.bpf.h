@@ -465,18 +465,24 @@ static __always_inline void send_copy(struct dt_cpu_slot *s, const void *src, __
 	bpf_ringbuf_submit(r, wake_flags(s, size));
 }
 
-/* Send what H holds part by part, as if nothing had been held, and free it. */
+/*
+ * Send what H holds part by part, as if nothing had been held, and free
+ * it.  Freed first: user space, which watches the slots to hold back
+ * newer events until a held FAULT_ENTER arrives, must not find the slot
+ * still taken once the record is in the ring.  (Only this CPU writes the
+ * slot, and every caller is a tracepoint program: not preempted.)
+ */
 static __always_inline void held_flush(struct dt_held *h, struct dt_cpu_slot *s)
 {
 	__u32 parts = h->rec.enter.reserved;
 
+	h->task = 0;
 	h->rec.enter.reserved = 0;
 	send_copy(s, &h->rec.enter, sizeof(struct dt_rec), h->nev);
 	if (parts & DT_PART_ZERO)
 		send_copy(s, &h->rec.zero, sizeof(struct dt_rec_ext), 1);
 	if (parts & DT_PART_IOMAP)
 		send_copy(s, &h->rec.iomap, sizeof(struct dt_rec_ext), 1);
-	h->task = 0;
 }
 
 static __always_inline struct dt_rec_ext *rec_ext(struct dt_out *o)

@@ -111,7 +111,10 @@ L.append("on the patched kernel, else ext4/xfs), not again by the hooks below it
 L.append("typed programs (tp_btf, fentry, fexit) read the inode, mapping, page and")
 L.append("vmf they are given with direct loads, not bpf_probe_read_kernel; an")
 L.append("idle page's teardown is one record (the deletion), its disassociation")
-L.append("folded unless the page is still pinned.\n")
+L.append("folded unless the page is still pinned; a PTE fault that runs without a")
+L.append("task switch is one record (ENTER, zeroing, iomap and EXIT joined; the")
+L.append("sched_switch program, which runs on every context switch, sends what a")
+L.append("task switched out holds).\n")
 for k in kernels:
     p = os.path.join(results, k, "bench.json")
     if not os.path.exists(p):
@@ -119,8 +122,8 @@ for k in kernels:
         continue
     r = json.load(open(p))
     L.append(f"## {k} kernel ({r['kernel']}), ext4, {r['rounds']} rounds\n")
-    L.append("| | ns per fault | slowdown | BPF run time per fault | events per fault | irq/fault | drops |")
-    L.append("|---|---|---|---|---|---|---|")
+    L.append("| | ns per fault | slowdown | BPF run time per fault | events per fault | faults sent as one record | irq/fault | drops |")
+    L.append("|---|---|---|---|---|---|---|---|")
     for c in ("bare", "dt-old", "dt-prev", "dt-new", "bt-min", "bt-full"):
         v = r["configs"].get(c)
         if not v:
@@ -129,7 +132,8 @@ for k in kernels:
         ev = f"{v['events_per_fault']:.2f}" if c != "bare" else "-"
         irq = f"{v['irqs_added_per_fault']:.3f}" if c != "bare" else "-"
         dr = str(v["dropped"]) if c != "bare" else "-"
-        L.append(f"| {names[c]} | {v['ns_per_fault']:,.0f} | {v['slowdown']:.2f}x | {bpf} | {ev} | {irq} | {dr} |")
+        jn = f"{v.get('joined_per_fault', 0):.2f}" if c.startswith("dt-") else "-"
+        L.append(f"| {names[c]} | {v['ns_per_fault']:,.0f} | {v['slowdown']:.2f}x | {bpf} | {ev} | {jn} | {irq} | {dr} |")
     L.append("")
     # Host preemption of a vCPU inside a program lands in its run_time_ns
     # (the host runs other jobs' QEMUs and builds): a low estimate takes

@@ -109,13 +109,14 @@ out, rounds, configs = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
 faults = int(sys.argv[4]) * int(sys.argv[5])
 res = {"kernel": sys.argv[6], "rounds": rounds, "faults_per_run": faults, "configs": {}}
 for c in configs:
-    ns, bpf_ns, irq, ev, drops, progs = [], [], [], [], 0, {}
+    ns, bpf_ns, irq, ev, joined, drops, progs = [], [], [], [], [], 0, {}
     for r in range(1, rounds + 1):
         ns.append(json.load(open(f"{out}/run-{c}-{r}.json"))["ns_per_fault"])
         irq.append(int(open(f"{out}/irq-{c}-{r}").read()))
         if c.startswith("dt-"):
             st = json.load(open(f"{out}/stats-{c}-{r}.json"))
             ev.append(st["emitted"])
+            joined.append(st.get("joined", 0))
             drops += st["dropped"]
             plist = [(p["prog"], p["run_cnt"], p["run_time_ns"]) for p in st["programs"]]
         elif c.startswith("bt-"):
@@ -140,6 +141,7 @@ for c in configs:
         "ns_per_fault": statistics.median(ns), "runs": ns,
         "irqs_per_run": statistics.median(irq), "irq_runs": irq,
         "events_per_run": statistics.median(ev) if ev else 0,
+        "joined_per_fault": statistics.median(joined) / faults if joined else 0,
         "bpf_ns_per_fault": statistics.median(bpf_ns) if bpf_ns else 0,
         "bpf_runs": bpf_ns, "dropped": drops,
         "programs": {k: {"run_cnt": v[0], "ns_per_run": v[1] / v[0] if v[0] else 0}
