@@ -84,7 +84,7 @@ public:
 			tail_slot_ = slot;
 			ring_tail_ = ++tail;
 			ring_tail_ts_ = ev.ts;
-			return size_t(tail - head) + heap_.size();
+			return size_t(tail - head) + heap_n_;
 		}
 		push_out_of_order(ev);
 		return size();
@@ -117,6 +117,7 @@ public:
 		slab_[slot] = ev;
 		heap_.push_back(HeapItem{ev.ts, heap_seq_++, slot});
 		std::push_heap(heap_.begin(), heap_.end(), later);
+		++heap_n_;
 		return true;
 	}
 
@@ -245,6 +246,7 @@ private:
 			uint32_t slot = heap_.front().slot;
 			std::pop_heap(heap_.begin(), heap_.end(), later);
 			heap_.pop_back();
+			--heap_n_;
 			fn(static_cast<const dt_event &>(slab_[slot]));
 			free_.push_back(slot);
 		}
@@ -396,6 +398,7 @@ private:
 	std::unordered_map<std::string, uint16_t> comm_ids_;
 	CommCache comm_cache_[kCommCache];
 	std::vector<HeapItem> heap_;
+	size_t heap_n_ = 0; // heap_.size(), one load for push()'s answer
 	std::vector<dt_event> slab_;
 	std::vector<uint32_t> free_;
 	uint32_t heap_seq_ = 0;    // arrival number of the heap's next straggler
