@@ -44,6 +44,7 @@ public:
 		ring_.reset(1024);
 		head_slot_ = tail_slot_ = ring_.data();
 		ring_end_ = ring_.data() + ring_.size();
+		ring_bytes_ = ring_.size() * sizeof(dt_event);
 	}
 
 	size_t size() const { return size_t(ring_tail_ - ring_head_) + heap_.size(); }
@@ -69,19 +70,13 @@ public:
 		if (tail == head || ev.ts >= ring_tail_ts_) {
 			if (tail - head == ring_.size()) [[unlikely]]
 				grow_ring();
-			const size_t size = ring_.size();
 			dt_event *slot = tail_slot_, *const end = ring_end_;
 			// The slot a few pushes on, for writing (both of its lines).
-			const dt_event *a = slot + 8;
-			if (a >= end)
-				a -= size;
-			const char *ahead = reinterpret_cast<const char *>(a);
+			const char *ahead = reinterpret_cast<const char *>(wrap(slot + 8, end));
 			__builtin_prefetch(ahead, 1);
 			__builtin_prefetch(ahead + 64, 1);
 			*slot = ev;
-			if (++slot == end)
-				slot -= size;
-			tail_slot_ = slot;
+			tail_slot_ = wrap(slot + 1, end);
 			ring_tail_ = ++tail;
 			ring_tail_ts_ = ev.ts;
 			return size_t(tail - head) + heap_n_;
@@ -208,28 +203,30 @@ private:
 		dt_event *e = head_slot_;
 		if (e->ts > limit)
 			return;
-		const size_t size = ring_.size();
 		dt_event *const end = ring_end_;
 		do {
 			if (n > kAhead) {
-				const dt_event *a = e + kAhead;
-				if (a >= end)
-					a -= size;
+				const dt_event *a = wrap(e + kAhead, end);
 				ahead(Peek{a->type, a->dev, a->ino, a->pgoff});
 				// the slot ahead's own lines, before it is peeked at
-				const dt_event *q = e + 4 * kAhead;
-				if (q >= end)
-					q -= size;
-				const char *p = reinterpret_cast<const char *>(q);
+				const char *p = reinterpret_cast<const char *>(wrap(e + 4 * kAhead, end));
 				__builtin_prefetch(p);
 				__builtin_prefetch(p + 64);
 			}
 			fn(*e);
-			if (++e == end)
-				e -= size;
+			e = wrap(e + 1, end);
 		} while (--n && e->ts <= limit);
 		ring_head_ = tail - n;
 		head_slot_ = e;
+	}
+
+	// p, less than a ring's length past its end, back into the ring: in
+	// bytes, a member, so that no slot count is scaled by the slot's size.
+	template <typename T>
+	T *wrap(T *p, const dt_event *end) const {
+		if (p < end)
+			return p;
+		return reinterpret_cast<T *>(reinterpret_cast<uintptr_t>(p) - ring_bytes_);
 	}
 
 	// The ring and the heap of stragglers merged by (ts, arrival): the
@@ -385,6 +382,7 @@ private:
 		head_slot_ = &ring_[ring_head_ & (ring_.size() - 1)];
 		tail_slot_ = &ring_[ring_tail_ & (ring_.size() - 1)];
 		ring_end_ = ring_.data() + ring_.size();
+		ring_bytes_ = ring_.size() * sizeof(dt_event);
 	}
 
 	BigArray<dt_event> ring_;
@@ -393,6 +391,7 @@ private:
 	// end: push() and release_ring() find their slot without scaling an
 	// index by the slot's size.
 	dt_event *head_slot_ = nullptr, *tail_slot_ = nullptr, *ring_end_ = nullptr;
+	uintptr_t ring_bytes_ = 0; // the ring's length in bytes (wrap())
 	uint64_t ring_tail_ts_ = 0;
 	std::vector<Comm> comms_;
 	std::unordered_map<std::string, uint16_t> comm_ids_;
