@@ -58,6 +58,13 @@ struct Options {
 	size_t wakeup_bytes = 64u << 10;
 	std::set<Mechanism> forbid;               // never use these (tests, --no-fentry)
 	std::set<std::string> disable;            // logical hook names to leave off
+	// Send a PTE fault that runs without a task switch as one record (the
+	// fault_join hook group; bpf/README.md).  Off by default: a fault's
+	// records then reach user space only at its end, and a CPU that
+	// stops under a fault without a switch (a hypervisor taking the vCPU
+	// away) makes them later than the engine's reorder window unless
+	// poll() happens to see the fault held.
+	bool join_faults = false;
 	bool libbpf_debug = false;                // libbpf's own messages to stderr
 };
 

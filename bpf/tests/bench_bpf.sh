@@ -78,7 +78,9 @@ results, md, rounds, base, prev = sys.argv[1], sys.argv[2], sys.argv[3], sys.arg
 kernels = sys.argv[6:]
 names = {"bare": "no probes", "dt-old": f"daxtrace, baseline {base}",
          "dt-prev": f"daxtrace, before ({prev})",
-         "dt-new": "daxtrace, this tree", "bt-min": "bpftrace, minimal script",
+         "dt-new": "daxtrace, this tree",
+         "dt-join": "daxtrace, this tree, --join-faults (opt-in)",
+         "bt-min": "bpftrace, minimal script",
          "bt-full": "bpftrace, daxtrace's fields"}
 L = []
 L.append("# BPF probe cost\n")
@@ -111,10 +113,10 @@ L.append("on the patched kernel, else ext4/xfs), not again by the hooks below it
 L.append("typed programs (tp_btf, fentry, fexit) read the inode, mapping, page and")
 L.append("vmf they are given with direct loads, not bpf_probe_read_kernel; an")
 L.append("idle page's teardown is one record (the deletion), its disassociation")
-L.append("folded unless the page is still pinned; a PTE fault that runs without a")
-L.append("task switch is one record (ENTER, zeroing, iomap and EXIT joined; the")
-L.append("sched_switch program, which runs on every context switch, sends what a")
-L.append("task switched out holds).\n")
+L.append("folded unless the page is still pinned.  *--join-faults* (opt-in, off by")
+L.append("default: bpf/README.md says why) sends a PTE fault that runs without a")
+L.append("task switch as one record (ENTER, zeroing, iomap and EXIT joined; its")
+L.append("sched_switch program, counted here, runs on every context switch).\n")
 for k in kernels:
     p = os.path.join(results, k, "bench.json")
     if not os.path.exists(p):
@@ -124,7 +126,7 @@ for k in kernels:
     L.append(f"## {k} kernel ({r['kernel']}), ext4, {r['rounds']} rounds\n")
     L.append("| | ns per fault | slowdown | BPF run time per fault | events per fault | faults sent as one record | irq/fault | drops |")
     L.append("|---|---|---|---|---|---|---|---|")
-    for c in ("bare", "dt-old", "dt-prev", "dt-new", "bt-min", "bt-full"):
+    for c in ("bare", "dt-old", "dt-prev", "dt-new", "dt-join", "bt-min", "bt-full"):
         v = r["configs"].get(c)
         if not v:
             continue
@@ -139,7 +141,7 @@ for k in kernels:
     # (the host runs other jobs' QEMUs and builds): a low estimate takes
     # each program's lowest mean cost per run over the rounds.
     low, runs_us = {}, {}
-    for c in ("dt-old", "dt-prev", "dt-new", "bt-min", "bt-full"):
+    for c in ("dt-old", "dt-prev", "dt-new", "dt-join", "bt-min", "bt-full"):
         if c not in r["configs"]:
             continue
         best = {}
@@ -196,10 +198,13 @@ for k in kernels:
             parts.append(f"this tree / bpftrace with daxtrace's fields = {new / cf['bt-full']['bpf_ns_per_fault']:.2f}")
         if "bt-min" in cf and cf["bt-min"]["bpf_ns_per_fault"]:
             parts.append(f"this tree / minimal bpftrace = {new / cf['bt-min']['bpf_ns_per_fault']:.2f}")
+        if "dt-join" in cf and cf.get("dt-old", {}).get("bpf_ns_per_fault"):
+            parts.append(f"--join-faults / baseline = "
+                         f"{cf['dt-join']['bpf_ns_per_fault'] / cf['dt-old']['bpf_ns_per_fault']:.2f}")
         if parts:
             L.append("BPF run time per fault: " + "; ".join(parts) + ".\n")
     L.append("<details><summary>per program (ns per run x runs, all rounds)</summary>\n")
-    for c in ("dt-old", "dt-prev", "dt-new", "bt-min", "bt-full"):
+    for c in ("dt-old", "dt-prev", "dt-new", "dt-join", "bt-min", "bt-full"):
         v = r["configs"].get(c)
         if not v:
             continue

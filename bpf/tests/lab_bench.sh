@@ -42,10 +42,10 @@ bench() {
 	i1=$(irqs)
 	echo $((i1 - i0)) > "$OUT/irq-$1-$2"
 }
-run_dt() {	# LABEL ROUND BINDIR
+run_dt() {	# LABEL ROUND BINDIR [DTPROBE OPTION...]
 	rm -f "$OUT/dt.ready"
 	"$3/dtprobe" --mount "$MNT" --events /dev/null --ready "$OUT/dt.ready" \
-		--format none --stats "$OUT/stats-$1-$2.json" --quiet &
+		--format none --stats "$OUT/stats-$1-$2.json" --quiet "${@:4}" &
 	local pid=$!
 	wait_until $pid 120 test -s "$OUT/dt.ready" || { echo "dtprobe did not get ready ($OUT/dt.ready)"; exit 1; }
 	bench "$1" "$2"
@@ -75,7 +75,7 @@ run_bt() {	# LABEL ROUND SCRIPT
 configs="bare"
 [ -n "$OLD" ] && configs="$configs dt-old"
 [ -n "$PREV" ] && configs="$configs dt-prev"
-configs="$configs dt-new bt-min bt-full"
+configs="$configs dt-new dt-join bt-min bt-full"
 set -- $configs
 n=$#
 "$NEW/dax_workload" fault-bench "$MNT/bench" "$PAGES" "$ITERS" > /dev/null   # warm-up
@@ -97,6 +97,7 @@ while [ $r -lt "$ROUNDS" ]; do
 		dt-old) run_dt dt-old $r "$OLD" ;;
 		dt-prev) run_dt dt-prev $r "$PREV" ;;
 		dt-new) run_dt dt-new $r "$NEW" ;;
+		dt-join) run_dt dt-join $r "$NEW" --join-faults ;;
 		bt-min) run_bt bt-min $r "$HERE/bench_bpftrace.bt" ;;
 		bt-full) run_bt bt-full $r "$HERE/bench_bpftrace_full.bt" ;;
 		esac
