@@ -499,7 +499,10 @@ struct Engine::Impl {
 		uint32_t ce = icache[icache_index(k)];
 		if (ce) {
 			const detail::InodeInfo &ii = inodes[ce - 1];
-			if (ii.used && ii.dev == k.dev && ii.ino == k.ino && ii.hi == k.hi) [[likely]] {
+			// No test of ii.used: an entry is only ever made for a
+			// live inode, at its own key's index, and inode_erase()
+			// clears it there.
+			if (ii.dev == k.dev && ii.ino == k.ino && ii.hi == k.hi) [[likely]] {
 				id = ce - 1;
 				return true;
 			}
