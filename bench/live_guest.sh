@@ -38,6 +38,7 @@ tick_hz=$(getconf CLK_TCK)
 start() {
 	local bin=$new
 	[ "$1" = old ] && bin=$old
+	dt_out=$2
 	"$bin" --json --duration "$3" >"$2" 2>/dev/null &
 	dt_pid=$!
 	wait_for_line "$2" '"type":"start"' "$dt_pid" 120 || die "daxtrace $1 did not start (see $2)"
@@ -47,7 +48,12 @@ start() {
 # (draining the ring and analysing: what bounds the rate it keeps up with;
 # loading the probes before that is left out).
 stop() {
-	dt_cpu=$(awk -v a="$dt_ticks" -v b="$(cpu_ticks "$dt_pid")" -v hz="$tick_hz" \
+	local now
+	# daxtrace must still run: its CPU time is read from /proc, and a
+	# phase it did not see to the end measures nothing.
+	now=$(cpu_ticks "$dt_pid" 2>/dev/null) ||
+		die "daxtrace (pid $dt_pid) exited before the end of its phase; its output: $(tail -3 "$dt_out" 2>/dev/null)"
+	dt_cpu=$(awk -v a="$dt_ticks" -v b="$now" -v hz="$tick_hz" \
 		'BEGIN { printf "%.2f", (b - a) / hz }')
 	kill -INT "$dt_pid"
 	wait "$dt_pid" || true

@@ -384,7 +384,7 @@ struct ProbeSet::Impl {
 			? opt.wakeup_bytes : opt.ringbuf_bytes / 4;
 		ro->mkwrite_from_fault_tp = mkwrite_derived;
 		size_t join = dtabi::kGroup_fault_join;
-		ro->join_faults = choice[join] < cands[join].size();
+		joining = ro->join_faults = choice[join] < cands[join].size();
 		ro->join_fentry_parts = !kinfo.kernel_code_preemptible;
 		bpf_map__set_max_entries(skel->maps.dt_events, (uint32_t)opt.ringbuf_bytes);
 
@@ -622,6 +622,7 @@ struct ProbeSet::Impl {
 	static constexpr uint64_t kGiveUpNs = 2'000'000'000;
 	static constexpr size_t kHoldBackMax = 1u << 18;
 	static constexpr unsigned kHeldScanEvery = 64;
+	bool joining = false;                 // the probes hold faults (join_faults)
 	std::multiset<uint64_t> held_enters;  // FAULT_ENTER times seen held
 	std::vector<dt_event> behind;         // held back, in arrival order
 	uint64_t newest_ts = 0;
@@ -677,20 +678,10 @@ struct ProbeSet::Impl {
 				continue;
 			dt_rec_fault f;
 			memcpy(&f, (const void *)&h.rec, sizeof(f));
-			uint32_t n = h.nev;
+			uint32_t n = h.nev + !!(f.enter.reserved & DT_PART_ZERO) +
+				     !!(f.enter.reserved & DT_PART_IOMAP);
 			h.task = 0;
-			dt_rec_ext x{};
-			x.r = f.enter;
-			x.r.reserved = 0;
-			expand_rec(x);
-			if (f.enter.reserved & DT_PART_ZERO) {
-				expand_rec(f.zero);
-				n++;
-			}
-			if (f.enter.reserved & DT_PART_IOMAP) {
-				expand_rec(f.iomap);
-				n++;
-			}
+			expand_joined(f, false);
 			skel->bss->dt_cpu[c].emitted += n;
 		}
 		held_given_up += held_enters.size();
@@ -735,7 +726,7 @@ struct ProbeSet::Impl {
 	static int on_event(void *ctx, void *data, size_t size)
 	{
 		auto *self = static_cast<Impl *>(ctx);
-		if (self->records % kHeldScanEvery == 0)
+		if (self->joining && self->records % kHeldScanEvery == 0)
 			self->scan_held();
 		self->expand(data, size);
 		return ++self->records >= kRecordsPerPoll ? kBudgetSpent : 0;
@@ -755,7 +746,9 @@ struct ProbeSet::Impl {
 			return;
 		}
 		if (size == sizeof(dt_rec_fault)) {
-			expand_fault(data);
+			dt_rec_fault f;
+			memcpy(&f, data, sizeof(f));
+			expand_joined(f, true);
 			return;
 		}
 		if (size != sizeof(dt_rec) && size != sizeof(dt_rec_ext))
@@ -765,11 +758,10 @@ struct ProbeSet::Impl {
 		expand_rec(x);
 	}
 
-	// A whole PTE fault (struct dt_rec_fault): its events in time order.
-	void expand_fault(const void *data)
+	// A PTE fault sent as one record (struct dt_rec_fault): its events in
+	// time order; ENDED: with its FAULT_EXIT (else still held at detach).
+	void expand_joined(const dt_rec_fault &f, bool ended)
 	{
-		dt_rec_fault f;
-		memcpy(&f, data, sizeof(f));
 		uint32_t parts = f.enter.reserved;
 		dt_rec_ext x{};
 		x.r = f.enter;
@@ -785,6 +777,8 @@ struct ProbeSet::Impl {
 		for (const dt_rec_ext *p : {first, second})
 			if (p)
 				expand_rec(*p);
+		if (!ended)
+			return;
 		x.r.ts = f.exit_ts;
 		x.r.type = DT_FAULT_EXIT;
 		x.r.hook = DT_HOOK_TP_PTE_FAULT_DONE;
@@ -958,9 +952,11 @@ int ProbeSet::poll(int timeout_ms, const EventFn &fn)
 			impl_->held_given_up += impl_->held_enters.size();
 			impl_->held_enters.clear();
 		}
-	impl_->scan_held();
-	if (impl_->links.empty())
-		impl_->salvage_held();
+	if (impl_->joining) {
+		impl_->scan_held();
+		if (impl_->links.empty())
+			impl_->salvage_held();
+	}
 	impl_->cur_fn = nullptr;
 	if (err == Impl::kBudgetSpent)
 		err = 0;
@@ -980,6 +976,11 @@ int ProbeSet::poll(int timeout_ms, const EventFn &fn)
 }
 
 std::vector<dt_cpu_stats> ProbeSet::cpu_stats() const { return impl_->read_stats(); }
+
+HoldBackStats ProbeSet::hold_back_stats() const
+{
+	return {impl_->held_back, impl_->held_given_up};
+}
 
 dt_cpu_stats ProbeSet::total_stats() const
 {

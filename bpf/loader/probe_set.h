@@ -68,6 +68,11 @@ struct Options {
 	bool libbpf_debug = false;                // libbpf's own messages to stderr
 };
 
+struct HoldBackStats {
+	uint64_t held_back = 0;
+	uint64_t given_up = 0;
+};
+
 // Status of one logical hook after attach().
 // One per registry DT_GROUP, in registry order.
 struct HookStatus {
@@ -143,6 +148,10 @@ public:
 
 	dt_cpu_stats total_stats() const;
 	std::vector<dt_cpu_stats> cpu_stats() const;
+	// With Options::join_faults: events poll() held back behind a held
+	// fault, and held faults it stopped waiting for (their events may
+	// then reach the engine late).
+	HoldBackStats hold_back_stats() const;
 	std::vector<ProgStats> prog_stats() const;
 
 private:

@@ -215,6 +215,8 @@ int main(int argc, char **argv)
 		j["filtered"] = t.filtered;
 		j["folded"] = t.folded;
 		j["joined"] = t.joined;
+		j["held_back"] = probes.hold_back_stats().held_back;
+		j["held_given_up"] = probes.hold_back_stats().given_up;
 		j["delivered"] = n;
 		j["lost_reported"] = lost;
 		j["programs"] = nlohmann::json::array();
