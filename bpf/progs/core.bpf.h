@@ -398,16 +398,20 @@ static __always_inline enum dt_open rec_open_part(struct dt_out *o, __u8 type, _
 {
 	enum dt_open st = rec_admit(o, dev, ino, flags, nev, known, need_task);
 	struct task_struct *task;
-	struct dt_held *h;
+	struct dt_held *h = NULL;
 	struct dt_rec *r;
 
 	if (st != DT_OPEN_OK)
 		return st;
 	o->size = ext ? sizeof(struct dt_rec_ext) : sizeof(struct dt_rec);
-	task = bpf_get_current_task_btf();
-	h = held_slot(task);
-	if (part && join_faults && h->task == (__u64)task &&
-	    !(h->rec.enter.reserved & part)) {
+	/* join_faults is a load-time constant: off, the verifier drops this. */
+	if (part && join_faults) {
+		task = bpf_get_current_task_btf();
+		h = held_slot(task);
+		if (h->task != (__u64)task || (h->rec.enter.reserved & part))
+			h = NULL;
+	}
+	if (h) {
 		barrier_var(h);
 		r = part == DT_PART_ZERO ? &h->rec.zero.r : &h->rec.iomap.r;
 		__builtin_memset(r, 0, sizeof(struct dt_rec_ext));
