@@ -148,9 +148,12 @@ public:
 		std::string cov;
 		bool have = meta.contains("coverage") && meta["coverage"].is_object();
 		if (have)
-			for (auto &c : meta["coverage"]["classes"])
-				cov += (cov.empty() ? "" : " ") + c.value("class", std::string()) + "=" +
+			for (auto &c : meta["coverage"]["classes"]) {
+				if (!cov.empty())
+					cov += ' ';
+				cov += c.value("class", std::string()) + "=" +
 				       c.value("coverage", std::string());
+			}
 		log(NOTICE, "attached: kernel %s, coverage %s", meta.value("kernel", std::string()).c_str(),
 		    cov.c_str());
 		if (have)
@@ -248,7 +251,12 @@ private:
 		strftime(name, sizeof(name), "daxtrace-%Y%m%dT%H%M%SZ", &tm);
 		std::string path;
 		for (int n = 0;; n++) {
-			path = s_.record_dir + "/" + name + (n ? "-" + std::to_string(n) : "") + ".dxt";
+			path = s_.record_dir + "/" + name;
+			if (n) {
+				path += '-';
+				path += std::to_string(n);
+			}
+			path += ".dxt";
 			if (access(path.c_str(), F_OK) != 0)
 				break;
 		}

@@ -409,8 +409,11 @@ std::string Table::insert_columns() const
 {
 	std::string s;
 	for (const Column &c : columns)
-		if (c.default_expr.empty())
-			s += (s.empty() ? "" : ",") + std::string(c.name);
+		if (c.default_expr.empty()) {
+			if (!s.empty())
+				s += ',';
+			s += c.name;
+		}
 	return s;
 }
 
