@@ -227,6 +227,7 @@ struct dt_out {
 	struct dt_cpu_slot *s;
 	struct dt_task *t;
 	struct dt_held *h;	/* r is a part of this held fault, not in the ring */
+	struct task_struct *task;	/* current, as rec_admit() read it */
 	__u32 size;
 	__u32 nev;		/* dt_events the record stands for */
 	__u32 tid;
@@ -317,6 +318,7 @@ static __always_inline enum dt_open rec_admit(struct dt_out *o, __u32 dev, __u64
 	o->r = NULL;
 	o->t = t;
 	o->h = NULL;
+	o->task = task;
 	o->tid = tid;
 	o->cpu = cpu;
 	if (!ids_pass(tgid, dev, ino, flags)) {
@@ -397,7 +399,6 @@ static __always_inline enum dt_open rec_open_part(struct dt_out *o, __u8 type, _
 						  __u32 part)
 {
 	enum dt_open st = rec_admit(o, dev, ino, flags, nev, known, need_task);
-	struct task_struct *task;
 	struct dt_held *h = NULL;
 	struct dt_rec *r;
 
@@ -406,9 +407,8 @@ static __always_inline enum dt_open rec_open_part(struct dt_out *o, __u8 type, _
 	o->size = ext ? sizeof(struct dt_rec_ext) : sizeof(struct dt_rec);
 	/* join_faults is a load-time constant: off, the verifier drops this. */
 	if (part && join_faults) {
-		task = bpf_get_current_task_btf();
-		h = held_slot(task);
-		if (h->task != (__u64)task || (h->rec.enter.reserved & part))
+		h = held_slot(o->task);
+		if (h->task != (__u64)o->task || (h->rec.enter.reserved & part))
 			h = NULL;
 	}
 	if (h) {

@@ -28,7 +28,7 @@ static __always_inline void fault_hold(struct inode *inode, __u64 pgoff, __u8 ho
 	inode_ids(inode, direct, &dev, &ino, &flags);
 	if (rec_admit(&o, dev, ino, flags, nev, NULL, false) != DT_OPEN_OK)
 		return;
-	h = held_slot(bpf_get_current_task_btf());
+	h = held_slot(o.task);
 	if (h->task)		/* not ended, yet still on the CPU: send it */
 		held_flush(h, o.s);
 	__builtin_memset(&h->rec.enter, 0, sizeof(h->rec.enter));
@@ -36,7 +36,7 @@ static __always_inline void fault_hold(struct inode *inode, __u64 pgoff, __u8 ho
 	h->rec.enter.pgoff = pgoff;
 	h->rec.enter.nr_pages = 1;
 	h->nev = nev;
-	h->task = (__u64)bpf_get_current_task_btf();
+	h->task = (__u64)o.task;
 }
 
 /*
