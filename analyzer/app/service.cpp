@@ -64,6 +64,7 @@ struct Settings {
 	FilterArgs filters;
 	size_t ringbuf_mb = 8;
 	std::vector<std::string> forbid;
+	bool join_faults = true;
 	std::string metrics;
 	ClickHouseOptions clickhouse;
 	std::string record_dir;
@@ -76,6 +77,7 @@ struct Settings {
 
 const char *kKnownKeys[] = {
 	"filter.pid", "filter.cgroup", "filter.dev", "filter.ino", "probes.ringbuf_mb", "probes.forbid",
+	"probes.join_faults",
 	"metrics.listen", "clickhouse.url", "clickhouse.database", "clickhouse.credentials",
 	"clickhouse.spill_dir", "clickhouse.sample", "clickhouse.batch_rows", "clickhouse.batch_seconds",
 	"clickhouse.cluster", "clickhouse.hostname", "record.dir", "record.max_file_size",
@@ -113,6 +115,7 @@ Settings settings_from(const Config &c)
 		}
 		p = q + 1;
 	}
+	s.join_faults = c.flag("probes.join_faults", true);
 	s.metrics = c.str("metrics.listen");
 	s.clickhouse.url = c.str("clickhouse.url");
 	s.clickhouse.database = c.str("clickhouse.database", s.clickhouse.database);
@@ -362,6 +365,8 @@ int run_once(const Settings &s, std::unique_ptr<MetricsOutput> &metrics, std::st
 		opt.forbid.insert(mech);
 	}
 	opt.ringbuf_bytes = s.ringbuf_mb << 20;
+	if (!s.join_faults)
+		opt.disable.insert("fault_join");
 	if (metrics_addr != s.metrics) {
 		metrics.reset();
 		metrics_addr.clear();

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "probe_set.h"
+#include "held_fault_order.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -263,6 +264,7 @@ struct ProbeSet::Impl {
 		stop();
 		tasks.clear();
 		last_task = nullptr;
+		order = HeldFaultOrder{};
 		if (skel)
 			daxtrace_bpf__destroy(skel);
 		skel = nullptr;
@@ -321,13 +323,10 @@ struct ProbeSet::Impl {
 				continue;
 			}
 			// Only the fault tracepoints hold a fault to join.
-			if (h == dtabi::kGroup_fault_join &&
-			    (!opt.join_faults || !fault_tracepoints_chosen())) {
+			if (h == dtabi::kGroup_fault_join && !fault_tracepoints_chosen()) {
 				if (choice[h] < cl.size())
-					s.tried.push_back(!opt.join_faults
-						? "off (the default; Options::join_faults, dtprobe --join-faults)"
-						: "not needed: the faults are not traced by their "
-						  "tracepoints, nothing is held");
+					s.tried.push_back("not needed: the faults are not traced by "
+							  "their tracepoints, nothing is held");
 				choice[h] = cl.size();
 				continue;
 			}
@@ -607,31 +606,10 @@ struct ProbeSet::Impl {
 		last_dropped.assign(ncpus > 0 ? ncpus : 1, 0);
 	}
 
-	// A PTE fault the probes hold (struct dt_held) reaches the ring at its
-	// end, with its FAULT_ENTER's old time stamp.  That is normally a few
-	// microseconds, but a CPU can stop under a fault without a task
-	// switch (a hypervisor taking the vCPU away, long interrupt work; in
-	// the TCG lab, a vCPU starved for 240 ms while the other flushed
-	// pmem), and the engine would take the held events as late once
-	// other CPUs' events passed its 10 ms window.  So delivery holds back
-	// the events more than kHoldBackNs newer than the oldest FAULT_ENTER
-	// still held, until that FAULT_ENTER is delivered, and the engine and
-	// a recording see the held events in time.  A held fault that never
-	// arrives (its record dropped) is given up after kGiveUpNs.
-	static constexpr uint64_t kHoldBackNs = 5'000'000;
-	static constexpr uint64_t kGiveUpNs = 2'000'000'000;
-	static constexpr size_t kHoldBackMax = 1u << 18;
-	static constexpr unsigned kHeldScanEvery = 64;
-	bool joining = false;                 // the probes hold faults (join_faults)
-	std::multiset<uint64_t> held_enters;  // FAULT_ENTER times seen held
-	std::vector<dt_event> behind;         // held back, in arrival order
-	uint64_t newest_ts = 0;
-	uint64_t held_back = 0, held_given_up = 0;
-
-	uint64_t hold_floor() const
-	{
-		return held_enters.empty() ? UINT64_MAX : *held_enters.begin();
-	}
+	// While the probes hold PTE faults (fault_join), what a poll() reads
+	// goes through `order` (held_fault_order.h says why); else straight on.
+	bool joining = false;
+	HeldFaultOrder order;
 
 	void scan_held()
 	{
@@ -640,29 +618,9 @@ struct ProbeSet::Impl {
 		for (int c = 0; c < ncpus && c < DT_MAX_CPUS; c++) {
 			const volatile dt_held &h = skel->bss->dt_held[c];
 			uint64_t ts = h.rec.enter.ts;
-			if (h.task && ts && !held_enters.count(ts))
-				held_enters.insert(ts);
+			if (h.task)
+				order.held(ts);
 		}
-		while (!held_enters.empty() && newest_ts > hold_floor() + kGiveUpNs) {
-			held_enters.erase(held_enters.begin());
-			held_given_up++;
-		}
-		release_behind();
-	}
-
-	void release_behind()
-	{
-		if (behind.empty())
-			return;
-		uint64_t floor = hold_floor();
-		size_t keep = 0;
-		for (size_t i = 0; i < behind.size(); i++) {
-			if (floor != UINT64_MAX && behind[i].ts > floor + kHoldBackNs)
-				behind[keep++] = behind[i];
-			else
-				pass(behind[i]);
-		}
-		behind.resize(keep);
 	}
 
 	// Detached: no program will end what the CPUs still hold, so deliver
@@ -684,9 +642,7 @@ struct ProbeSet::Impl {
 			expand_joined(f, false);
 			skel->bss->dt_cpu[c].emitted += n;
 		}
-		held_given_up += held_enters.size();
-		held_enters.clear();
-		release_behind();
+		order.give_up();
 	}
 
 	void pass(const dt_event &e)
@@ -695,39 +651,18 @@ struct ProbeSet::Impl {
 		delivered++;
 	}
 
-	void deliver(const dt_event &e)
+	void take(const dt_event &e)
 	{
-		if (e.ts > newest_ts)
-			newest_ts = e.ts;
-		if (!held_enters.empty()) {
-			if (e.type == DT_FAULT_ENTER) {
-				if (auto it = held_enters.find(e.ts); it != held_enters.end()) {
-					held_enters.erase(it);
-					pass(e);
-					release_behind();
-					return;
-				}
-			}
-			if (e.ts > hold_floor() + kHoldBackNs) {
-				if (behind.size() < kHoldBackMax) {
-					behind.push_back(e);
-					held_back++;
-					return;
-				}
-				held_given_up += held_enters.size();
-				held_enters.clear();
-				release_behind();
-			}
-		}
-		pass(e);
+		if (joining)
+			order.take(e);
+		else
+			pass(e);
 	}
 
 	// One ring record (daxtrace_ring.h) -> the dt_events it stands for.
 	static int on_event(void *ctx, void *data, size_t size)
 	{
 		auto *self = static_cast<Impl *>(ctx);
-		if (self->joining && self->records % kHeldScanEvery == 0)
-			self->scan_held();
 		self->expand(data, size);
 		return ++self->records >= kRecordsPerPoll ? kBudgetSpent : 0;
 	}
@@ -817,7 +752,7 @@ struct ProbeSet::Impl {
 		e.iomap_type = x.iomap_type;
 		e.iomap_flags = x.iomap_flags;
 		if (!(r.flags & DT_RF_MKWRITE)) {
-			deliver(e);
+			take(e);
 			return;
 		}
 		// The first write to a read-mapped ext4 page, seen by the fault
@@ -828,13 +763,13 @@ struct ProbeSet::Impl {
 		m.ret = 0;
 		if (e.type == DT_FAULT_ENTER) {
 			m.type = DT_MKWRITE_ENTER;
-			deliver(m);
-			deliver(e);
+			take(m);
+			take(e);
 		} else {
 			m.type = DT_MKWRITE_EXIT;
 			m.ret = e.ret;
-			deliver(e);
-			deliver(m);
+			take(e);
+			take(m);
 		}
 		return;
 	}
@@ -948,14 +883,14 @@ int ProbeSet::poll(int timeout_ms, const EventFn &fn)
 	// record may be among them: stop waiting for any.
 	auto st = impl_->read_stats();
 	for (size_t c = 0; c < st.size() && c < impl_->last_dropped.size(); c++)
-		if (st[c].dropped > impl_->last_dropped[c]) {
-			impl_->held_given_up += impl_->held_enters.size();
-			impl_->held_enters.clear();
-		}
+		if (st[c].dropped > impl_->last_dropped[c])
+			impl_->order.give_up();
 	if (impl_->joining) {
-		impl_->scan_held();
 		if (impl_->links.empty())
 			impl_->salvage_held();
+		else
+			impl_->scan_held();
+		impl_->order.deliver([&](const dt_event &e) { impl_->pass(e); });
 	}
 	impl_->cur_fn = nullptr;
 	if (err == Impl::kBudgetSpent)
@@ -979,7 +914,7 @@ std::vector<dt_cpu_stats> ProbeSet::cpu_stats() const { return impl_->read_stats
 
 HoldBackStats ProbeSet::hold_back_stats() const
 {
-	return {impl_->held_back, impl_->held_given_up};
+	return {impl_->order.held_back(), impl_->order.given_up()};
 }
 
 dt_cpu_stats ProbeSet::total_stats() const

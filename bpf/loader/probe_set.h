@@ -57,14 +57,9 @@ struct Options {
 	// ring).  poll()'s timeout bounds the latency of what waits unwoken.
 	size_t wakeup_bytes = 64u << 10;
 	std::set<Mechanism> forbid;               // never use these (tests, --no-fentry)
-	std::set<std::string> disable;            // logical hook names to leave off
-	// Send a PTE fault that runs without a task switch as one record (the
-	// fault_join hook group; bpf/README.md).  Off by default: a fault's
-	// records then reach user space only at its end, and a CPU that
-	// stops under a fault without a switch (a hypervisor taking the vCPU
-	// away) makes them later than the engine's reorder window unless
-	// poll() happens to see the fault held.
-	bool join_faults = false;
+	// Logical hook names to leave off.  "fault_join" sends a PTE fault's
+	// events one by one instead of as one record (bpf/README.md).
+	std::set<std::string> disable;
 	bool libbpf_debug = false;                // libbpf's own messages to stderr
 };
 
@@ -148,7 +143,7 @@ public:
 
 	dt_cpu_stats total_stats() const;
 	std::vector<dt_cpu_stats> cpu_stats() const;
-	// With Options::join_faults: events poll() held back behind a held
+	// With faults joined (fault_join): events poll() held back behind a held
 	// fault, and held faults it stopped waiting for (their events may
 	// then reach the engine late).
 	HoldBackStats hold_back_stats() const;

@@ -184,6 +184,9 @@ def main():
         if attached("fault_join"):
             t.ok(st["joined"] > 0, "PTE faults sent as one record each (fault_join)",
                  f"{st['joined']} joined")
+        else:
+            t.ok(st["joined"] == 0, "fault_join not attached: every fault sent part by part",
+                 f"{st['joined']} joined")
     lost = [e for e in evs if e["type"] == "lost"]
     t.ok(not lost, "no events lost", f"{sum(e['ret'] for e in lost)} lost" if lost else "")
     # The loader says which registry hook points it attached; every event

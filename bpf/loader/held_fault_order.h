@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// The order in which ProbeSet::poll() hands events on while the probes
+// hold PTE faults (the fault_join hook group; bpf/README.md).
+//
+// A held fault reaches the ring at its end, with its FAULT_ENTER's old
+// time stamp.  That is normally microseconds, but a CPU can stop under a
+// fault without a task switch (a hypervisor taking the vCPU away, long
+// interrupt work; in the TCG lab, a vCPU starved for 240 ms while the
+// other flushed pmem), and the engine takes an event more than its 10 ms
+// reorder window late as lost.  Two things keep the held events in time:
+//  - a poll() reads the whole ring before it hands anything on, then reads
+//    the held slots, and sorts what it read by time when it is out of
+//    order by more than kSortSlackNs: a fault held and sent while poll()
+//    slept lies behind newer records in the ring, but in the same batch;
+//  - a fault still held when poll() looks holds back the events more than
+//    kHoldBackNs newer than its FAULT_ENTER until a later poll() reads
+//    that FAULT_ENTER; they are then handed on with that poll()'s events,
+//    in time order.  One that never comes (its record dropped) is given
+//    up after kGiveUpNs of newer events, or when a drop is seen.
+// What is left is a fault held and sent within one poll()'s reading of
+// the ring, late by at most that reading's length.
+//
+// Kept apart from the loader so that a stalled CPU can be replayed in a
+// unit test (bpf/tests/held_fault_order_test.cpp).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <vector>
+
+#include "daxtrace_abi.h"
+
+namespace dtprobe {
+
+class HeldFaultOrder {
+public:
+	static constexpr uint64_t kHoldBackNs = 5'000'000;
+	static constexpr uint64_t kSortSlackNs = 1'000'000;
+	static constexpr uint64_t kGiveUpNs = 2'000'000'000;
+	static constexpr size_t kHoldBackMax = 1u << 18;
+
+	// An event read from the ring in this poll(), in ring order.
+	void take(const dt_event &e)
+	{
+		if (e.ts > batch_newest_)
+			batch_newest_ = e.ts;
+		else if (e.ts + kSortSlackNs < batch_newest_)
+			batch_disordered_ = true;
+		batch_.push_back(e);
+	}
+
+	// A CPU holds a fault with this FAULT_ENTER time stamp (read from its
+	// slot after the ring was read).
+	void held(uint64_t enter_ts)
+	{
+		if (enter_ts && !held_enters_.count(enter_ts))
+			held_enters_.insert(enter_ts);
+	}
+
+	// Stop waiting for the faults seen held: a record was dropped (it
+	// may be one of theirs), or no program will end them any more.
+	void give_up()
+	{
+		given_up_ += held_enters_.size();
+		held_enters_.clear();
+	}
+
+	// Hand this poll()'s events on to PASS (void(const dt_event &)), with
+	// those that waited before, in time order: all that are not more than
+	// kHoldBackNs newer than the oldest FAULT_ENTER still held.  The held
+	// FAULT_ENTERs read in this batch are not waited for: a sorted batch
+	// hands each on before the events it held back.
+	template <class Pass> void deliver(Pass &&pass)
+	{
+		if (!held_enters_.empty())
+			for (const dt_event &e : batch_)
+				if (e.type == DT_FAULT_ENTER)
+					if (auto it = held_enters_.find(e.ts); it != held_enters_.end())
+						held_enters_.erase(it);
+		if (batch_newest_ > newest_ts_)
+			newest_ts_ = batch_newest_;
+		while (!held_enters_.empty() && newest_ts_ > floor() + kGiveUpNs) {
+			held_enters_.erase(held_enters_.begin());
+			given_up_++;
+		}
+		if (batch_disordered_)
+			std::stable_sort(batch_.begin(), batch_.end(), earlier);
+		uint64_t limit = held_enters_.empty() ? UINT64_MAX : floor() + kHoldBackNs;
+		auto past = [limit](const dt_event &e) { return e.ts > limit; };
+		auto batch_cut = std::find_if(batch_.begin(), batch_.end(), past);
+		auto behind_cut = std::find_if(behind_.begin(), behind_.end(), past);
+		size_t waits = size_t(behind_.end() - behind_cut) + size_t(batch_.end() - batch_cut);
+		if (waits > kHoldBackMax) {
+			give_up();
+			batch_cut = batch_.end();
+			behind_cut = behind_.end();
+		}
+		held_back_ += size_t(batch_.end() - batch_cut);
+		merge(behind_.begin(), behind_cut, batch_.begin(), batch_cut, pass);
+		std::vector<dt_event> still;
+		still.reserve(size_t(behind_.end() - behind_cut) + size_t(batch_.end() - batch_cut));
+		merge(behind_cut, behind_.end(), batch_cut, batch_.end(),
+		      [&](const dt_event &e) { still.push_back(e); });
+		behind_.swap(still);
+		batch_.clear();
+		batch_newest_ = 0;
+		batch_disordered_ = false;
+	}
+
+	uint64_t held_back() const { return held_back_; }  // events that had to wait
+	uint64_t given_up() const { return given_up_; }    // held faults not waited for
+	size_t waiting() const { return behind_.size(); }
+
+private:
+	using It = std::vector<dt_event>::iterator;
+
+	static bool earlier(const dt_event &a, const dt_event &b) { return a.ts < b.ts; }
+
+	uint64_t floor() const { return *held_enters_.begin(); }
+
+	// Both runs in time order to OUT; on a tie the one that waited first.
+	template <class Out> static void merge(It a, It a_end, It b, It b_end, Out &&out)
+	{
+		while (a != a_end && b != b_end)
+			out(earlier(*b, *a) ? *b++ : *a++);
+		for (; a != a_end; ++a)
+			out(*a);
+		for (; b != b_end; ++b)
+			out(*b);
+	}
+
+	std::vector<dt_event> batch_;        // this poll()'s events, ring order
+	uint64_t batch_newest_ = 0;
+	bool batch_disordered_ = false;
+	std::multiset<uint64_t> held_enters_;  // FAULT_ENTERs seen held
+	std::vector<dt_event> behind_;       // held back, in time order
+	uint64_t newest_ts_ = 0;
+	uint64_t held_back_ = 0, given_up_ = 0;
+};
+
+} // namespace dtprobe
