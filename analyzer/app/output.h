@@ -34,6 +34,9 @@ public:
 	virtual void start(const nlohmann::json &meta) = 0;
 	// Every event the session analyses (exporters); most outputs ignore it.
 	virtual void event(const dt_event &) {}
+	// Whether tick() shows Session::busiest_inodes() (else the session
+	// does not keep them).
+	virtual bool shows_inodes() const { return false; }
 	virtual void finding(const daxtrace::Finding &f) = 0;
 	virtual void tick(const Session &s, double elapsed_s) = 0;
 	virtual void summary(const Session &s, double elapsed_s) = 0;
@@ -49,6 +52,13 @@ public:
 	void add(std::unique_ptr<Output> o) { outs_.push_back(std::move(o)); }
 	void start(const nlohmann::json &meta) override { for (auto &o : outs_) o->start(meta); }
 	void event(const dt_event &e) override { for (auto &o : outs_) o->event(e); }
+	bool shows_inodes() const override
+	{
+		for (auto &o : outs_)
+			if (o->shows_inodes())
+				return true;
+		return false;
+	}
 	void finding(const daxtrace::Finding &f) override { for (auto &o : outs_) o->finding(f); }
 	void tick(const Session &s, double t) override { for (auto &o : outs_) o->tick(s, t); }
 	void summary(const Session &s, double t) override { for (auto &o : outs_) o->summary(s, t); }

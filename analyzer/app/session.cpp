@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -61,7 +62,8 @@ uint64_t InodeActivity::total() const
 
 Session::Session(const daxtrace::EngineConfig &cfg, Output &out, dtprobe::Filters filters,
 		 std::unique_ptr<daxtrace::TraceWriter> recorder)
-	: engine_(cfg), out_(out), filters_(filters), recorder_(std::move(recorder))
+	: engine_(cfg), out_(out), filters_(filters), recorder_(std::move(recorder)),
+	  track_inodes_(out.shows_inodes())
 {
 	engine_.set_callback([this](const daxtrace::Finding &f) {
 		findings_.push_back(f);
@@ -87,17 +89,35 @@ void Session::on_event(const dt_event &e)
 	last_ts_ = std::max<uint64_t>(last_ts_, e.ts);
 	if (e.type == DT_LOST)
 		lost_ += uint64_t(e.ret);
-	int kind = activity_kind(e.type);
-	if (kind >= 0 && e.ino) {
-		auto &a = inodes_[{e.dev, e.ino}];
-		a.dev = e.dev;
-		a.ino = e.ino;
-		a.count[kind]++;
-		a.last_ts = e.ts;
-		a.last_comm = dtabi::comm_string(e);
-	}
+	if (track_inodes_)
+		if (int kind = activity_kind(e.type); kind >= 0 && e.ino)
+			count_activity(e, kind);
 	engine_.push(e);
 	out_.event(e);
+}
+
+void Session::count_activity(const dt_event &e, int kind)
+{
+	InodeActivity *a = last_inode_;
+	if (!a || a->ino != e.ino || a->dev != e.dev) {
+		if (inodes_.size() >= kMaxInodes) {
+			std::vector<std::pair<uint64_t, std::pair<uint64_t, uint64_t>>> by_total;
+			by_total.reserve(inodes_.size());
+			for (auto &[k, v] : inodes_)
+				by_total.emplace_back(v.total(), k);
+			std::nth_element(by_total.begin(), by_total.begin() + kMaxInodes / 2, by_total.end(),
+					 [](auto &x, auto &y) { return x.first > y.first; });
+			for (size_t i = kMaxInodes / 2; i < by_total.size(); i++)
+				inodes_.erase(by_total[i].second);
+		}
+		a = &inodes_[{e.dev, e.ino}];
+		a->dev = e.dev;
+		a->ino = e.ino;
+		last_inode_ = a;
+	}
+	a->count[kind]++;
+	a->last_ts = e.ts;
+	memcpy(a->last_comm, e.comm, DT_COMM_LEN);
 }
 
 uint64_t clock_ns(clockid_t id)

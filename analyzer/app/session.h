@@ -35,7 +35,7 @@ struct InodeActivity {
 	uint64_t dev = 0, ino = 0;
 	uint64_t count[kKinds] = {};
 	uint64_t last_ts = 0;
-	std::string last_comm;
+	char last_comm[DT_COMM_LEN] = {};   // as the kernel gave it: not NUL-terminated if full
 	uint64_t total() const;
 };
 
@@ -69,7 +69,15 @@ private:
 	Output &out_;
 	dtprobe::Filters filters_;
 	std::unique_ptr<daxtrace::TraceWriter> recorder_;
+	// The live view's table (Output::shows_inodes()): kept only for an
+	// output that shows it, at most kMaxInodes (the least busy half is
+	// forgotten when full).  last_inode_ is the entry of the last event's
+	// inode: map nodes do not move.
+	static constexpr size_t kMaxInodes = 1u << 16;
+	bool track_inodes_;
 	std::map<std::pair<uint64_t, uint64_t>, InodeActivity> inodes_;
+	InodeActivity *last_inode_ = nullptr;
+	void count_activity(const dt_event &e, int kind);
 	std::vector<daxtrace::Finding> findings_;
 	uint64_t events_ = 0, lost_ = 0, filtered_ = 0, first_ts_ = 0, last_ts_ = 0;
 };

@@ -1,5 +1,6 @@
 #include "text_output.h"
 
+#include <cstring>
 #include <map>
 
 #include "daxtrace/engine.h"
@@ -74,7 +75,8 @@ void TextOutput::tick(const Session &s, double elapsed_s)
 			(unsigned long)a.count[InodeActivity::Zero],
 			(unsigned long)a.count[InodeActivity::Writeback],
 			(unsigned long)a.count[InodeActivity::Break],
-			(unsigned long)a.count[InodeActivity::Remove], safe(a.last_comm).c_str());
+			(unsigned long)a.count[InodeActivity::Remove],
+			safe(std::string(a.last_comm, strnlen(a.last_comm, DT_COMM_LEN))).c_str());
 	}
 	fprintf(out_, "\nnear misses:\n");
 	for (int c = 0; c < daxtrace::kRaceClasses; c++)

@@ -16,6 +16,7 @@ public:
 	// live_view: redraw a top-like screen on each tick (a terminal).
 	TextOutput(bool live_view, FILE *out = stdout) : live_(live_view), out_(out) {}
 	void start(const nlohmann::json &meta) override;
+	bool shows_inodes() const override { return live_; }
 	void finding(const daxtrace::Finding &f) override;
 	void tick(const Session &s, double elapsed_s) override;
 	void summary(const Session &s, double elapsed_s) override;
