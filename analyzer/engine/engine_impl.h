@@ -427,7 +427,7 @@ struct Engine::Impl {
 	void on_wb_entry(detail::TaskState &t, const dt_event &ev);     // rules_w.cpp
 	[[gnu::noinline]] bool w1_on_wb(const detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	[[gnu::noinline]] void wb_clean_rest(const dt_event &ev, uint64_t n); // rules_w.cpp
-	[[gnu::noinline]] void w2_on_wb(detail::WbWalk &wk, const dt_event &ev, uint64_t hi); // rules_w.cpp
+	[[gnu::noinline]] void w2_on_wb(const dt_event &ev, uint64_t hi); // rules_w.cpp
 	void w2_on_range(const dt_event &ev);                           // rules_w.cpp
 	void w2_on_fsync(const dt_event &ev);                           // rules_w.cpp
 	void w2_on_fault_enter(const dt_event &ev);                     // rules_w.cpp
@@ -577,6 +577,10 @@ struct Engine::Impl {
 	void w1_refault(const detail::TaskState &t, const dt_event &ev);
 	void w1_decide(uint64_t now);
 	std::vector<detail::WbWalk> wb_walks; // open writeback walks (W2)
+	// Some open walk may hold candidates: set when one is added, cleared
+	// by w2_on_wb() once none does, so that a writeback's entry need not
+	// look at the walks (most hold none).
+	bool wb_cands = false;
 	std::vector<uint32_t> fsync_open;     // tids inside vfs_fsync_range (W2)
 	// Recent dirtying events (write-fault / mkwrite completions), W2's
 	// evidence for the page it finds skipped; the page state itself only

@@ -265,23 +265,33 @@ void Engine::Impl::wb_clean_rest(const dt_event &ev, uint64_t n) {
 			p->set_w(ev.ts & ~1ULL, epoch);
 }
 
-// W2 near misses: the faults on dirty pages that overlapped walk wk and
-// whose entry this writeback [ev.pgoff, hi] flushed all the same.
-void Engine::Impl::w2_on_wb(WbWalk &wk, const dt_event &ev, uint64_t hi) {
-	size_t k = 0;
-	for (size_t i = 0; i < wk.cands.size(); ++i) {
-		WbWalk::Cand &c = wk.cands[i];
-		if (c.hi < ev.pgoff || c.lo > hi) {
-			if (k != i)
-				wk.cands[k] = c;
-			++k;
-			continue;
+// W2 near misses: the faults on dirty pages that overlapped an open walk
+// of the inode and whose entry this writeback [ev.pgoff, hi] flushed all
+// the same.  Called only while some walk may hold candidates
+// (wb_cands), which it clears once none does.
+void Engine::Impl::w2_on_wb(const dt_event &ev, uint64_t hi) {
+	bool any = false;
+	for (WbWalk &wk : wb_walks) {
+		if (!wk.cands.empty() && wk.dev == ev.dev && wk.ino == ev.ino) {
+			size_t k = 0;
+			for (size_t i = 0; i < wk.cands.size(); ++i) {
+				WbWalk::Cand &c = wk.cands[i];
+				if (c.hi < ev.pgoff || c.lo > hi) {
+					if (k != i)
+						wk.cands[k] = c;
+					++k;
+					continue;
+				}
+				uint64_t end = c.fault_exit.type && c.fault_exit.ts <= ev.ts ? c.fault_exit.ts
+											       : c.fault_enter.ts;
+				if (ev.ts >= end)
+					near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - end);
+			}
+			wk.cands.resize(k);
 		}
-		uint64_t end = c.fault_exit.type && c.fault_exit.ts <= ev.ts ? c.fault_exit.ts : c.fault_enter.ts;
-		if (ev.ts >= end)
-			near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - end);
+		any |= !wk.cands.empty();
 	}
-	wk.cands.resize(k);
+	wb_cands = any;
 }
 
 // The common case (no first-write fault in flight, one page, no fault
@@ -299,9 +309,8 @@ void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
 	if (n > 1) [[unlikely]]
 		wb_clean_rest(ev, n);
 	uint64_t hi = ev.pgoff + (n ? n - 1 : 0);
-	for (WbWalk &wk : wb_walks)
-		if (!wk.cands.empty() && wk.dev == ev.dev && wk.ino == ev.ino) [[unlikely]]
-			w2_on_wb(wk, ev, hi);
+	if (wb_cands) [[unlikely]]
+		w2_on_wb(ev, hi);
 	if (!cand && (w & 1) && ev.ts >= (w & ~1ULL))
 		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - (w & ~1ULL));
 }
@@ -398,6 +407,7 @@ static void add_cand(WbWalk &wk, const dt_event &fe, Impl &m) {
 		return;
 	}
 	wk.cands.push_back(WbWalk::Cand{lo, hi, fe, dt_event{}});
+	m.wb_cands = true;
 }
 
 void Engine::Impl::w2_on_fault_enter(const dt_event &ev) {
