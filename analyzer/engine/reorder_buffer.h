@@ -23,6 +23,19 @@
 // third slower.  The ring is streamed, and the prefetches below keep up;
 // what does miss is the page table, hit at random, which the consumer's
 // lookahead prefetches (without it the benchmark ran at ~60%).
+//
+// With the lookahead the table's memory no longer costs: an engine that
+// hashed each page's key and loaded its home slot, but kept the state in
+// a few shared dummy slots, ran as fast as one with no table at all, both
+// ~20% faster than the real one; what a page costs now is the probe's
+// loop and the rules' branches on the page's state.  A probe that tested
+// three slots without branches cost 15 instructions per event and was no
+// faster; nor, within the ~5% noise of short A/B runs on a shared host,
+// were a prefetch of the table into L1 (prefetcht0, not t2), a lookahead
+// of 4 or 12 events instead of 8, the ring's slot prefetched 64 events
+// ahead instead of 32, non-temporal prefetches of the input or the ring,
+// or a prefetch of the W2 dirty ring's next slot.  (Without the rules,
+// the reorder pipeline alone ran at ~3x the engine's rate.)
 #pragma once
 
 #include <algorithm>
