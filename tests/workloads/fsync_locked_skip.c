@@ -41,6 +41,7 @@
  * Needs root (tracefs).
  */
 #include <getopt.h>
+#include <sched.h>
 #include <linux/fs.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -79,6 +80,34 @@ static void *racer_fn(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * The race needs the racer's fault and fsync's walk on two CPUs at once.
+ * Left to the scheduler, a lab boot sometimes kept both threads on one of
+ * its two vCPUs (a third runnable task, daxtrace, on the other) and no
+ * round was damaged in the whole run; so the fsync thread takes the first
+ * allowed CPU and the racer the second.  One CPU: left as it is.
+ */
+static void spread_over_cpus(pthread_t racer)
+{
+	cpu_set_t allowed, one;
+	int cpus[2], n = 0;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return;
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &allowed))
+			cpus[n++] = c;
+	if (n < 2)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpus[1], &one);
+	if (pthread_setaffinity_np(racer, sizeof(one), &one))
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpus[0], &one);
+	sched_setaffinity(0, sizeof(one), &one);
 }
 
 static uint64_t now_ns(void)
@@ -234,8 +263,10 @@ int main(int argc, char **argv)
 	r.pages = pages;
 	r.map = pmd ? map_aligned(len, PROT_READ, fd) : mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	ktap_require(r.map != MAP_FAILED, "mmap (racer)");
-	if (use_racer)
+	if (use_racer) {
 		ktap_require(pthread_create(&rt, NULL, racer_fn, &r) == 0, "pthread_create");
+		spread_over_cpus(rt);
+	}
 
 	unsigned char *wb = malloc(pages);
 	long damaged = 0, missed_total = 0, sync_errors = 0, pmd_entries = 0, entries = 0;
