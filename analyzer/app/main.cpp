@@ -253,7 +253,7 @@ struct LiveArgs {
 	double duration = 0;
 	size_t ringbuf_mb = 8;
 	std::vector<std::string> forbid;
-	bool no_join_faults = false;
+	bool join_faults = false;
 };
 
 int run_live(LiveArgs &a)
@@ -271,8 +271,7 @@ int run_live(LiveArgs &a)
 		opt.forbid.insert(mech);
 	}
 	opt.ringbuf_bytes = a.ringbuf_mb << 20;
-	if (a.no_join_faults)
-		opt.disable.insert("fault_join");
+	opt.join_faults = a.join_faults;
 	if (auto missing = dtprobe::missing_privileges(); !missing.empty())
 		die(missing);
 
@@ -594,8 +593,8 @@ int main(int argc, char **argv)
 		->check(ringbuf_mb_check());
 	app.add_option("--forbid", live.forbid,
 		       "never attach with this mechanism (tp_btf, raw_tp, fentry, kprobe); repeatable");
-	app.add_flag("--no-join-faults", live.no_join_faults,
-		     "send each DAX fault's events one by one, not as one record at its end");
+	app.add_flag("--join-faults", live.join_faults,
+		     "send each DAX fault's events as one record at its end (cheaper probes, costlier reader)");
 
 	Common replay_common;
 	std::string replay_file;

@@ -64,7 +64,7 @@ struct Settings {
 	FilterArgs filters;
 	size_t ringbuf_mb = 8;
 	std::vector<std::string> forbid;
-	bool join_faults = true;
+	bool join_faults = false;
 	std::string metrics;
 	ClickHouseOptions clickhouse;
 	std::string record_dir;
@@ -115,7 +115,7 @@ Settings settings_from(const Config &c)
 		}
 		p = q + 1;
 	}
-	s.join_faults = c.flag("probes.join_faults", true);
+	s.join_faults = c.flag("probes.join_faults", false);
 	s.metrics = c.str("metrics.listen");
 	s.clickhouse.url = c.str("clickhouse.url");
 	s.clickhouse.database = c.str("clickhouse.database", s.clickhouse.database);
@@ -365,8 +365,7 @@ int run_once(const Settings &s, std::unique_ptr<MetricsOutput> &metrics, std::st
 		opt.forbid.insert(mech);
 	}
 	opt.ringbuf_bytes = s.ringbuf_mb << 20;
-	if (!s.join_faults)
-		opt.disable.insert("fault_join");
+	opt.join_faults = s.join_faults;
 	if (metrics_addr != s.metrics) {
 		metrics.reset();
 		metrics_addr.clear();

@@ -323,10 +323,13 @@ struct ProbeSet::Impl {
 				continue;
 			}
 			// Only the fault tracepoints hold a fault to join.
-			if (h == dtabi::kGroup_fault_join && !fault_tracepoints_chosen()) {
+			if (h == dtabi::kGroup_fault_join &&
+			    (!opt.join_faults || !fault_tracepoints_chosen())) {
 				if (choice[h] < cl.size())
-					s.tried.push_back("not needed: the faults are not traced by "
-							  "their tracepoints, nothing is held");
+					s.tried.push_back(!opt.join_faults
+						? "off (the default; Options::join_faults, daxtrace --join-faults)"
+						: "not needed: the faults are not traced by their "
+						  "tracepoints, nothing is held");
 				choice[h] = cl.size();
 				continue;
 			}

@@ -57,9 +57,13 @@ struct Options {
 	// ring).  poll()'s timeout bounds the latency of what waits unwoken.
 	size_t wakeup_bytes = 64u << 10;
 	std::set<Mechanism> forbid;               // never use these (tests, --no-fentry)
-	// Logical hook names to leave off.  "fault_join" sends a PTE fault's
-	// events one by one instead of as one record (bpf/README.md).
-	std::set<std::string> disable;
+	std::set<std::string> disable;            // logical hook names to leave off
+	// Send a PTE fault that runs without a task switch as one record (the
+	// fault_join hook group; bpf/README.md).  Off by default: it saves the
+	// probes ~15% per fault, but the consumer's ordering of held faults
+	// (held_fault_order.h) cost it more than that under overload
+	// (bench/LIVE.md).
+	bool join_faults = false;
 	bool libbpf_debug = false;                // libbpf's own messages to stderr
 };
 
@@ -143,7 +147,7 @@ public:
 
 	dt_cpu_stats total_stats() const;
 	std::vector<dt_cpu_stats> cpu_stats() const;
-	// With faults joined (fault_join): events poll() held back behind a held
+	// With Options::join_faults: events poll() held back behind a held
 	// fault, and held faults it stopped waiting for (their events may
 	// then reach the engine late).
 	HoldBackStats hold_back_stats() const;
