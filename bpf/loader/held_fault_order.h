@@ -99,11 +99,17 @@ public:
 		}
 		held_back_ += size_t(batch_.end() - batch_cut);
 		merge(behind_.begin(), behind_cut, batch_.begin(), batch_cut, pass);
-		std::vector<dt_event> still;
-		still.reserve(size_t(behind_.end() - behind_cut) + size_t(batch_.end() - batch_cut));
-		merge(behind_cut, behind_.end(), batch_cut, batch_.end(),
-		      [&](const dt_event &e) { still.push_back(e); });
-		behind_.swap(still);
+		// Nothing new waits (the usual poll): drop what was handed on,
+		// without rebuilding what still waits.
+		if (batch_cut == batch_.end()) {
+			behind_.erase(behind_.begin(), behind_cut);
+		} else {
+			std::vector<dt_event> still;
+			still.reserve(waits);
+			merge(behind_cut, behind_.end(), batch_cut, batch_.end(),
+			      [&](const dt_event &e) { still.push_back(e); });
+			behind_.swap(still);
+		}
 		batch_.clear();
 		batch_newest_ = 0;
 		batch_disordered_ = false;

@@ -62,7 +62,7 @@ struct Options {
 	// fault_join hook group; bpf/README.md).  Off by default: it saves the
 	// probes ~15% per fault, but the consumer's ordering of held faults
 	// (held_fault_order.h) cost it more than that under overload
-	// (bench/LIVE.md).
+	// (bpf/README.md, "One record per PTE fault").
 	bool join_faults = false;
 	bool libbpf_debug = false;                // libbpf's own messages to stderr
 };
