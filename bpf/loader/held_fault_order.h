@@ -9,9 +9,10 @@
 // other flushed pmem), and the engine takes an event more than its 10 ms
 // reorder window late as lost.  Two things keep the held events in time:
 //  - a poll() reads the whole ring before it hands anything on, then reads
-//    the held slots, and sorts what it read by time when it is out of
-//    order by more than kSortSlackNs: a fault held and sent while poll()
-//    slept lies behind newer records in the ring, but in the same batch;
+//    the held slots, and moves each event it read more than kSortSlackNs
+//    older than one read before it to its place in time: a fault held and
+//    sent while poll() slept lies behind newer records in the ring, but in
+//    the same batch;
 //  - a fault still held when poll() looks holds back the events more than
 //    kHoldBackNs newer than its FAULT_ENTER until a later poll() reads
 //    that FAULT_ENTER; they are then handed on with that poll()'s events,
@@ -70,8 +71,8 @@ public:
 	// Hand this poll()'s events on to PASS (void(const dt_event &)), with
 	// those that waited before, in time order: all that are not more than
 	// kHoldBackNs newer than the oldest FAULT_ENTER still held.  The held
-	// FAULT_ENTERs read in this batch are not waited for: a sorted batch
-	// hands each on before the events it held back.
+	// FAULT_ENTERs read in this batch are not waited for: the batch hands
+	// each on before the events it held back.
 	template <class Pass> void deliver(Pass &&pass)
 	{
 		if (!held_enters_.empty())
@@ -85,63 +86,123 @@ public:
 			held_enters_.erase(held_enters_.begin());
 			given_up_++;
 		}
-		if (batch_disordered_)
-			std::stable_sort(batch_.begin(), batch_.end(), earlier);
+		if (held_enters_.empty() && waiting() == 0 && !batch_disordered_) {
+			for (const dt_event &e : batch_)   // the usual poll
+				pass(e);
+			end_batch();
+			return;
+		}
+		arrange();
 		uint64_t limit = held_enters_.empty() ? UINT64_MAX : floor() + kHoldBackNs;
-		auto past = [limit](const dt_event &e) { return e.ts > limit; };
-		auto batch_cut = std::find_if(batch_.begin(), batch_.end(), past);
-		auto behind_cut = std::find_if(behind_.begin(), behind_.end(), past);
-		size_t waits = size_t(behind_.end() - behind_cut) + size_t(batch_.end() - batch_cut);
+		auto past = [limit](const dt_event *e) { return e->ts > limit; };
+		auto batch_cut = std::find_if(view_.begin(), view_.end(), past);
+		auto behind_begin = behind_.begin() + behind_head_;
+		auto behind_cut = std::find_if(behind_begin, behind_.end(),
+					       [limit](const dt_event &e) { return e.ts > limit; });
+		size_t waits = size_t(behind_.end() - behind_cut) + size_t(view_.end() - batch_cut);
 		if (waits > kHoldBackMax) {
 			give_up();
-			batch_cut = batch_.end();
+			batch_cut = view_.end();
 			behind_cut = behind_.end();
 		}
-		held_back_ += size_t(batch_.end() - batch_cut);
-		merge(behind_.begin(), behind_cut, batch_.begin(), batch_cut, pass);
-		// Nothing new waits (the usual poll): drop what was handed on,
-		// without rebuilding what still waits.
-		if (batch_cut == batch_.end()) {
-			behind_.erase(behind_.begin(), behind_cut);
+		held_back_ += size_t(view_.end() - batch_cut);
+		merge(behind_begin, behind_cut, view_.begin(), batch_cut, pass);
+		if (batch_cut == view_.end()) {
+			// Nothing new waits (the usual poll): step past what was
+			// handed on instead of moving what still waits.
+			behind_head_ = size_t(behind_cut - behind_.begin());
+			if (behind_head_ == behind_.size()) {
+				behind_.clear();
+				behind_head_ = 0;
+			}
 		} else {
 			std::vector<dt_event> still;
 			still.reserve(waits);
-			merge(behind_cut, behind_.end(), batch_cut, batch_.end(),
+			merge(behind_cut, behind_.end(), batch_cut, view_.end(),
 			      [&](const dt_event &e) { still.push_back(e); });
 			behind_.swap(still);
+			behind_head_ = 0;
 		}
-		batch_.clear();
-		batch_newest_ = 0;
-		batch_disordered_ = false;
+		end_batch();
 	}
 
 	uint64_t held_back() const { return held_back_; }  // events that had to wait
 	uint64_t given_up() const { return given_up_; }    // held faults not waited for
-	size_t waiting() const { return behind_.size(); }
+	size_t waiting() const { return behind_.size() - behind_head_; }
 
 private:
-	using It = std::vector<dt_event>::iterator;
+	using EventIt = std::vector<dt_event>::const_iterator;
+	using ViewIt = std::vector<const dt_event *>::const_iterator;
 
-	static bool earlier(const dt_event &a, const dt_event &b) { return a.ts < b.ts; }
+	static bool earlier(const dt_event *a, const dt_event *b) { return a->ts < b->ts; }
 
 	uint64_t floor() const { return *held_enters_.begin(); }
 
+	void end_batch()
+	{
+		batch_.clear();
+		view_.clear();
+		batch_newest_ = 0;
+		batch_disordered_ = false;
+	}
+
+	// view_ = the batch in time order, as far as the engine needs it.  A
+	// batch out of order by no more than kSortSlackNs stays in ring order
+	// (the engine's reorder window takes that).  Otherwise only its late
+	// events, older by more than kSortSlackNs than one read before them
+	// (the parts of a fault held across the reading), are sorted and
+	// merged back among the others, which keep their ring order: sorting
+	// every event of a large batch cost the reader more than the probes
+	// saved by joining faults (bench/LIVE.md, overload).  Pointers, not
+	// events, are what moves.
+	void arrange()
+	{
+		view_.reserve(batch_.size());
+		if (!batch_disordered_) {
+			for (const dt_event &e : batch_)
+				view_.push_back(&e);
+			return;
+		}
+		late_.clear();
+		in_order_.clear();
+		uint64_t newest = 0;
+		for (const dt_event &e : batch_) {
+			if (e.ts + kSortSlackNs < newest) {
+				late_.push_back(&e);
+				continue;
+			}
+			if (e.ts > newest)
+				newest = e.ts;
+			in_order_.push_back(&e);
+		}
+		std::stable_sort(late_.begin(), late_.end(), earlier);
+		auto a = late_.begin(), b = in_order_.begin();
+		while (a != late_.end() && b != in_order_.end())
+			view_.push_back(earlier(*a, *b) ? *a++ : *b++);
+		view_.insert(view_.end(), a, late_.end());
+		view_.insert(view_.end(), b, in_order_.end());
+	}
+
 	// Both runs in time order to OUT; on a tie the one that waited first.
-	template <class Out> static void merge(It a, It a_end, It b, It b_end, Out &&out)
+	template <class Out>
+	static void merge(EventIt a, EventIt a_end, ViewIt b, ViewIt b_end, Out &&out)
 	{
 		while (a != a_end && b != b_end)
-			out(earlier(*b, *a) ? *b++ : *a++);
+			out((*b)->ts < a->ts ? **b++ : *a++);
 		for (; a != a_end; ++a)
 			out(*a);
 		for (; b != b_end; ++b)
-			out(*b);
+			out(**b);
 	}
 
 	std::vector<dt_event> batch_;        // this poll()'s events, ring order
 	uint64_t batch_newest_ = 0;
 	bool batch_disordered_ = false;
 	std::multiset<uint64_t> held_enters_;  // FAULT_ENTERs seen held
-	std::vector<dt_event> behind_;       // held back, in time order
+	std::vector<const dt_event *> view_;      // batch_ in time order
+	std::vector<const dt_event *> late_, in_order_;  // arrange()'s halves
+	std::vector<dt_event> behind_;       // held back, in time order,
+	size_t behind_head_ = 0;             // from this one on
 	uint64_t newest_ts_ = 0;
 	uint64_t held_back_ = 0, given_up_ = 0;
 };

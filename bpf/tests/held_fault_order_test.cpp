@@ -78,6 +78,17 @@ TEST(HeldFaultOrder, SortIsStable)
 	EXPECT_EQ(types, (std::vector<uint16_t>{DT_FAULT_ENTER, DT_IOMAP, DT_IOMAP}));
 }
 
+// Only the late events move: the others keep their ring order, small
+// disorder included, and the late ones go before the first later one.
+TEST(HeldFaultOrder, OnlyLateEventsMove)
+{
+	HeldFaultOrder o;
+	EXPECT_EQ(poll(o, {ev(2 * ms), ev(2 * ms - 500'000), ev(10 * ms), ev(1 * ms, DT_FAULT_ENTER),
+			   ev(3 * ms, DT_FAULT_EXIT), ev(11 * ms)}),
+		  (std::vector<uint64_t>{1 * ms, 2 * ms, 2 * ms - 500'000, 3 * ms, 10 * ms, 11 * ms}));
+	EXPECT_EQ(o.held_back(), 0u);
+}
+
 // The lab.w2_fsync.stock.ext4 case: a vCPU stalls 240 ms holding a fault
 // that poll() sees held.  The other CPU's events more than kHoldBackNs
 // newer wait until the held FAULT_ENTER arrives, then follow it.
