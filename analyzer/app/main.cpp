@@ -253,7 +253,7 @@ struct LiveArgs {
 	double duration = 0;
 	size_t ringbuf_mb = 8;
 	std::vector<std::string> forbid;
-	bool join_faults = false;
+	bool join_faults = true;
 };
 
 int run_live(LiveArgs &a)
@@ -593,8 +593,8 @@ int main(int argc, char **argv)
 		->check(ringbuf_mb_check());
 	app.add_option("--forbid", live.forbid,
 		       "never attach with this mechanism (tp_btf, raw_tp, fentry, kprobe); repeatable");
-	app.add_flag("--join-faults", live.join_faults,
-		     "send each DAX fault's events as one record at its end (cheaper probes, costlier reader)");
+	app.add_flag("!--no-join-faults", live.join_faults,
+		     "send each DAX fault's events one by one, not as one record at its end");
 
 	Common replay_common;
 	std::string replay_file;

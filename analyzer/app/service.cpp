@@ -64,7 +64,7 @@ struct Settings {
 	FilterArgs filters;
 	size_t ringbuf_mb = 8;
 	std::vector<std::string> forbid;
-	bool join_faults = false;
+	bool join_faults = true;
 	std::string metrics;
 	ClickHouseOptions clickhouse;
 	std::string record_dir;
@@ -115,7 +115,7 @@ Settings settings_from(const Config &c)
 		}
 		p = q + 1;
 	}
-	s.join_faults = c.flag("probes.join_faults", false);
+	s.join_faults = c.flag("probes.join_faults", true);
 	s.metrics = c.str("metrics.listen");
 	s.clickhouse.url = c.str("clickhouse.url");
 	s.clickhouse.database = c.str("clickhouse.database", s.clickhouse.database);

@@ -327,7 +327,7 @@ struct ProbeSet::Impl {
 			    (!opt.join_faults || !fault_tracepoints_chosen())) {
 				if (choice[h] < cl.size())
 					s.tried.push_back(!opt.join_faults
-						? "off (the default; Options::join_faults, daxtrace --join-faults)"
+						? "off (Options::join_faults, daxtrace --no-join-faults)"
 						: "not needed: the faults are not traced by their "
 						  "tracepoints, nothing is held");
 				choice[h] = cl.size();

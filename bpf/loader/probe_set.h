@@ -59,11 +59,10 @@ struct Options {
 	std::set<Mechanism> forbid;               // never use these (tests, --no-fentry)
 	std::set<std::string> disable;            // logical hook names to leave off
 	// Send a PTE fault that runs without a task switch as one record (the
-	// fault_join hook group; bpf/README.md).  Off by default: it saves the
-	// probes ~15% per fault, but the consumer's ordering of held faults
-	// (held_fault_order.h) cost it more than that under overload
-	// (bpf/README.md, "One record per PTE fault").
-	bool join_faults = false;
+	// fault_join hook group; bpf/README.md): ~15% less BPF run time per
+	// fault, for about what the consumer's ordering of held faults
+	// (held_fault_order.h) costs it.
+	bool join_faults = true;
 	bool libbpf_debug = false;                // libbpf's own messages to stderr
 };
 

@@ -79,7 +79,7 @@ kernels = sys.argv[6:]
 names = {"bare": "no probes", "dt-old": f"daxtrace, baseline {base}",
          "dt-prev": f"daxtrace, before ({prev})",
          "dt-new": "daxtrace, this tree",
-         "dt-join": "daxtrace, this tree, --join-faults (opt-in)",
+         "dt-unjoined": "daxtrace, this tree, --no-join-faults",
          "bt-min": "bpftrace, minimal script",
          "bt-full": "bpftrace, daxtrace's fields"}
 L = []
@@ -113,10 +113,11 @@ L.append("on the patched kernel, else ext4/xfs), not again by the hooks below it
 L.append("typed programs (tp_btf, fentry, fexit) read the inode, mapping, page and")
 L.append("vmf they are given with direct loads, not bpf_probe_read_kernel; an")
 L.append("idle page's teardown is one record (the deletion), its disassociation")
-L.append("folded unless the page is still pinned.  *--join-faults* (opt-in, off by")
-L.append("default: bpf/README.md says why) sends a PTE fault that runs without a")
-L.append("task switch as one record (ENTER, zeroing, iomap and EXIT joined; its")
-L.append("sched_switch program, counted here, runs on every context switch).\n")
+L.append("folded unless the page is still pinned; a PTE fault that runs without a")
+L.append("task switch sent as one record (ENTER, zeroing, iomap and EXIT joined; the")
+L.append("sched_switch program that sends what a switched-out task holds, counted")
+L.append("here, runs on every context switch).  *--no-join-faults* sends every part")
+L.append("as it happens, as before.\n")
 for k in kernels:
     p = os.path.join(results, k, "bench.json")
     if not os.path.exists(p):
@@ -126,7 +127,7 @@ for k in kernels:
     L.append(f"## {k} kernel ({r['kernel']}), ext4, {r['rounds']} rounds\n")
     L.append("| | ns per fault | slowdown | BPF run time per fault | events per fault | faults sent as one record | irq/fault | drops |")
     L.append("|---|---|---|---|---|---|---|---|")
-    for c in ("bare", "dt-old", "dt-prev", "dt-new", "dt-join", "bt-min", "bt-full"):
+    for c in ("bare", "dt-old", "dt-prev", "dt-new", "dt-unjoined", "bt-min", "bt-full"):
         v = r["configs"].get(c)
         if not v:
             continue
@@ -141,7 +142,7 @@ for k in kernels:
     # (the host runs other jobs' QEMUs and builds): a low estimate takes
     # each program's lowest mean cost per run over the rounds.
     low, runs_us = {}, {}
-    for c in ("dt-old", "dt-prev", "dt-new", "dt-join", "bt-min", "bt-full"):
+    for c in ("dt-old", "dt-prev", "dt-new", "dt-unjoined", "bt-min", "bt-full"):
         if c not in r["configs"]:
             continue
         best = {}
@@ -198,13 +199,13 @@ for k in kernels:
             parts.append(f"this tree / bpftrace with daxtrace's fields = {new / cf['bt-full']['bpf_ns_per_fault']:.2f}")
         if "bt-min" in cf and cf["bt-min"]["bpf_ns_per_fault"]:
             parts.append(f"this tree / minimal bpftrace = {new / cf['bt-min']['bpf_ns_per_fault']:.2f}")
-        if "dt-join" in cf and cf.get("dt-old", {}).get("bpf_ns_per_fault"):
-            parts.append(f"--join-faults / baseline = "
-                         f"{cf['dt-join']['bpf_ns_per_fault'] / cf['dt-old']['bpf_ns_per_fault']:.2f}")
+        if "dt-unjoined" in cf and cf.get("dt-old", {}).get("bpf_ns_per_fault"):
+            parts.append(f"--no-join-faults / baseline = "
+                         f"{cf['dt-unjoined']['bpf_ns_per_fault'] / cf['dt-old']['bpf_ns_per_fault']:.2f}")
         if parts:
             L.append("BPF run time per fault: " + "; ".join(parts) + ".\n")
     L.append("<details><summary>per program (ns per run x runs, all rounds)</summary>\n")
-    for c in ("dt-old", "dt-prev", "dt-new", "dt-join", "bt-min", "bt-full"):
+    for c in ("dt-old", "dt-prev", "dt-new", "dt-unjoined", "bt-min", "bt-full"):
         v = r["configs"].get(c)
         if not v:
             continue

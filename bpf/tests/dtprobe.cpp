@@ -5,7 +5,7 @@
 //   dtprobe [--duration SEC] [--events FILE] [--coverage FILE]
 //           [--coverage-only] [--ready FILE] [--stats FILE]
 //           [--mount PATH | --dev N] [--ino N] [--pid N] [--cgroup ID]
-//           [--forbid MECH]... [--disable HOOK]... [--join-faults] [--ringbuf BYTES]
+//           [--forbid MECH]... [--disable HOOK]... [--no-join-faults] [--ringbuf BYTES]
 //           [--wakeup BYTES] [--format json|none] [--libbpf-debug] [--quiet]
 //   dtprobe --check-object [--add-section SEC]...
 //
@@ -43,7 +43,7 @@ void on_signal(int) { g_stop = 1; }
 		"usage: dtprobe [--duration SEC] [--events FILE] [--coverage FILE]\n"
 		"               [--coverage-only] [--ready FILE] [--stats FILE]\n"
 		"               [--mount PATH | --dev N] [--ino N] [--pid N] [--cgroup ID]\n"
-		"               [--forbid tp_btf|raw_tp|fentry|kprobe]... [--disable HOOK]... [--join-faults]\n"
+		"               [--forbid tp_btf|raw_tp|fentry|kprobe]... [--disable HOOK]... [--no-join-faults]\n"
 		"               [--ringbuf BYTES] [--wakeup BYTES] [--format json|none]\n"
 		"               [--libbpf-debug] [--quiet]\n"
 		"       dtprobe --check-object [--add-section SEC]...\n"
@@ -112,8 +112,8 @@ int main(int argc, char **argv)
 			if (!dtprobe::parse_mechanism(val(), &m))
 				usage(2);
 			opt.forbid.insert(m);
-		} else if (a == "--join-faults") {
-			opt.join_faults = true;
+		} else if (a == "--no-join-faults") {
+			opt.join_faults = false;
 		} else if (a == "--disable")
 			opt.disable.insert(val());
 		else if (a == "--format") {

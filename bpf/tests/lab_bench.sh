@@ -75,7 +75,7 @@ run_bt() {	# LABEL ROUND SCRIPT
 configs="bare"
 [ -n "$OLD" ] && configs="$configs dt-old"
 [ -n "$PREV" ] && configs="$configs dt-prev"
-configs="$configs dt-new dt-join bt-min bt-full"
+configs="$configs dt-new dt-unjoined bt-min bt-full"
 set -- $configs
 n=$#
 "$NEW/dax_workload" fault-bench "$MNT/bench" "$PAGES" "$ITERS" > /dev/null   # warm-up
@@ -97,7 +97,7 @@ while [ $r -lt "$ROUNDS" ]; do
 		dt-old) run_dt dt-old $r "$OLD" ;;
 		dt-prev) run_dt dt-prev $r "$PREV" ;;
 		dt-new) run_dt dt-new $r "$NEW" ;;
-		dt-join) run_dt dt-join $r "$NEW" --join-faults ;;
+		dt-unjoined) run_dt dt-unjoined $r "$NEW" --no-join-faults ;;
 		bt-min) run_bt bt-min $r "$HERE/bench_bpftrace.bt" ;;
 		bt-full) run_bt bt-full $r "$HERE/bench_bpftrace_full.bt" ;;
 		esac

@@ -17,7 +17,7 @@ HOLD_MS=${DT_HOLD_MS:-1000}
 extra=()
 for m in ${DT_FORBID:-}; do extra+=(--forbid "$m"); done
 for h in ${DT_DISABLE:-}; do extra+=(--disable "$h"); done
-[ -n "${DT_JOIN:-}" ] && extra+=(--join-faults)
+[ "${DT_JOIN:-}" = off ] && extra+=(--no-join-faults)
 uname -r > "$OUT/kernel-release"
 # ci/lab reuses an --out directory: a ready file left by an earlier run
 # would let the workloads start before the probes are attached, and the

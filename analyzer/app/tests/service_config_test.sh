@@ -29,6 +29,8 @@ grep -qx 'record.max_file_size = 16M' "$T/out" || { cat "$T/out"; fail "later dr
 grep -qx 'record.max_files = 4' "$T/out" || fail "drop-in key missing"
 grep -qx 'metrics.listen = 127.0.0.1:9477' "$T/out" || fail "main-file key lost"
 grep -q 'disabled' "$T/out" && fail "a file not named *.conf was read"
+printf '[probes]\njoin_faults = no\n' > "$T/j.conf"
+"$D" service --config "$T/j.conf" --check | grep -qx 'probes.join_faults = no' || fail "probes.join_faults = no refused"
 echo "ok: drop-ins override in name order"
 
 bad() { # TEXT EXPECTED-MESSAGE
@@ -49,6 +51,7 @@ bad '[probes]\nringbuf_mb = 64M\n' "bad.conf:2: probes.ringbuf_mb: expected a nu
 bad 'metrics.listn = :9477\n' "bad.conf:1: unknown key 'metrics.listn'"
 bad 'no equals sign\n' 'bad.conf:1: expected key = value'
 bad '[probes]\nforbid = fentry, magic\n' "unknown mechanism 'magic'"
+bad '[probes]\njoin_faults = maybe\n' "bad.conf:2: probes.join_faults: expected yes or no, got 'maybe'"
 bad '[record]\ndir=/x\nmax_file_size=2G\nmax_total_size=1G\n' 'max_total_size must be at least'
 bad '[clickhouse]\nurl = http://ch1:8123/,http://ch2:8123/\n' 'name the cluster they are the shards of'
 set +e; "$D" service --config "$T/missing.conf" 2>"$T/e"; rc=$?; set -e
