@@ -329,14 +329,14 @@ struct Engine::Impl {
 	uint64_t page_key(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 		return uint64_t(inode_id(dev, ino, pgoff)) << 32 | (pgoff & 0xffffffffULL);
 	}
-	// The page's state, created if new.  Inlined for the hit of the
-	// previous page looked up (see last_pkey).
-	detail::PageState &page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
-		uint64_t key = page_key(dev, ino, pgoff);
-		if (key == last_pkey)
-			return *last_ps;
-		return page_slow(key);
-	}
+	// The page's state, created if new.  Out of line, and with no call
+	// on its common path (the inode beyond the caches, and the table's
+	// growth, are tail calls): so it saves no registers, and a handler
+	// keeps nothing across it but its own arguments.  (Inlined, the
+	// inode's lookup kept the key's parts across its possible call, and
+	// every page handler saved and restored six registers for it.)
+	detail::PageState &page(uint64_t dev, uint64_t ino, uint64_t pgoff);
+	detail::PageState &page_new_inode(uint64_t dev, uint64_t ino, uint64_t pgoff);
 	detail::PageState &page_slow(uint64_t key);
 	detail::PageState &page_grow(uint64_t key);
 	detail::PageState *find_page(uint64_t dev, uint64_t ino, uint64_t pgoff);
@@ -425,6 +425,7 @@ struct Engine::Impl {
 	[[gnu::noinline]] void w1_candidate(const detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	[[gnu::noinline]] void mkwrite_done_undirtied(const detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	void on_wb_entry(detail::TaskState &t, const dt_event &ev);     // rules_w.cpp
+	[[gnu::noinline]] void on_wb_entry_full(detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	[[gnu::noinline]] bool w1_on_wb(const detail::TaskState &t, const dt_event &ev); // rules_w.cpp
 	[[gnu::noinline]] void wb_clean_rest(const dt_event &ev, uint64_t n); // rules_w.cpp
 	[[gnu::noinline]] void w2_on_wb(const dt_event &ev, uint64_t hi); // rules_w.cpp

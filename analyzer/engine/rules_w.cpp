@@ -295,10 +295,22 @@ void Engine::Impl::w2_on_wb(const dt_event &ev, uint64_t hi) {
 }
 
 // The common case (no first-write fault in flight, one page, no fault
-// overlapping a walk) makes no call but the page's lookup and a near
-// miss, the last thing done (it adds to the same histogram as the
-// walks' near misses, so the order does not matter).
+// overlapping a walk: one test of the three) makes no call but the
+// page's lookup and a near miss, the last thing done (it adds to the
+// same histogram as the walks' near misses, so the order does not
+// matter); it keeps nothing but the event across the lookup.  The rest
+// is on_wb_entry_full(), the same work in the same order.
 void Engine::Impl::on_wb_entry(TaskState &t, const dt_event &ev) {
+	if (!mk_inflight.empty() || ev.nr_pages > 1 || wb_cands) [[unlikely]]
+		return on_wb_entry_full(t, ev);
+	PageState &ps = page(ev.dev, ev.ino, ev.pgoff);
+	uint64_t w = ps.w_ts(epoch);
+	ps.set_w(ev.ts & ~1ULL, epoch);
+	if ((w & 1) && ev.ts >= (w & ~1ULL))
+		near_miss(RaceClass::W, ev.dev, ev.ino, ev.ts - (w & ~1ULL));
+}
+
+void Engine::Impl::on_wb_entry_full(TaskState &t, const dt_event &ev) {
 	bool cand = !mk_inflight.empty() && w1_on_wb(t, ev);
 	PageState &ps = page(ev.dev, ev.ino, ev.pgoff);
 	uint64_t w = ps.w_ts(epoch);
