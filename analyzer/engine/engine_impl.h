@@ -403,11 +403,14 @@ struct Engine::Impl {
 	// The faults' handlers for all rules (idx: t's index; T's, W2's and
 	// the in-fault bits).
 	void on_fault_enter(detail::TaskState &t, uint32_t idx, const dt_event &ev); // rules_t.cpp
+	[[gnu::noinline]] void on_fault_enter_full(detail::TaskState &t, const dt_event &ev); // rules_t.cpp
 	void on_iomap(detail::TaskState &t, const dt_event &ev);        // rules_z.cpp
-	// Ends in W2's part, given the exit as the rules see it
-	// (TaskState::last_map_exit) if the fault mapped a block, else null.
+	// Ends in W2's part: w2_on_fault_exit_seen() given the exit as the
+	// rules see it (TaskState::last_map_exit) if the fault mapped a
+	// block, else w2_on_fault_exit(), which builds it.
 	void on_fault_exit(detail::TaskState &t, uint32_t idx, const dt_event &ev); // rules_t.cpp
 	void on_mapped(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_t.cpp
+	[[gnu::noinline]] void on_mapped_range(detail::TaskState &t, const dt_event &ev, uint64_t n); // rules_t.cpp
 	[[gnu::noinline]] void t1_candidates(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_t.cpp
 	void check_z_on_map(detail::TaskState &t, const dt_event &ev, uint64_t pg); // rules_z.cpp
 	[[gnu::noinline]] void z1_scan(const detail::TaskState &t, const dt_event &ev, uint64_t sector); // rules_z.cpp
@@ -432,9 +435,16 @@ struct Engine::Impl {
 	void w2_on_range(const dt_event &ev);                           // rules_w.cpp
 	void w2_on_fsync(const dt_event &ev);                           // rules_w.cpp
 	void w2_on_fault_enter(const dt_event &ev);                     // rules_w.cpp
-	void w2_on_fault_exit(detail::TaskState &t, const dt_event &ev, bool in_fault,
-			      const dt_event *seen);                    // rules_w.cpp
+	[[gnu::noinline]] void w2_on_fault_exit(detail::TaskState &t, const dt_event &ev, bool in_fault); // rules_w.cpp
+	void w2_on_fault_exit_seen(const dt_event &m);                  // rules_w.cpp
 	void w2_on_dirty(const dt_event &ev, uint64_t lo, uint64_t hi); // rules_w.cpp
+	[[gnu::noinline]] void w2_on_dirty_range(const dt_event &ev, uint64_t lo, uint64_t hi); // rules_w.cpp
+	void w2_mark_dirty(const dt_event &ev, uint64_t pg) {
+		detail::PageState &ps = page(ev.dev, ev.ino, pg);
+		uint64_t w = ps.w_ts(epoch);
+		if (!(w & 1))
+			ps.set_w(ev.ts | 1, epoch);
+	}
 	void w2_on_teardown(const dt_event &ev);                        // rules_w.cpp
 	void w2_judge(detail::WbWalk &w, const dt_event &exit);         // rules_w.cpp
 	void on_removal_event(detail::TaskState &t, const dt_event &ev);// rules_l.cpp

@@ -98,7 +98,7 @@ public:
 			return size_t(tail - head) + heap_n_;
 		}
 		push_out_of_order(ev);
-		return size();
+		return size_t(ring_tail_ - ring_head_) + heap_n_;
 	}
 
 	// Kept out of line: only the few stragglers come here, and the
@@ -274,22 +274,31 @@ private:
 	// events, which keeps the ring sorted by (ts, arrival) and saves the
 	// heap.
 	static constexpr size_t kMaxSlide = 32;
+	// The slots are walked by pointer, as in push() and release_ring(),
+	// not by index (each index was scaled by the slot's size).
 	bool insert_near_tail(const dt_event &ev) {
-		const size_t mask = ring_.size() - 1;
-		if (ring_tail_ - ring_head_ == ring_.size())
+		const uint64_t held = ring_tail_ - ring_head_;
+		if (held == ring_.size())
 			return false;
-		uint64_t pos = ring_tail_;
-		while (pos != ring_head_ && ring_[(pos - 1) & mask].ts > ev.ts) {
-			if (ring_tail_ - pos >= kMaxSlide)
+		dt_event *const begin = ring_.data(), *const end = ring_end_;
+		// k: how many of the newest events ev goes before
+		uint64_t k = 0;
+		for (dt_event *p = tail_slot_; k != held; ++k) {
+			p = (p == begin ? end : p) - 1;
+			if (p->ts <= ev.ts)
+				break;
+			if (k >= kMaxSlide)
 				return false;
-			--pos;
 		}
-		for (uint64_t i = ring_tail_; i != pos; --i)
-			ring_[i & mask] = ring_[(i - 1) & mask];
-		ring_[pos & mask] = ev;
+		dt_event *dst = tail_slot_;
+		for (uint64_t i = 0; i < k; ++i) {
+			dt_event *src = (dst == begin ? end : dst) - 1;
+			*dst = *src;
+			dst = src;
+		}
+		*dst = ev;
 		++ring_tail_;
-		if (++tail_slot_ == ring_end_)
-			tail_slot_ -= ring_.size();
+		tail_slot_ = wrap(tail_slot_ + 1, end);
 		return true;
 	}
 

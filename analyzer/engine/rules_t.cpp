@@ -58,12 +58,22 @@ namespace daxtrace {
 using namespace detail;
 
 // A fault's start for every rule that follows it (idx: t's index), one
-// call (it was two deep).
+// call (it was two deep).  A walk open or a W1 candidate waiting (one
+// test) is on_fault_enter_full()'s, so that the common path, which makes
+// no call, saves no registers.
 void Engine::Impl::on_fault_enter(TaskState &t, uint32_t idx, const dt_event &ev) {
 	set_in_fault(idx, true);
-	if (!wb_walks.empty()) [[unlikely]]
+	if (!wb_walks.empty() || !w1_await.empty()) [[unlikely]]
+		return on_fault_enter_full(t, ev);
+	t.in_fault = true;
+	t.fault_has_iomap = false;
+	t.fault_enter = ev;
+}
+
+void Engine::Impl::on_fault_enter_full(TaskState &t, const dt_event &ev) {
+	if (!wb_walks.empty())
 		w2_on_fault_enter(ev);
-	if (!w1_await.empty() && (ev.flags & DT_F_WRITE)) [[unlikely]]
+	if (!w1_await.empty() && (ev.flags & DT_F_WRITE))
 		w1_refault(t, ev);
 	t.in_fault = true;
 	t.fault_has_iomap = false;
@@ -128,7 +138,6 @@ void Engine::Impl::t1_candidates(TaskState &t, const dt_event &ev, uint64_t pg) 
 // and the call cost a frame per mapping.
 [[gnu::always_inline]] inline void Engine::Impl::on_mapped(TaskState &t, const dt_event &ev, uint64_t pg) {
 	PageState &ps = page(ev.dev, ev.ino, pg);
-	uint64_t key = last_pkey;
 	ps.set_map(ev.ts, epoch, t.tid);
 
 	check_z_on_map(t, ev, pg);
@@ -138,7 +147,9 @@ void Engine::Impl::t1_candidates(TaskState &t, const dt_event &ev, uint64_t pg) 
 		t1_candidates(t, ev, pg);
 
 	// T near miss: the first mapping after a completed removal of this page.
-	InodeInfo &ii = inodes[key >> 32];
+	// The page's key is still last_pkey (page() set it, and neither Z's
+	// part nor T1's looks a page up): read here, not kept across the calls.
+	InodeInfo &ii = inodes[last_pkey >> 32];
 	if (ii.rm_valid && ii.rm_tid != t.tid && pg >= ii.rm_lo && pg <= ii.rm_hi &&
 	    ev.ts >= ii.rm_exit_ts) {
 		ii.rm_valid = false;
@@ -159,10 +170,10 @@ void Engine::Impl::on_fault_exit(TaskState &t, uint32_t idx, const dt_event &ev)
 	if (t.mk_active || t.mk_dirty)
 		on_mkwrite_done(t, ev);
 	if (!fault_mapped(ev.ret))
-		return w2_on_fault_exit(t, ev, in, nullptr);
+		return w2_on_fault_exit(t, ev, in);
 	if (in && t.fault_has_iomap && t.iomap.iomap_type != DT_IOMAP_MAPPED &&
 	    t.iomap.iomap_type != DT_IOMAP_UNWRITTEN) // a hole or inline data: the zero page, no block mapped
-		return w2_on_fault_exit(t, ev, in, nullptr);
+		return w2_on_fault_exit(t, ev, in);
 	// The mapping as the rules see it is built where it is kept (one copy
 	// of the event, not two); nothing below reads the previous one.
 	dt_event &m = t.last_map_exit;
@@ -172,17 +183,25 @@ void Engine::Impl::on_fault_exit(TaskState &t, uint32_t idx, const dt_event &ev)
 	n = std::min<uint64_t>(n, 512);
 	if (in)
 		check_z2(t, m);
-	if (n == 1) [[likely]] // no loop state to keep across the calls
-		on_mapped(t, m, m.pgoff);
-	else
-		for (uint64_t i = 0; i < n; ++i)
-			on_mapped(t, m, m.pgoff + i);
+	// The mapping's iomap before the pages' part, which does not read it
+	// (Z reads t.iomap, T1 the fault's start): then nothing but t is
+	// kept across the page's lookup and Z's call.
 	t.has_last_map = true;
 	if (in && t.fault_has_iomap)
 		t.last_map_iomap = t.iomap;
 	else
 		t.last_map_iomap = dt_event{};
-	return w2_on_fault_exit(t, ev, in, &m);
+	if (n == 1) [[likely]] // no loop state to keep across the calls
+		on_mapped(t, m, m.pgoff);
+	else
+		on_mapped_range(t, m, n);
+	return w2_on_fault_exit_seen(m);
+}
+
+// A PMD fault's (or a fault of nr_pages) mapping of n pages.
+void Engine::Impl::on_mapped_range(TaskState &t, const dt_event &ev, uint64_t n) {
+	for (uint64_t i = 0; i < n; ++i)
+		on_mapped(t, ev, ev.pgoff + i);
 }
 
 void Engine::Impl::t1_on_teardown(Removal &r, const dt_event &ev) {

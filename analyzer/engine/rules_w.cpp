@@ -357,35 +357,37 @@ constexpr size_t kMaxCands = 256, kMaxWalks = 64, kMaxFsync = 256;
 
 // Dirtiness is kept from the first dirtying (see W2 above): a page that is
 // dirty already keeps its time.
-// One page (all but PMD entries) outside the loop, which then keeps no
-// state across the page lookups.
+// One page (all but PMD entries) here; the loop over a PMD entry's pages
+// is w2_on_dirty_range(), out of line, so that the common path saves no
+// registers for the loop's state.
 void Engine::Impl::w2_on_dirty(const dt_event &ev, uint64_t lo, uint64_t hi) {
-	auto mark = [&](uint64_t pg) {
-		PageState &ps = page(ev.dev, ev.ino, pg);
-		uint64_t w = ps.w_ts(epoch);
-		if (!(w & 1))
-			ps.set_w(ev.ts | 1, epoch);
-	};
-	if (lo == hi) [[likely]]
-		mark(lo);
-	else
-		for (uint64_t pg = lo; pg <= hi; ++pg)
-			mark(pg);
+	if (lo != hi) [[unlikely]]
+		return w2_on_dirty_range(ev, lo, hi);
+	w2_mark_dirty(ev, lo);
 	dirty_put(ev);
 }
 
-// seen: the exit as the rules see it, if T built it (a mapping fault).
-void Engine::Impl::w2_on_fault_exit(TaskState &t, const dt_event &ev, bool in_fault, const dt_event *seen) {
-	dt_event own;
-	if (!seen) {
-		own = ev;
-		fault_exit_as_seen(t, in_fault, own);
-		seen = &own;
-	}
-	const dt_event &m = *seen;
+void Engine::Impl::w2_on_dirty_range(const dt_event &ev, uint64_t lo, uint64_t hi) {
+	for (uint64_t pg = lo; pg <= hi; ++pg)
+		w2_mark_dirty(ev, pg);
+	dirty_put(ev);
+}
+
+// A fault's exit that mapped no block: W2 sees it as the rules do (a
+// copy, built here).
+void Engine::Impl::w2_on_fault_exit(TaskState &t, const dt_event &ev, bool in_fault) {
+	dt_event own = ev;
+	fault_exit_as_seen(t, in_fault, own);
+	w2_on_fault_exit_seen(own);
+}
+
+// m: a fault's exit as the rules see it (T builds it for a mapping fault,
+// in TaskState::last_map_exit).  Apart from w2_on_fault_exit(), whose copy
+// on the stack kept this from ending in a tail call.
+void Engine::Impl::w2_on_fault_exit_seen(const dt_event &m) {
 	for (WbWalk &wk : wb_walks)
 		for (WbWalk::Cand &c : wk.cands)
-			if (c.fault_enter.tid == ev.tid && !c.fault_exit.type)
+			if (c.fault_enter.tid == m.tid && !c.fault_exit.type)
 				c.fault_exit = m;
 	if (!(m.flags & DT_F_WRITE) || !fault_mapped(m.ret))
 		return;
