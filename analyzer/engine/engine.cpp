@@ -43,32 +43,30 @@ Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 // looked up through its own one-entry cache: the events a few positions
 // ahead are of another operation than the one being analysed (last_ikey),
 // and an operation's events share their inode.
+//
+// The types that look a page up, as a mask tested by the type's low six
+// bits: a type beyond them (an invalid event) may pass the test, and only
+// its prefetch is wasted, which spares the range test a switch made.
+static_assert(DT_TYPE_MAX <= 64);
 [[gnu::always_inline]] inline void Engine::Impl::prefetch(const ReorderBuffer::Peek &ev) {
-	switch (ev.type) {
-	case DT_FAULT_EXIT:
-	case DT_MKWRITE_DIRTY:
-	case DT_WB_ENTRY:
-	case DT_ENTRY_DELETE:
-	case DT_ENTRY_DISASSOC: {
-		// An inode found beyond the direct-mapped cache is not
-		// remembered, so that k need not outlive that call (it was
-		// kept on the stack for every lookup).
-		InodeKey k{ev.dev, ev.ino, ev.pgoff >> 32};
-		uint32_t id;
-		if (k == ahead_ikey) {
-			id = ahead_iid;
-		} else if (icache_lookup(k, id)) {
-			ahead_ikey = k;
-			ahead_iid = id;
-		} else if ((id = inode_lookup_slow(k.dev, k.ino, k.hi)) == kNoInode) {
-			return;
-		}
-		pages.prefetch(uint64_t(id) << 32 | (ev.pgoff & 0xffffffffULL));
-		break;
+	constexpr uint64_t kPageTypes = DT_E(FAULT_EXIT) | DT_E(MKWRITE_DIRTY) | DT_E(WB_ENTRY) |
+					DT_E(ENTRY_DELETE) | DT_E(ENTRY_DISASSOC);
+	if (!((kPageTypes >> (ev.type & 63)) & 1))
+		return;
+	// An inode found beyond the direct-mapped cache is not
+	// remembered, so that k need not outlive that call (it was
+	// kept on the stack for every lookup).
+	InodeKey k{ev.dev, ev.ino, ev.pgoff >> 32};
+	uint32_t id;
+	if (k == ahead_ikey) {
+		id = ahead_iid;
+	} else if (icache_lookup(k, id)) {
+		ahead_ikey = k;
+		ahead_iid = id;
+	} else if ((id = inode_lookup_slow(k.dev, k.ino, k.hi)) == kNoInode) {
+		return;
 	}
-	default:
-		break;
-	}
+	pages.prefetch(uint64_t(id) << 32 | (ev.pgoff & 0xffffffffULL));
 }
 
 // Later than the window: the rules have already moved past this time.
