@@ -380,10 +380,12 @@ struct ProbeSet::Impl {
 		ro->filter_pid = opt.filters.pid;
 		ro->filter_cgroup = opt.filters.cgroup_id;
 		ro->vmemmap_base_addr = kinfo.vmemmap_base_addr;
-		// Per CPU: at most a quarter of the ring between two wake-ups
-		// of the consumer, whatever the option says.
-		ro->wakeup_bytes = opt.wakeup_bytes < opt.ringbuf_bytes / 2
-			? opt.wakeup_bytes : opt.ringbuf_bytes / 4;
+		// Whatever the option says, all CPUs together leave at most a
+		// quarter of the ring unwoken: a burst on every CPU at once
+		// still wakes the consumer long before the ring is full.
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		size_t cap = opt.ringbuf_bytes / 4 / size_t(online > 0 ? online : 1);
+		ro->wakeup_bytes = std::min(opt.wakeup_bytes, std::max<size_t>(cap, 1));
 		ro->mkwrite_from_fault_tp = mkwrite_derived;
 		size_t join = dtabi::kGroup_fault_join;
 		joining = ro->join_faults = choice[join] < cands[join].size();
