@@ -495,8 +495,12 @@ struct Engine::Impl {
 	// id + 1 (0 = empty), verified against inodes[id], which is hot anyway.
 	static constexpr size_t kICache = 256;
 	uint32_t icache[kICache] = {};
+	// The device unscaled: its low bits are the minor number, which is
+	// what tells two filesystems' inodes of one number apart (the
+	// multiply cost two instructions on every lookup, twice per page
+	// event).  Any index is correct: a hit is verified.
 	static size_t icache_index(const detail::InodeKey &k) {
-		return (k.ino ^ (k.ino >> 9) ^ (k.dev * 7) ^ k.hi) & (kICache - 1);
+		return (k.ino ^ (k.ino >> 9) ^ k.dev ^ k.hi) & (kICache - 1);
 	}
 	// Inlined: the cache hit is most lookups (twice per page event, the
 	// prefetch's and the rule's), and a call cost as much as the hit.
