@@ -452,7 +452,7 @@ uint32_t Engine::Impl::inode_new(uint64_t dev, uint64_t ino, uint64_t hi) {
 
 // The table's growth is a tail call away: the common path makes no call
 // and saves no registers.
-[[gnu::always_inline]] inline PageState &Engine::Impl::page_slow(uint64_t key) {
+PageState &Engine::Impl::page_slow(uint64_t key) {
 	bool ins;
 	PageState *ps = pages.get_or_insert_in_place(key, ins);
 	if (!ps) [[unlikely]]
@@ -462,27 +462,6 @@ uint32_t Engine::Impl::inode_new(uint64_t dev, uint64_t ino, uint64_t hi) {
 	last_pkey = key;
 	last_ps = ps;
 	return *ps;
-}
-
-// page() in engine_impl.h.  The inode's lookup as inode_id()'s, but an
-// inode that neither the previous lookup nor the direct-mapped cache
-// knows goes to page_new_inode(), a tail call.
-PageState &Engine::Impl::page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
-	InodeKey k{dev, ino, pgoff >> 32};
-	uint32_t id;
-	if (k == last_ikey) {
-		id = last_iid;
-	} else if (icache_lookup(k, id)) [[likely]] {
-		inodes[id].last_ts = released_ts;
-		last_ikey = k;
-		last_iid = id;
-	} else {
-		return page_new_inode(dev, ino, pgoff);
-	}
-	uint64_t key = uint64_t(id) << 32 | (pgoff & 0xffffffffULL);
-	if (key == last_pkey)
-		return *last_ps;
-	return page_slow(key);
 }
 
 [[gnu::noinline]] PageState &Engine::Impl::page_new_inode(uint64_t dev, uint64_t ino, uint64_t pgoff) {

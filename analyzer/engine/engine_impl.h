@@ -329,13 +329,32 @@ struct Engine::Impl {
 	uint64_t page_key(uint64_t dev, uint64_t ino, uint64_t pgoff) {
 		return uint64_t(inode_id(dev, ino, pgoff)) << 32 | (pgoff & 0xffffffffULL);
 	}
-	// The page's state, created if new.  Out of line, and with no call
-	// on its common path (the inode beyond the caches, and the table's
-	// growth, are tail calls): so it saves no registers, and a handler
-	// keeps nothing across it but its own arguments.  (Inlined, the
-	// inode's lookup kept the key's parts across its possible call, and
-	// every page handler saved and restored six registers for it.)
-	detail::PageState &page(uint64_t dev, uint64_t ino, uint64_t pgoff);
+	// The page's state, created if new.  The inode's part inline (its
+	// branches then learn each handler's pattern: a writeback's pages
+	// share their inode, a fault's exit seldom has the previous event's);
+	// an inode beyond the caches is page_new_inode(), whose answer is
+	// returned as it is, so that nothing is kept across that call; and
+	// the table's probe is page_slow(), which makes no call on its
+	// common path.  (With the inode's lookup inlined and then going on,
+	// the key's parts were kept across its call, and every page handler
+	// saved and restored six registers for it.)
+	detail::PageState &page(uint64_t dev, uint64_t ino, uint64_t pgoff) {
+		detail::InodeKey k{dev, ino, pgoff >> 32};
+		uint32_t id;
+		if (k == last_ikey) {
+			id = last_iid;
+		} else if (icache_lookup(k, id)) [[likely]] {
+			inodes[id].last_ts = released_ts;
+			last_ikey = k;
+			last_iid = id;
+		} else {
+			return page_new_inode(dev, ino, pgoff);
+		}
+		uint64_t key = uint64_t(id) << 32 | (pgoff & 0xffffffffULL);
+		if (key == last_pkey)
+			return *last_ps;
+		return page_slow(key);
+	}
 	detail::PageState &page_new_inode(uint64_t dev, uint64_t ino, uint64_t pgoff);
 	detail::PageState &page_slow(uint64_t key);
 	detail::PageState &page_grow(uint64_t key);
