@@ -57,6 +57,8 @@ public:
 	const daxtrace::Engine &engine() const { return engine_; }
 	const std::vector<daxtrace::Finding> &findings() const { return findings_; }
 	std::vector<InodeActivity> busiest_inodes(size_t n) const;
+	// The inode table's bound: when full, the least busy half is forgotten.
+	static constexpr size_t kMaxInodes = 1u << 16;
 	uint64_t events() const { return events_; }
 	uint64_t lost() const { return lost_; }
 	uint64_t filtered() const { return filtered_; }
@@ -70,10 +72,8 @@ private:
 	dtprobe::Filters filters_;
 	std::unique_ptr<daxtrace::TraceWriter> recorder_;
 	// The live view's table (Output::shows_inodes()): kept only for an
-	// output that shows it, at most kMaxInodes (the least busy half is
-	// forgotten when full).  last_inode_ is the entry of the last event's
-	// inode: map nodes do not move.
-	static constexpr size_t kMaxInodes = 1u << 16;
+	// output that shows it, at most kMaxInodes.  last_inode_ is the entry
+	// of the last event's inode: map nodes do not move.
 	bool track_inodes_;
 	std::map<std::pair<uint64_t, uint64_t>, InodeActivity> inodes_;
 	InodeActivity *last_inode_ = nullptr;
