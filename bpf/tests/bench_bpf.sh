@@ -63,6 +63,7 @@ if [ "${BENCH_REPORT_ONLY:-}" != 1 ]; then
 	for k in "${kernels[@]}"; do
 		rm -rf "${results:?}/$k"
 		log "lab: $k ext4, $rounds rounds"
+		cut -d' ' -f1 /proc/loadavg >"$results/$k.load"
 		nice -n 10 "$root/ci/lab" run --kernel "$k" --fs ext4 --timeout 3600 \
 			--out "$results/$k" --quiet -- env DT_NEW_BIN="$build/bpf/tests" \
 			DT_OLD_BIN="$old_bin" DT_PREV_BIN="${BPF_PREV_BIN:-}" DT_BENCH_ROUNDS="$rounds" \
@@ -88,7 +89,13 @@ L.append("Regenerate (the whole table comes from one lab boot per kernel; QEMU T
 L.append("2 vCPUs, on a host shared with other jobs, so compare within a kernel's")
 L.append("rows, not across runs):\n")
 L.append(f"    bpf/tests/bench_bpf.sh {rounds} {' '.join(kernels)}\n")
-L.append(f"({datetime.date.today().isoformat()}.)  The workload (`dax_workload fault-bench`) truncates a")
+loads = []
+for k in kernels:
+    f = os.path.join(results, f"{k}.load")
+    if os.path.exists(f):
+        loads.append(f"{k} {open(f).read().strip()}")
+load_note = f" Host load average when each kernel's boot started: {', '.join(loads)}." if loads else ""
+L.append(f"({datetime.date.today().isoformat()}.{load_note})  The workload (`dax_workload fault-bench`) truncates a")
 L.append("256-page file on ext4 DAX and write-faults every page, 40 times per run")
 L.append("(10,240 allocating faults).  Per configuration: median of the rounds,")
 L.append("run in rotated order.  *BPF run time* is the sum of run_time_ns of all")
@@ -105,7 +112,8 @@ L.append(f"What changed between the baseline ({base}) and this tree (bpf/README.
 L.append("\"What a probe costs\"): compact records reserved in place instead of")
 L.append("112-byte events built on the stack and copied; pid and comm once per task;")
 L.append("ENTER/EXIT brackets in task-local storage instead of hash maps; one")
-L.append("wake-up per 64 KiB per CPU instead of one per event once 64 KiB wait; no")
+L.append("wake-up per 512 KiB per CPU (all CPUs' together at most a quarter of the")
+L.append("ring) instead of one per event once 64 KiB wait; no")
 L.append("bpf_ringbuf_query, no per-CPU map lookup per event; no ext4_dax_fault")
 L.append("trampoline (the fault tracepoints carry FAULT_FLAG_MKWRITE); a zeroing")
 L.append("is reported once, by the first hook it passes (the allocator's tracepoint")
