@@ -153,8 +153,9 @@ private:
 	// (the parts of a fault held across the reading), are sorted and
 	// merged back among the others, which keep their ring order: sorting
 	// every event of a large batch cost the reader more than the probes
-	// saved by joining faults (bench/LIVE.md, overload).  Pointers, not
-	// events, are what moves.
+	// saved by joining faults (lab overload, commits 67f681e and ed5a0bf).
+	// Pointers, not events, are what moves.  The merge is written out, not
+	// std::merge: the others are in order only within kSortSlackNs.
 	void arrange()
 	{
 		view_.reserve(batch_.size());
