@@ -11,8 +11,9 @@
  * Instead a task's pid and comm go into the ring once (struct dt_rec_task,
  * again when its comm or tid changes), and events carry only what varies:
  * struct dt_rec (64 bytes), or struct dt_rec_ext (88) for the events with
- * a block range or an iomap answer, or struct dt_rec_fault (256) for a
- * whole PTE fault.  The record kind is the size the ring reports and, for
+ * a block range or an iomap answer, struct dt_rec_fault (272) for a
+ * whole PTE fault, or struct dt_rec_deletes (320) for a removal's run of
+ * deletions.  The record kind is the size the ring reports and, for
  * task records, the type byte.
  */
 #ifndef DAXTRACE_RING_H
@@ -63,7 +64,10 @@ struct dt_rec_ext {
  * its FAULT_ENTER (enter, as a struct dt_rec, reserved = DT_PART_* bits),
  * FAULT_EXIT time and result, and what the same task reported inside it,
  * zeroing and the iomap answer, each as the struct dt_rec_ext it would
- * have been sent as.  Every part keeps its own time stamp; the loader
+ * have been sent as, and the tagging of the page's entry dirty
+ * (dax_entry_mkdirty, patches/), of which only the time and the pfn vary:
+ * the rest of its DT_MKWRITE_DIRTY is the fault's own inode and page.
+ * Every part keeps its own time stamp; the loader
  * delivers the dt_events in time order.  Holding a part costs no lateness
  * worth the name: the record is sent before the task can sleep (a task
  * switched out sends what it holds there and then), so it comes at most
@@ -71,6 +75,9 @@ struct dt_rec_ext {
  */
 #define DT_PART_ZERO (1u << 0)
 #define DT_PART_IOMAP (1u << 1)
+#define DT_PART_DIRTY (1u << 2)
+/* How many dt_events the parts in P stand for (one each). */
+#define DT_PART_COUNT(p) (((p) & 1u) + (((p) >> 1) & 1u) + (((p) >> 2) & 1u))
 
 struct dt_rec_fault {
 	struct dt_rec enter;
@@ -78,6 +85,8 @@ struct dt_rec_fault {
 	__s64 exit_ret;
 	struct dt_rec_ext zero;
 	struct dt_rec_ext iomap;
+	__u64 dirty_ts;
+	__u64 dirty_pfn;
 };
 
 struct dt_rec_task {
@@ -120,7 +129,10 @@ struct dt_cpu_slot {
 	__u64 del_index;
 	__u64 folded;		/* idle disassociations not sent (the deletion was) */
 	__u64 joined;		/* PTE faults sent as one struct dt_rec_fault */
-	__u64 pad;
+	/* The task (pointer) that opened a removal (truncate, punch, ...) on
+	 * this CPU and has not left it since: its deletions may be held in
+	 * dt_dels (struct dt_del_held). */
+	__u64 removing;
 };
 
 /*
@@ -138,11 +150,40 @@ struct dt_held {
 	struct dt_rec_fault rec;	/* rec.enter.reserved: DT_PART_* held */
 };
 
+/*
+ * The deletions of mapping entries (DT_ENTRY_DELETE) one task's removal
+ * (truncate, punch, collapse, ... : inside its REMOVE_ENTER/EXIT) makes on
+ * one CPU in a row for one inode, up to DT_DEL_BATCH, sent as one record
+ * instead of one each: head is the first deletion's record with
+ * reserved = how many, and every deletion keeps its own time stamp and
+ * index.  Held in the CPU's struct dt_del_held until the batch is full,
+ * another inode's or task's deletion comes, the removal ends or the task
+ * leaves the CPU; so a deletion is late by at most DT_DEL_BATCH pages'
+ * teardown.
+ */
+#define DT_DEL_BATCH 16
+
+struct dt_del_page {
+	__u64 ts;
+	__u64 index;
+};
+
+struct dt_rec_deletes {
+	struct dt_rec head;
+	struct dt_del_page page[DT_DEL_BATCH];
+};
+
+struct dt_del_held {
+	__u64 task;		/* the holder (task_struct pointer); 0: none */
+	struct dt_rec_deletes rec;
+};
+
 #ifdef __cplusplus
+static_assert(sizeof(struct dt_rec_deletes) == 320, "dt_rec_deletes");
 static_assert(sizeof(struct dt_rec) == 64, "dt_rec");
 static_assert(sizeof(struct dt_rec_ext) == 88, "dt_rec_ext");
 static_assert(sizeof(struct dt_rec_task) == 40, "dt_rec_task");
-static_assert(sizeof(struct dt_rec_fault) == 256, "dt_rec_fault");
+static_assert(sizeof(struct dt_rec_fault) == 272, "dt_rec_fault");
 static_assert(sizeof(struct dt_cpu_slot) == 128, "dt_cpu_slot");
 static_assert(DT_TYPE_MAX < DT_REC_TASK && DT_HOOK_MAX <= 0xff, "type and hook fit a byte");
 #endif

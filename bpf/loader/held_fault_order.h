@@ -21,6 +21,10 @@
 // What is left is a fault held and sent within one poll()'s reading of
 // the ring, late by at most that reading's length.
 //
+// A removal's run of deletions held on its CPU (struct dt_rec_deletes)
+// is waited for the same way, by its first deletion's time stamp: in what
+// follows, "FAULT_ENTER" stands for that DT_ENTRY_DELETE too.
+//
 // Kept apart from the loader so that a stalled CPU can be replayed in a
 // unit test (bpf/tests/held_fault_order_test.cpp).
 #pragma once
@@ -42,14 +46,22 @@ public:
 	static constexpr uint64_t kGiveUpNs = 2'000'000'000;
 	static constexpr size_t kHoldBackMax = 1u << 18;
 
-	// An event read from the ring in this poll(), in ring order.
-	void take(const dt_event &e)
+	// An event read from the ring in this poll(), in ring order, built by
+	// BUILD (void(dt_event &), given a zeroed event) where it is kept: the
+	// loader writes each event once instead of building it and copying it.
+	template <class Build> void take_built(Build &&build)
 	{
+		dt_event &e = batch_.emplace_back();
+		build(e);
 		if (e.ts > batch_newest_)
 			batch_newest_ = e.ts;
 		else if (e.ts + kSortSlackNs < batch_newest_)
 			batch_disordered_ = true;
-		batch_.push_back(e);
+	}
+
+	void take(const dt_event &e)
+	{
+		take_built([&e](dt_event &slot) { slot = e; });
 	}
 
 	// A CPU holds a fault with this FAULT_ENTER time stamp (read from its
@@ -77,7 +89,7 @@ public:
 	{
 		if (!held_enters_.empty())
 			for (const dt_event &e : batch_)
-				if (e.type == DT_FAULT_ENTER)
+				if (e.type == DT_FAULT_ENTER || e.type == DT_ENTRY_DELETE)
 					if (auto it = held_enters_.find(e.ts); it != held_enters_.end())
 						held_enters_.erase(it);
 		if (batch_newest_ > newest_ts_)

@@ -625,6 +625,10 @@ struct ProbeSet::Impl {
 			uint64_t ts = h.rec.enter.ts;
 			if (h.task)
 				order.held(ts);
+			const volatile dt_del_held &d = skel->bss->dt_dels[c];
+			ts = d.rec.head.ts;
+			if (d.task)
+				order.held(ts);
 		}
 	}
 
@@ -641,11 +645,20 @@ struct ProbeSet::Impl {
 				continue;
 			dt_rec_fault f;
 			memcpy(&f, (const void *)&h.rec, sizeof(f));
-			uint32_t n = h.nev + !!(f.enter.reserved & DT_PART_ZERO) +
-				     !!(f.enter.reserved & DT_PART_IOMAP);
+			uint32_t n = h.nev + DT_PART_COUNT(f.enter.reserved);
 			h.task = 0;
 			expand_joined(f, false);
 			skel->bss->dt_cpu[c].emitted += n;
+		}
+		for (int c = 0; c < ncpus && c < DT_MAX_CPUS; c++) {
+			volatile dt_del_held &d = skel->bss->dt_dels[c];
+			if (!d.task)
+				continue;
+			dt_rec_deletes r;
+			memcpy(&r, (const void *)&d.rec, sizeof(r));
+			d.task = 0;
+			expand_deletes(r);
+			skel->bss->dt_cpu[c].emitted += std::min<uint32_t>(r.head.reserved, DT_DEL_BATCH);
 		}
 		order.give_up();
 	}
@@ -656,12 +669,18 @@ struct ProbeSet::Impl {
 		delivered++;
 	}
 
-	void take(const dt_event &e)
+	// The event BUILD (void(dt_event &), given a zeroed event) makes,
+	// built in place: in the order's batch while joining, else on the
+	// stack and handed straight on.
+	template <class Build> void take_built(Build &&build)
 	{
-		if (joining)
-			order.take(e);
-		else
-			pass(e);
+		if (joining) {
+			order.take_built(build);
+			return;
+		}
+		dt_event e{};
+		build(e);
+		pass(e);
 	}
 
 	// One ring record (daxtrace_ring.h) -> the dt_events it stands for.
@@ -685,16 +704,24 @@ struct ProbeSet::Impl {
 			memcpy(ti.comm, t.comm, DT_COMM_LEN);
 			return;
 		}
+		// Read in place: ring records are 8-byte aligned, and every field
+		// is read once.
 		if (size == sizeof(dt_rec_fault)) {
-			dt_rec_fault f;
-			memcpy(&f, data, sizeof(f));
-			expand_joined(f, true);
+			expand_joined(*static_cast<const dt_rec_fault *>(data), true);
 			return;
 		}
-		if (size != sizeof(dt_rec) && size != sizeof(dt_rec_ext))
+		if (size == sizeof(dt_rec_ext)) {
+			expand_rec(*static_cast<const dt_rec_ext *>(data));
+			return;
+		}
+		if (size == sizeof(dt_rec_deletes)) {
+			expand_deletes(*static_cast<const dt_rec_deletes *>(data));
+			return;
+		}
+		if (size != sizeof(dt_rec))
 			return;
 		dt_rec_ext x{};
-		memcpy(&x, data, size);
+		memcpy(&x.r, data, sizeof(x.r));
 		expand_rec(x);
 	}
 
@@ -707,16 +734,28 @@ struct ProbeSet::Impl {
 		x.r = f.enter;
 		x.r.reserved = 0;
 		expand_rec(x);
-		const dt_rec_ext *first = nullptr, *second = nullptr;
+		dt_rec_ext dirty{};
+		const dt_rec_ext *inside[3];
+		size_t n = 0;
 		if (parts & DT_PART_ZERO)
-			first = &f.zero;
+			inside[n++] = &f.zero;
 		if (parts & DT_PART_IOMAP)
-			(first ? second : first) = &f.iomap;
-		if (second && second->r.ts < first->r.ts)
-			std::swap(first, second);
-		for (const dt_rec_ext *p : {first, second})
-			if (p)
-				expand_rec(*p);
+			inside[n++] = &f.iomap;
+		if (parts & DT_PART_DIRTY) {
+			// What dax_entry_mkdirty would have sent: the fault's page.
+			dirty.r = x.r;
+			dirty.r.ts = f.dirty_ts;
+			dirty.r.type = DT_MKWRITE_DIRTY;
+			dirty.r.hook = DT_HOOK_TP_MKWRITE_DIRTY;
+			dirty.r.flags = DT_F_WRITE;
+			dirty.r.nr_pages = 1;
+			dirty.block = f.dirty_pfn;
+			inside[n++] = &dirty;
+		}
+		std::stable_sort(inside, inside + n,
+			  [](const dt_rec_ext *a, const dt_rec_ext *b) { return a->r.ts < b->r.ts; });
+		for (size_t i = 0; i < n; i++)
+			expand_rec(*inside[i]);
 		if (!ended)
 			return;
 		x.r.ts = f.exit_ts;
@@ -726,21 +765,65 @@ struct ProbeSet::Impl {
 		expand_rec(x);
 	}
 
+	// A removal's run of deletions (struct dt_rec_deletes): one
+	// DT_ENTRY_DELETE each, with its own time and index.
+	void expand_deletes(const dt_rec_deletes &d)
+	{
+		dt_rec_ext x{};
+		x.r = d.head;
+		x.r.reserved = 0;
+		uint32_t n = std::min<uint32_t>(d.head.reserved, DT_DEL_BATCH);
+		for (uint32_t i = 0; i < n; i++) {
+			x.r.ts = d.page[i].ts;
+			x.r.pgoff = d.page[i].index;
+			expand_rec(x);
+		}
+	}
+
 	void expand_rec(const dt_rec_ext &x)
 	{
 		const dt_rec &r = x.r;
-		dt_event e{};
+		if (!last_task || r.tid != last_tid) {
+			auto it = tasks.find(r.tid);
+			last_task = it != tasks.end() ? &it->second : nullptr;
+			last_tid = r.tid;
+		}
+		auto plain = [this, &x](dt_event &e) { fill(e, x); };
+		if (!(r.flags & DT_RF_MKWRITE)) {
+			take_built(plain);
+			return;
+		}
+		// The first write to a read-mapped ext4 page, seen by the fault
+		// tracepoint: ->pfn_mkwrite brackets the fault.
+		bool enter = r.type == DT_FAULT_ENTER;
+		auto mkwrite = [this, &x, enter](dt_event &m) {
+			fill(m, x);
+			m.type = enter ? DT_MKWRITE_ENTER : DT_MKWRITE_EXIT;
+			m.nr_pages = 1;
+			m.flags = DT_F_WRITE;
+			if (enter)
+				m.ret = 0;
+		};
+		if (enter) {
+			take_built(mkwrite);
+			take_built(plain);
+		} else {
+			take_built(plain);
+			take_built(mkwrite);
+		}
+	}
+
+	// The dt_event a record stands for, its task's pid and comm from
+	// last_task (what expand_rec() looked up).
+	void fill(dt_event &e, const dt_rec_ext &x) const
+	{
+		const dt_rec &r = x.r;
 		e.ts = r.ts;
 		e.type = r.type;
 		e.hook = r.hook;
 		e.cpu = r.cpu;
 		e.op = r.op;
 		e.tid = r.tid;
-		if (!last_task || r.tid != last_tid) {
-			auto it = tasks.find(r.tid);
-			last_task = it != tasks.end() ? &it->second : nullptr;
-			last_tid = r.tid;
-		}
 		if (last_task) {
 			e.pid = last_task->pid;
 			memcpy(e.comm, last_task->comm, DT_COMM_LEN);
@@ -756,27 +839,6 @@ struct ProbeSet::Impl {
 		e.len = x.len;
 		e.iomap_type = x.iomap_type;
 		e.iomap_flags = x.iomap_flags;
-		if (!(r.flags & DT_RF_MKWRITE)) {
-			take(e);
-			return;
-		}
-		// The first write to a read-mapped ext4 page, seen by the fault
-		// tracepoint: ->pfn_mkwrite brackets the fault.
-		dt_event m = e;
-		m.nr_pages = 1;
-		m.flags = DT_F_WRITE;
-		m.ret = 0;
-		if (e.type == DT_FAULT_ENTER) {
-			m.type = DT_MKWRITE_ENTER;
-			take(m);
-			take(e);
-		} else {
-			m.type = DT_MKWRITE_EXIT;
-			m.ret = e.ret;
-			take(e);
-			take(m);
-		}
-		return;
 	}
 
 	// The BPF side's per-CPU counters, read straight from its .bss.

@@ -109,14 +109,72 @@ BRACKET_EXIT_PROGS(xfs_swap_extents, DT_HOOK_FN_XFS_SWAP_EXTENTS, DT_REMOVE_EXIT
  * not sent: one record per idle page instead of two.  A pinned page's
  * disassociation is always sent, and so is any without the deletion just
  * before it (the delete hook absent or disabled, invalidation, another
- * task, the tail pages of a PMD entry on the series' tracepoint).
+ * task, the tail pages of a PMD entry on the series' tracepoint).  Inside
+ * a removal, the deletions themselves are sent a run at a time
+ * (deletion_held()).
  */
+/*
+ * A deletion inside a removal current opened on this CPU (s->removing) is
+ * held in the CPU's dt_dels with the ones before it of the same inode,
+ * and sent DT_DEL_BATCH at a time (struct dt_rec_deletes): the one
+ * admission, reservation and submission a removal's run of pages costs
+ * instead of one per page.  Returns false if the deletion is not held
+ * (then it is sent on its own); true if it is, or if it was filtered or
+ * dropped.
+ */
+static __always_inline bool deletion_held(struct inode *inode, __u64 index, bool direct)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct dt_cpu_slot *s = cpu_slot(task);
+	struct dt_del_held *d;
+	struct dt_out o;
+	__u16 flags = 0;
+	__u32 dev, n;
+	__u64 ino;
+
+	if (s->removing != (__u64)task || !inode)
+		return false;
+	d = &dt_dels[task_cpu_of(task) & (DT_MAX_CPUS - 1)];
+	inode_ids(inode, direct, &dev, &ino, &flags);
+	n = d->rec.head.reserved;
+	if (d->task == (__u64)task && d->rec.head.dev == dev && d->rec.head.ino == ino) {
+		struct dt_del_page *p = &d->rec.page[n & (DT_DEL_BATCH - 1)];
+
+		p->ts = bpf_ktime_get_ns();
+		p->index = index;
+		d->rec.head.reserved = ++n;
+	} else {
+		if (d->task)
+			dels_flush(d, s);
+		if (rec_admit(&o, dev, ino, flags, 1, NULL, false) != DT_OPEN_OK)
+			return true;
+		__builtin_memset(&d->rec.head, 0, sizeof(d->rec.head));
+		rec_head(&d->rec.head, &o, DT_ENTRY_DELETE, DT_HOOK_FN_DELETE_MAPPING_ENTRY,
+			 dev, ino, flags);
+		d->rec.head.pgoff = index;
+		d->rec.head.nr_pages = 1;
+		d->rec.page[0].ts = d->rec.head.ts;
+		d->rec.page[0].index = index;
+		d->rec.head.reserved = n = 1;
+		d->task = (__u64)task;
+	}
+	s->del_tid = task->pid;
+	s->del_inode = (__u64)inode;
+	s->del_index = index;
+	if (n >= DT_DEL_BATCH)
+		dels_flush(d, s);
+	return true;
+}
+
 static __always_inline void entry_delete(struct address_space *mapping,
 					 __u64 index, bool direct)
 {
 	struct inode *inode = READ_KERNEL(direct, mapping, host);
 	struct dt_out o;
 
+	/* Load-time constants: without them the verifier drops the call. */
+	if (join_faults && join_fentry_parts && deletion_held(inode, index, direct))
+		return;
 	if (!rec_open_inode(&o, DT_ENTRY_DELETE, DT_HOOK_FN_DELETE_MAPPING_ENTRY,
 			    inode, direct, 0, false, 1))
 		return;
@@ -179,6 +237,7 @@ static __always_inline void disassociate(void *entry,
 	refcount = page_refcount(page, false);
 	if (teardown_reported(inode, index, trunc, refcount))
 		return;
+	dels_before_next();
 	if (!rec_open_inode(&o, DT_ENTRY_DISASSOC, DT_HOOK_FN_DISASSOCIATE_ENTRY,
 			    inode, direct, trunc ? DT_F_TRUNC : 0, true, 1))
 		return;
@@ -197,8 +256,10 @@ FENTRY_AND_KPROBE(dax_disassociate_entry, (void *entry,
 /* The series' tracepoint: once per page of the entry, with its index. */
 TRACEPOINT_PROGS(dax_entry_disassociate, (struct inode *inode, unsigned long index,
 	struct page *page, bool trunc),
-	if (!teardown_reported(inode, index, trunc, page_refcount(page, direct)))
+	if (!teardown_reported(inode, index, trunc, page_refcount(page, direct))) {
+		dels_before_next();
 		tp_page(inode, index, page, DT_ENTRY_DISASSOC, DT_HOOK_TP_DISASSOCIATE,
-			trunc ? DT_F_TRUNC : 0, direct))
+			trunc ? DT_F_TRUNC : 0, direct);
+	})
 
 #endif /* DAXTRACE_BLOCK_REMOVAL_BPF_H */

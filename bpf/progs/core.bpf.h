@@ -84,6 +84,9 @@ __u64 dt_vmemmap;
 /* The PTE fault each CPU is in the middle of (struct dt_held). */
 struct dt_held dt_held[DT_MAX_CPUS];
 
+/* The deletions each CPU holds (struct dt_del_held). */
+struct dt_del_held dt_dels[DT_MAX_CPUS];
+
 /*
  * What a task's probes share, in task-local storage (no hash map, no
  * per-event key): the pid and comm user space last learnt for it, the
@@ -387,10 +390,24 @@ static __always_inline struct dt_held *held_slot(struct task_struct *task)
 }
 
 /*
+ * Whether a part (PART, a DT_PART_* bit) about inode DEV:INO joins the
+ * fault H holds: TASK (current) holds it, it has no such part yet, and it
+ * is a fault of the same inode.  Then the part needs no admission of its
+ * own: the fault's ENTER passed the filters and made sure user space knows
+ * the task.
+ */
+static __always_inline bool held_takes(struct dt_held *h, struct task_struct *task,
+				       __u32 dev, __u64 ino, __u32 part)
+{
+	return join_faults && h->task == (__u64)task && !(h->rec.enter.reserved & part) &&
+	       h->rec.enter.dev == dev && h->rec.enter.ino == ino;
+}
+
+/*
  * rec_open() for a record that is a part of a fault (PART, a DT_PART_*
- * bit; 0: it is not): when current holds a fault that has no such part
- * yet, the record is written into the held fault instead of the ring,
- * and rec_submit() only marks it present.
+ * bit; 0: it is not): when held_takes() it, the record is written into
+ * the held fault instead of the ring, and rec_submit() only marks it
+ * present.
  */
 static __always_inline enum dt_open rec_open_part(struct dt_out *o, __u8 type, __u8 hook,
 						  __u32 dev, __u64 ino, __u16 flags,
@@ -398,39 +415,47 @@ static __always_inline enum dt_open rec_open_part(struct dt_out *o, __u8 type, _
 						  struct dt_task *known, bool need_task,
 						  __u32 part)
 {
-	enum dt_open st = rec_admit(o, dev, ino, flags, nev, known, need_task);
-	struct dt_held *h = NULL;
+	enum dt_open st;
 	struct dt_rec *r;
 
+	/* join_faults is a load-time constant: off, the verifier drops this. */
+	if (part && join_faults) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct dt_held *h = held_slot(task);
+
+		if (held_takes(h, task, dev, ino, part)) {
+			r = part == DT_PART_ZERO ? &h->rec.zero.r : &h->rec.iomap.r;
+			__builtin_memset(r, 0, sizeof(struct dt_rec_ext));
+			o->s = cpu_slot(task);
+			o->nev = nev;
+			o->t = known;
+			o->h = h;
+			o->part = part;
+			o->task = task;
+			o->tid = h->rec.enter.tid;
+			o->cpu = h->rec.enter.cpu;
+			o->size = sizeof(struct dt_rec_ext);
+			rec_head(r, o, type, hook, dev, ino, flags);
+			o->r = r;
+			return DT_OPEN_OK;
+		}
+	}
+	st = rec_admit(o, dev, ino, flags, nev, known, need_task);
 	if (st != DT_OPEN_OK)
 		return st;
 	o->size = ext ? sizeof(struct dt_rec_ext) : sizeof(struct dt_rec);
-	/* join_faults is a load-time constant: off, the verifier drops this. */
-	if (part && join_faults) {
-		h = held_slot(o->task);
-		if (h->task != (__u64)o->task || (h->rec.enter.reserved & part))
-			h = NULL;
+	if (ext)
+		r = bpf_ringbuf_reserve(&dt_events, sizeof(struct dt_rec_ext), 0);
+	else
+		r = bpf_ringbuf_reserve(&dt_events, sizeof(struct dt_rec), 0);
+	if (!r) {
+		o->s->dropped += nev;
+		return DT_OPEN_DROPPED;
 	}
-	if (h) {
-		barrier_var(h);
-		r = part == DT_PART_ZERO ? &h->rec.zero.r : &h->rec.iomap.r;
+	if (ext)
 		__builtin_memset(r, 0, sizeof(struct dt_rec_ext));
-		o->h = h;
-		o->part = part;
-	} else {
-		if (ext)
-			r = bpf_ringbuf_reserve(&dt_events, sizeof(struct dt_rec_ext), 0);
-		else
-			r = bpf_ringbuf_reserve(&dt_events, sizeof(struct dt_rec), 0);
-		if (!r) {
-			o->s->dropped += nev;
-			return DT_OPEN_DROPPED;
-		}
-		if (ext)
-			__builtin_memset(r, 0, sizeof(struct dt_rec_ext));
-		else
-			__builtin_memset(r, 0, sizeof(struct dt_rec));
-	}
+	else
+		__builtin_memset(r, 0, sizeof(struct dt_rec));
 	rec_head(r, o, type, hook, dev, ino, flags);
 	o->r = r;
 	return DT_OPEN_OK;
@@ -469,6 +494,32 @@ static __always_inline void send_copy(struct dt_cpu_slot *s, const void *src, __
 	bpf_ringbuf_submit(r, wake_flags(s, size));
 }
 
+/* The DT_MKWRITE_DIRTY F holds (DT_PART_DIRTY) as the record
+ * dax_entry_mkdirty would have sent: the fault's inode and page. */
+static __always_inline void send_dirty(struct dt_cpu_slot *s, const struct dt_rec_fault *f)
+{
+	struct dt_rec_ext *x = bpf_ringbuf_reserve(&dt_events, sizeof(*x), 0);
+
+	if (!x) {
+		s->dropped++;
+		return;
+	}
+	__builtin_memset(x, 0, sizeof(*x));
+	x->r.ts = f->dirty_ts;
+	x->r.tid = f->enter.tid;
+	x->r.type = DT_MKWRITE_DIRTY;
+	x->r.hook = DT_HOOK_TP_MKWRITE_DIRTY;
+	x->r.cpu = f->enter.cpu;
+	x->r.dev = f->enter.dev;
+	x->r.flags = DT_F_WRITE;
+	x->r.ino = f->enter.ino;
+	x->r.pgoff = f->enter.pgoff;
+	x->r.nr_pages = 1;
+	x->block = f->dirty_pfn;
+	s->emitted++;
+	bpf_ringbuf_submit(x, wake_flags(s, sizeof(*x)));
+}
+
 /*
  * Send what H holds part by part, as if nothing had been held, and free
  * it.  Freed first: user space, which watches the slots to hold back
@@ -487,6 +538,55 @@ static __always_inline void held_flush(struct dt_held *h, struct dt_cpu_slot *s)
 		send_copy(s, &h->rec.zero, sizeof(struct dt_rec_ext), 1);
 	if (parts & DT_PART_IOMAP)
 		send_copy(s, &h->rec.iomap, sizeof(struct dt_rec_ext), 1);
+	if (parts & DT_PART_DIRTY)
+		send_dirty(s, &h->rec);
+}
+
+/* Send the deletions D holds as one struct dt_rec_deletes, and free it
+ * (first, as held_flush() does). */
+static __always_inline void dels_flush(struct dt_del_held *d, struct dt_cpu_slot *s)
+{
+	__u32 n = d->rec.head.reserved;
+	struct dt_rec_deletes *r;
+
+	d->task = 0;
+	r = bpf_ringbuf_reserve(&dt_events, sizeof(*r), 0);
+	if (!r) {
+		s->dropped += n;
+		return;
+	}
+	__builtin_memcpy(r, &d->rec, sizeof(*r));
+	s->emitted += n;
+	bpf_ringbuf_submit(r, wake_flags(s, sizeof(*r)));
+}
+
+/* TASK (current) leaves its removal or its CPU: send the deletions it
+ * holds there, and deletions are not held any more until it opens a
+ * removal on a CPU again. */
+static __always_inline void removal_leave(struct task_struct *task)
+{
+	struct dt_cpu_slot *s = cpu_slot(task);
+	struct dt_del_held *d = &dt_dels[task_cpu_of(task) & (DT_MAX_CPUS - 1)];
+
+	if (s->removing == (__u64)task)
+		s->removing = 0;
+	if (d->task == (__u64)task)
+		dels_flush(d, s);
+}
+
+/* Before a record that must follow current's held deletions in the ring
+ * (the disassociation of a page one of them tore down): send them. */
+static __always_inline void dels_before_next(void)
+{
+	struct task_struct *task;
+	struct dt_del_held *d;
+
+	if (!join_faults || !join_fentry_parts)
+		return;
+	task = bpf_get_current_task_btf();
+	d = &dt_dels[task_cpu_of(task) & (DT_MAX_CPUS - 1)];
+	if (d->task == (__u64)task)
+		dels_flush(d, cpu_slot(task));
 }
 
 static __always_inline struct dt_rec_ext *rec_ext(struct dt_out *o)
@@ -616,6 +716,10 @@ static __always_inline void ev_enter(__u8 type, __u8 hook, struct inode *inode,
 		x->r.nr_pages = nr_pages;
 		x->len = len;
 		rec_submit(&o);
+		/* Its deletions may be held (deletion_held(); the same
+		 * conditions as a fentry program's part of a held fault). */
+		if (type == DT_REMOVE_ENTER && join_faults && join_fentry_parts)
+			o.s->removing = (__u64)o.task;
 	}
 	if (!o.t)
 		return;
@@ -639,6 +743,8 @@ static __always_inline void ev_exit(__u8 hook, __u8 type, __s64 ret)
 	struct dt_pend *p;
 	struct dt_out o;
 
+	if (type == DT_REMOVE_EXIT && join_faults && join_fentry_parts)
+		removal_leave(task);
 	if (!t)
 		return;
 	p = &t->pend[pend_slot(hook)];

@@ -60,14 +60,24 @@ static __always_inline bool fault_join_send(__u64 pgoff, int result)
 		return false;
 	}
 	parts = h->rec.enter.reserved;
-	nev = 2 * h->nev + !!(parts & DT_PART_ZERO) + !!(parts & DT_PART_IOMAP);
+	nev = 2 * h->nev + DT_PART_COUNT(parts);
 	f = bpf_ringbuf_reserve(&dt_events, sizeof(*f), 0);
 	if (!f) {
 		s->dropped += nev;
 		h->task = 0;
 		return true;
 	}
-	__builtin_memcpy(f, &h->rec, sizeof(*f));
+	/* Only the parts present: the loader reads no other (a fault over
+	 * allocated blocks, the common case, has no zeroing). */
+	__builtin_memcpy(f, &h->rec, offsetof(struct dt_rec_fault, zero));
+	if (parts & DT_PART_ZERO)
+		__builtin_memcpy(&f->zero, &h->rec.zero, sizeof(f->zero));
+	if (parts & DT_PART_IOMAP)
+		__builtin_memcpy(&f->iomap, &h->rec.iomap, sizeof(f->iomap));
+	if (parts & DT_PART_DIRTY) {
+		f->dirty_ts = h->rec.dirty_ts;
+		f->dirty_pfn = h->rec.dirty_pfn;
+	}
 	h->task = 0;
 	f->exit_ts = bpf_ktime_get_ns();
 	f->exit_ret = result;
@@ -123,7 +133,8 @@ TRACEPOINT_PROGS(dax_pmd_fault_done, (struct inode *inode, struct vm_fault *vmf,
 	tp_fault(inode, vmf, result, DT_FAULT_EXIT, DT_HOOK_TP_PMD_FAULT_DONE, DT_F_PMD, direct))
 
 /*
- * A task leaving its CPU sends the fault it holds there, part by part:
+ * A task leaving its CPU sends the fault it holds there, part by part,
+ * and the deletions it holds there (removal_leave()):
  * holding ends where the fault could start waiting, so no part comes
  * later than the CPU time the fault ran so far (the engine's reorder
  * window is 10 ms).  sched_switch runs with current = prev.
@@ -135,6 +146,8 @@ static __always_inline void fault_switch_out(void)
 
 	if (h->task)
 		held_flush(h, cpu_slot(task));
+	if (join_fentry_parts)
+		removal_leave(task);
 }
 
 TRACEPOINT_PROGS(sched_switch, (bool preempt, struct task_struct *prev),

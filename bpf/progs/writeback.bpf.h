@@ -113,6 +113,31 @@ int BPF_KRETPROBE(kr_dax_finish_sync_fault, unsigned int ret)
 	return 0;
 }
 
+/*
+ * A write fault tags its page's entry dirty before it ends: when current
+ * holds that fault, the tagging joins it (DT_PART_DIRTY) as a time and a
+ * pfn, the rest of its record being the fault's own.
+ */
+static __always_inline bool dirty_join(struct inode *inode, __u64 index, __u64 pfn,
+				       bool direct)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct dt_held *h = held_slot(task);
+	__u16 flags = 0;
+	__u32 dev;
+	__u64 ino;
+
+	if (!join_faults || h->task != (__u64)task || h->rec.enter.pgoff != index)
+		return false;
+	inode_ids(inode, direct, &dev, &ino, &flags);
+	if (!held_takes(h, task, dev, ino, DT_PART_DIRTY))
+		return false;
+	h->rec.dirty_ts = bpf_ktime_get_ns();
+	h->rec.dirty_pfn = pfn;
+	h->rec.enter.reserved |= DT_PART_DIRTY;
+	return true;
+}
+
 /* New tracepoints (patches/): entry tagged dirty / cleaned. */
 static __always_inline void tp_entry(struct inode *inode, __u64 index,
 				     __u64 pfn, __u8 type, __u8 hook, bool direct)
@@ -120,6 +145,8 @@ static __always_inline void tp_entry(struct inode *inode, __u64 index,
 	struct dt_out o;
 	struct dt_rec_ext *x;
 
+	if (type == DT_MKWRITE_DIRTY && dirty_join(inode, index, pfn, direct))
+		return;
 	if (!rec_open_inode(&o, type, hook, inode, direct,
 			    type == DT_MKWRITE_DIRTY ? DT_F_WRITE : 0, true, 1))
 		return;

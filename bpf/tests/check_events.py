@@ -271,6 +271,23 @@ def check_msync(t, mine, need):
         t.ok(set(range(8)) <= dirtied,
              f"{T}: every written page's entry tagged dirty (mkdirty)",
              f"dirtied {sorted(dirtied)}")
+        # The tagging happens inside the write fault, and is delivered so
+        # however the fault was sent (part by part, or joined in one record
+        # whose dirty part carries only a time and a pfn): same task, page and
+        # inode, between that task's FAULT_ENTER and FAULT_EXIT.
+        if need("dax_fault", T):
+            outside = []
+            for d in mine:
+                if d["hook"] != "fs_dax:dax_entry_mkdirty" or d["pgoff"] not in range(8):
+                    continue
+                same = lambda e: e["tid"] == d["tid"] and e["pgoff"] == d["pgoff"] and \
+                    e["ino"] == d["ino"]
+                fe = last(mine, lambda e: e["type"] == "fault_enter" and same(e), before=d)
+                fx = fe and first(mine, lambda e: e["type"] == "fault_exit" and same(e), after=fe)
+                if not (fe and fx and fe["ts"] <= d["ts"] <= fx["ts"]):
+                    outside.append(d["pgoff"])
+            t.ok(not outside, f"{T}: each tagging lies inside its write fault",
+                 f"outside: pages {sorted(outside)}")
     if not need("writeback_range", T):
         return
     wr = first(mine, lambda e: e["type"] == "wb_range_enter")
@@ -347,6 +364,16 @@ def check_pinned(t, name, mine, hold_ms, need, folded):
         deleted = first(b, lambda e: e["type"] == "entry_delete" and e["pgoff"] == 3,
                         after=after)
         t.ok(deleted is not None, f"{T}: entry of page 3 deleted after the break")
+        # Inside a removal the deletions are sent a run at a time
+        # (struct dt_rec_deletes); each must still arrive once, with its
+        # own time stamp.
+        dels = [e for e in b if e["type"] == "entry_delete"]
+        keys = [(e["ino"], e["pgoff"]) for e in dels]
+        stamps = [e["ts"] for e in dels]
+        t.ok(len(dels) > 1 and len(set(keys)) == len(keys) and
+             len(set(stamps)) == len(stamps) and stamps == sorted(stamps),
+             f"{T}: each deletion once, with its own time stamp, in time order",
+             f"{len(dels)} deletions, {len(set(keys))} pages, {len(set(stamps))} time stamps")
     if need("disassociate", T):
         d = first(b, lambda e: e["type"] == "entry_disassoc" and e["pgoff"] == 3,
                   after=after)

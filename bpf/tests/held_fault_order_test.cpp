@@ -107,6 +107,21 @@ TEST(HeldFaultOrder, FaultSeenHeldHoldsNewerEventsBack)
 	EXPECT_EQ(o.waiting(), 0u);
 }
 
+// A removal's run of deletions held on a stalled CPU is waited for like
+// a held fault: by its first DT_ENTRY_DELETE's time stamp.
+TEST(HeldFaultOrder, HeldDeletionsAreWaitedFor)
+{
+	HeldFaultOrder o;
+	EXPECT_EQ(poll(o, {ev(1 * ms, DT_IOMAP, 2), ev(40 * ms, DT_IOMAP, 2)}, {3 * ms}),
+		  std::vector<uint64_t>{1 * ms});
+	EXPECT_EQ(poll(o, {ev(3 * ms, DT_ENTRY_DELETE), ev(3 * ms + 10, DT_ENTRY_DELETE),
+			   ev(41 * ms, DT_IOMAP, 2)}),
+		  (std::vector<uint64_t>{3 * ms, 3 * ms + 10, 40 * ms, 41 * ms}));
+	EXPECT_EQ(o.held_back(), 1u);
+	EXPECT_EQ(o.given_up(), 0u);
+	EXPECT_EQ(o.waiting(), 0u);
+}
+
 // A batch's own late events and those that waited merge in time order.
 TEST(HeldFaultOrder, BatchAndWaitingEventsMerge)
 {
