@@ -294,7 +294,6 @@ struct ProbeSet::Impl {
 		return bpf_object__find_program_by_name(skel->obj, name);
 	}
 
-	// Advance each group's choice to the first viable candidate.
 	// Is dax_fault attached through its tracepoints this round?
 	bool fault_tracepoints_chosen() const
 	{
@@ -305,14 +304,37 @@ struct ProbeSet::Impl {
 		return m == Mechanism::TpBtf || m == Mechanism::RawTp;
 	}
 
+	// Is zeroing inside the allocator traced this round by tracepoint
+	// hook ALLOC_TP, with the block layer's zeroing hook attached too?
+	bool alloc_zeroing_chosen(uint16_t alloc_tp)
+	{
+		size_t a = dtabi::kGroup_alloc_zero, b = dtabi::kGroup_zero_blkdev;
+		if (choice[a] >= cands[a].size() || choice[b] >= cands[b].size())
+			return false;
+		const Candidate &c = cands[a][choice[a]];
+		for (const auto &[pn, id] : c.progs)
+			if (id == alloc_tp) {
+				struct bpf_program *p = prog_by_name(pn.c_str());
+				return p && target_exists(p, c.mech);
+			}
+		return false;
+	}
+
+	// Groups left out this round because others report what they would
+	// (choose()), and the choice each had then.
+	std::vector<bool> pruned = std::vector<bool>(dtabi::kGroupCount);
+	std::vector<size_t> saved_choice = std::vector<size_t>(dtabi::kGroupCount);
+
+	// Each group's choice: its first viable candidate, unless it is not
+	// needed.
 	void choose()
 	{
 		mkwrite_derived = false;
+		std::vector<size_t> after_alloc_zero;
 		for (size_t h = 0; h < cands.size(); h++) {
-			const auto &cl = cands[h];
 			HookStatus &s = status[h];
 			if (!s.applicable || opt.disable.count(s.name)) {
-				choice[h] = cl.size();
+				choice[h] = cands[h].size();
 				continue;
 			}
 			// ext4's ->pfn_mkwrite is ext4_dax_fault(), its ->fault as
@@ -325,42 +347,81 @@ struct ProbeSet::Impl {
 			// Only the fault tracepoints hold a fault to join.
 			if (h == dtabi::kGroup_fault_join &&
 			    (!opt.join_faults || !fault_tracepoints_chosen())) {
-				if (choice[h] < cl.size())
+				if (choice[h] < cands[h].size())
 					s.tried.push_back(!opt.join_faults
 						? "off (Options::join_faults, daxtrace --no-join-faults)"
 						: "not needed: the faults are not traced by their "
 						  "tracepoints, nothing is held");
-				choice[h] = cl.size();
+				choice[h] = cands[h].size();
 				continue;
 			}
-			while (choice[h] < cl.size()) {
-				const Candidate &c = cl[choice[h]];
-				std::string why;
-				if (opt.forbid.count(c.mech)) {
-					why = "not allowed by the options";
-				} else if (int r = kinfo.mechanism_support(c.mech); r < 0) {
-					why = r == -EOPNOTSUPP
-						? std::string("not available in this kernel (no kprobe PMU or kprobe_events: CONFIG_KPROBES off?)")
-						: std::string("refused by this kernel: ") + errstr(r);
-				} else {
-					bool any = false;
-					std::string missing;
-					for (const auto &[pn, id] : c.progs) {
-						struct bpf_program *p = prog_by_name(pn.c_str());
-						if (p && target_exists(p, c.mech))
-							any = true;
-						else if (p && missing.find(target_of(p)) == std::string::npos)
-							missing += (missing.empty() ? "" : ", ") + target_of(p);
-					}
-					if (any)
-						break;
-					why = (c.mech == Mechanism::TpBtf || c.mech == Mechanism::RawTp
-						       ? "tracepoint not in this kernel: "
-						       : "function not in this kernel (or inlined): ") + missing;
-				}
-				s.tried.push_back(c.label + ": " + why);
-				choice[h]++;
+			if (h == dtabi::kGroup_zero_ext4) {
+				after_alloc_zero.push_back(h);
+				continue;
 			}
+			advance(h);
+		}
+		// ext4_issue_zeroout() zeroes through sb_issue_zeroout(), i.e.
+		// blkdev_issue_zeroout() on the filesystem's own device: with the
+		// allocator's tracepoint reporting the zeroing of new blocks, the
+		// block layer's hook reports the rest (unwritten extents zeroed
+		// on conversion) with the same device and sectors, which is all
+		// the Z rules match on (the iomap gives the file page); the
+		// function's trampoline on every allocating fault buys nothing.
+		// (Not xfs_zero_extent(): a realtime file's zeroing goes to
+		// another device than the filesystem's.)
+		for (size_t h : after_alloc_zero) {
+			bool needed = !alloc_zeroing_chosen(DT_HOOK_TP_ALLOC_ZERO);
+			if (!needed && !pruned[h]) {
+				status[h].tried.push_back(
+					std::string("not needed: the allocator's tracepoint and ") +
+					"blkdev_issue_zeroout report its zeroing");
+				pruned[h] = true;
+				saved_choice[h] = choice[h];
+			} else if (needed && pruned[h]) {
+				// The tracepoint failed to load or attach after all.
+				pruned[h] = false;
+				choice[h] = saved_choice[h];
+			}
+			if (pruned[h])
+				choice[h] = cands[h].size();
+			else
+				advance(h);
+		}
+	}
+
+	// Advance group H's choice to its first viable candidate.
+	void advance(size_t h)
+	{
+		const auto &cl = cands[h];
+		HookStatus &s = status[h];
+		while (choice[h] < cl.size()) {
+			const Candidate &c = cl[choice[h]];
+			std::string why;
+			if (opt.forbid.count(c.mech)) {
+				why = "not allowed by the options";
+			} else if (int r = kinfo.mechanism_support(c.mech); r < 0) {
+				why = r == -EOPNOTSUPP
+					? std::string("not available in this kernel (no kprobe PMU or kprobe_events: CONFIG_KPROBES off?)")
+					: std::string("refused by this kernel: ") + errstr(r);
+			} else {
+				bool any = false;
+				std::string missing;
+				for (const auto &[pn, id] : c.progs) {
+					struct bpf_program *p = prog_by_name(pn.c_str());
+					if (p && target_exists(p, c.mech))
+						any = true;
+					else if (p && missing.find(target_of(p)) == std::string::npos)
+						missing += (missing.empty() ? "" : ", ") + target_of(p);
+				}
+				if (any)
+					break;
+				why = (c.mech == Mechanism::TpBtf || c.mech == Mechanism::RawTp
+					       ? "tracepoint not in this kernel: "
+					       : "function not in this kernel (or inlined): ") + missing;
+			}
+			s.tried.push_back(c.label + ": " + why);
+			choice[h]++;
 		}
 	}
 
