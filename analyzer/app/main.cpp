@@ -594,7 +594,8 @@ int main(int argc, char **argv)
 	app.add_option("--forbid", live.forbid,
 		       "never attach with this mechanism (tp_btf, raw_tp, fentry, kprobe); repeatable");
 	app.add_flag("!--no-join-faults", live.join_faults,
-		     "send each DAX fault's events one by one, not as one record at its end");
+		     "send each DAX fault's events and each entry deletion one by one, "
+		     "not a fault as one record at its end and deletions in runs");
 
 	Common replay_common;
 	std::string replay_file;
