@@ -71,6 +71,12 @@ struct PageState {
 };
 static_assert(sizeof(PageState) == 16);
 inline constexpr uint64_t kNoKey = ~0ULL;
+// A slot per page, its key beside its state.  Not kept: the pages grouped
+// four to a cache line behind an index of 16-byte slots, so that a
+// writeback's neighbouring pages share a line, with a lookahead in two
+// steps (the index's slot, then the group's line): 14% more instructions
+// per event and ~13% slower (3 alternating rounds), the index's probe in
+// the lookahead stalling where a prefetch does not.
 using PageTable = FlatMap<uint64_t, PageState, kNoKey>;
 
 struct InodeInfo {

@@ -185,9 +185,13 @@ private:
 	// nothing between) it probes more (3.7 against 1.5), which the engine
 	// does not make: a PMD mapping tracks all its 512 pages.  It is also
 	// two instructions instead of eight, on every page event's lookahead
-	// and lookup.  The engine ran ~16% faster with it (4 alternating
-	// rounds, load ~3); instructions per event 295.6 -> 283.8.  The other
-	// tables' keys are tids (dense as well) and hashes (random already).
+	// and lookup.  The benchmark's long-lived engine ran 12-20% faster
+	// with it (3 alternating rounds, host load ~3), instructions per event
+	// 295.6 -> 283.8.  The other tables' keys are tids (dense as well)
+	// and hashes (random already).
+	// Not kept: home slots kept together for a run of 4-16 pages of a
+	// file (a writeback's neighbours in one line) made clusters that
+	// linear probing paid for, 5-20% slower.
 	size_t index(Key k) const { return size_t((uint64_t(k) * 0x9e3779b97f4a7c15ULL) >> shift_); }
 
 	void erase_at(size_t i) {

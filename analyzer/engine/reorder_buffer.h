@@ -18,7 +18,10 @@
 // form stays for state kept beyond the window (pack()/unpack()).
 //
 // Nor would a ring small enough for a cache pay by itself: the benchmark
-// ran no faster with a 1 ms window (a ring of ~2 MB) than with 10 ms, and
+// ran no faster with a 1 ms window (a ring of ~3.7 MB) than with 10 ms
+// (measured again after the page table's layout changed, see below; only
+// a 0.1 ms window, a ring that fits the L2 cache, ran faster: 5% on a
+// quiet host, up to ~27% while a QEMU guest competed for memory), and
 // non-temporal stores into the ring (sparing the cache) made it about a
 // third slower.  The ring is streamed, and the prefetches below keep up;
 // what does miss is the page table, hit at random, which the consumer's
@@ -28,7 +31,12 @@
 // hashed each page's key and loaded its home slot, but kept the state in
 // a few shared dummy slots, ran as fast as one with no table at all, both
 // ~20% faster than the real one; what a page costs now is the probe's
-// loop and the rules' branches on the page's state.  A probe that tested
+// loop and the rules' branches on the page's state.  (Measured again: with
+// the page's real lookup but the state kept in dummy slots the engine ran
+// as fast as the real one, without the lookup a third faster: the probe
+// is the cost.  Its loop is shorter since the table's home slots follow
+// Fibonacci hashing, FlatMap::index(): 1.21 slots per lookup instead of
+// 1.81 on the benchmark's pages.)  A probe that tested
 // three slots without branches cost 15 instructions per event and was no
 // faster; nor, within the ~5% noise of short A/B runs on a shared host,
 // were a prefetch of the table into L1 (prefetcht0, not t2), a lookahead

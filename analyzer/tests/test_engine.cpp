@@ -162,6 +162,46 @@ TEST(FlatMap, InsertFindEraseSweep) {
 	EXPECT_LE(m.capacity(), 8192u);
 }
 
+// The page table's keys: (inode id << 32 | page), dense runs of pages of
+// a few files, and strided ones (PMD-aligned, 4 KiB apart in pages), which
+// Fibonacci hashing (FlatMap::index()) places differently: every key is
+// found again through growth, erasure, a sweep and a shrink.
+TEST(FlatMap, PageKeyPatternsSurviveGrowthAndShrink) {
+	daxtrace::detail::FlatMap<uint64_t, uint64_t, ~0ULL> m(16);
+	std::vector<uint64_t> keys;
+	for (uint64_t id = 0; id < 64; ++id)
+		for (uint64_t pg = 0; pg < 600; ++pg)
+			keys.push_back(id << 32 | pg);
+	for (uint64_t id = 64; id < 72; ++id)
+		for (uint64_t k = 0; k < 2000; ++k)
+			keys.push_back(id << 32 | (k * (id % 2 ? 512 : 4096)));
+	for (uint64_t i = 0; i < keys.size(); ++i)
+		m.get_or_insert(keys[i]) = i;
+	ASSERT_EQ(m.size(), keys.size());
+	for (uint64_t i = 0; i < keys.size(); ++i) {
+		uint64_t *v = m.find(keys[i]);
+		ASSERT_TRUE(v && *v == i) << keys[i];
+	}
+	// Erase all but every 16th through sweeps (an entry that a deletion
+	// shifted behind the cursor waits for the next pass), then shrink:
+	// the survivors are found at their new homes.
+	size_t cur = 0;
+	for (int pass = 0; pass < 4; ++pass)
+		for (size_t k = 0; k < m.capacity(); k += 256)
+			cur = m.sweep(cur, 256, [](uint64_t, uint64_t &v) { return v % 16 != 0; });
+	EXPECT_EQ(m.size(), (keys.size() + 15) / 16);
+	m.shrink_to_fit();
+	EXPECT_LE(m.capacity(), 8192u);
+	for (uint64_t i = 0; i < keys.size(); ++i) {
+		uint64_t *v = m.find(keys[i]);
+		if (i % 16 == 0) {
+			ASSERT_TRUE(v && *v == i) << keys[i];
+		} else {
+			ASSERT_EQ(v, nullptr) << keys[i];
+		}
+	}
+}
+
 TEST(Engine, EventsInsideWindowAreNotLate) {
 	daxtrace::Engine eng;
 	for (int i = 0; i < 100; ++i) {
