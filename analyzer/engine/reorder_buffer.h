@@ -23,7 +23,13 @@
 // a 0.1 ms window, a ring that fits the L2 cache, ran faster: 5% on a
 // quiet host, up to ~27% while a QEMU guest competed for memory), and
 // non-temporal stores into the ring (sparing the cache) made it about a
-// third slower.  The ring is streamed, and the prefetches below keep up;
+// third slower.  Nor did a ring of 64 KiB segments whose tail took the
+// segment the head had freed last (its lines just read, so that a push
+// writes into the cache instead of fetching a line a window old): no
+// faster (medians of 5 alternating rounds 27.8 and 27.9 M events/s,
+// host load ~2), 2% more instructions, and a straggler whose slide is
+// not allowed to cross a segment (sent to the heap) kept the heap from
+// emptying, 13% slower.  The ring is streamed, and the prefetches below keep up;
 // what does miss is the page table, hit at random, which the consumer's
 // lookahead prefetches (without it the benchmark ran at ~60%).
 //
