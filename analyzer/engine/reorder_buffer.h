@@ -20,18 +20,19 @@
 // Nor would a ring small enough for a cache pay by itself: the benchmark
 // ran no faster with a 1 ms window (a ring of ~3.7 MB) than with 10 ms
 // (measured again after the page table's layout changed, see below; only
-// a 0.1 ms window, a ring that fits the L2 cache, ran faster: 5% on a
-// quiet host, up to ~27% while a QEMU guest competed for memory), and
+// a 0.1 ms window, a ring that fits the L2 cache, ran faster: 5% beside
+// a kernel build, ~27% beside a QEMU guest competing for memory), and
 // non-temporal stores into the ring (sparing the cache) made it about a
 // third slower.  Nor did a ring of 64 KiB segments whose tail took the
 // segment the head had freed last (its lines just read, so that a push
 // writes into the cache instead of fetching a line a window old): no
-// faster (medians of 5 alternating rounds 27.8 and 27.9 M events/s,
-// host load ~2), 2% more instructions, and a straggler whose slide is
-// not allowed to cross a segment (sent to the heap) kept the heap from
-// emptying, 13% slower.  The ring is streamed, and the prefetches below keep up;
-// what does miss is the page table, hit at random, which the consumer's
-// lookahead prefetches (without it the benchmark ran at ~60%).
+// faster (medians of 5 alternating rounds, 27.8 M events/s against the
+// one array's 27.9, host load ~2), 2% more instructions; and with a
+// straggler not allowed to slide across a segment (sent to the heap),
+// the heap hardly ever emptied: 13% slower.  The ring is streamed, and
+// the prefetches below keep up; what does miss is the page table, hit
+// at random, which the consumer's lookahead prefetches (without it the
+// benchmark ran at ~60%).
 //
 // With the lookahead the table's memory no longer costs: an engine that
 // hashed each page's key and loaded its home slot, but kept the state in
