@@ -702,24 +702,23 @@ struct ProbeSet::Impl {
 			return;
 		for (int c = 0; c < ncpus && c < DT_MAX_CPUS; c++) {
 			volatile dt_held &h = skel->bss->dt_held[c];
-			if (!h.task)
-				continue;
-			dt_rec_fault f;
-			memcpy(&f, (const void *)&h.rec, sizeof(f));
-			uint32_t n = h.nev + DT_PART_COUNT(f.enter.reserved);
-			h.task = 0;
-			expand_joined(f, false);
-			skel->bss->dt_cpu[c].emitted += n;
-		}
-		for (int c = 0; c < ncpus && c < DT_MAX_CPUS; c++) {
 			volatile dt_del_held &d = skel->bss->dt_dels[c];
-			if (!d.task)
-				continue;
-			dt_rec_deletes r;
-			memcpy(&r, (const void *)&d.rec, sizeof(r));
-			d.task = 0;
-			expand_deletes(r);
-			skel->bss->dt_cpu[c].emitted += std::min<uint32_t>(r.head.reserved, DT_DEL_BATCH);
+			uint64_t n = 0;
+			if (h.task) {
+				dt_rec_fault f;
+				memcpy(&f, (const void *)&h.rec, sizeof(f));
+				n += h.nev + DT_PART_COUNT(f.enter.reserved);
+				h.task = 0;
+				expand_joined(f, false);
+			}
+			if (d.task) {
+				dt_rec_deletes r;
+				memcpy(&r, (const void *)&d.rec, sizeof(r));
+				n += std::min<uint32_t>(r.head.reserved, DT_DEL_BATCH);
+				d.task = 0;
+				expand_deletes(r);
+			}
+			skel->bss->dt_cpu[c].emitted += n;
 		}
 		order.give_up();
 	}
