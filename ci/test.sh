@@ -68,9 +68,10 @@ if ! wait "$kernels_pid"; then
 fi
 log "running the tests that boot the lab"
 ctest --output-on-failure -L lab "${ctest_args[@]}" || rc=$?
-# A guest that hung (ci/lab: a vCPU stuck for good) was booted again; say
-# which, so that a retried pass is never mistaken for a clean one.
+# A guest that hung (ci/lab: a vCPU stuck for good, or the emulator's int3
+# oops before the command) was booted again; say which, so that a retried
+# pass is never mistaken for a clean one.
 while read -r f; do
-	log "booted again after a hung guest: $(dirname "${f#"$build"/lab/}") ($(head -n 1 "$f"))"
+	log "booted again after a hung or boot-crashed guest: $(dirname "${f#"$build"/lab/}") ($(head -n 1 "$f"))"
 done < <(find "$build/lab" -name hung-boots 2>/dev/null)
 exit $rc

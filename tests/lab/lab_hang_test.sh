@@ -1,12 +1,15 @@
 #!/bin/bash
 # ci/lab's handling of a guest whose vCPU is stuck for good (the way QEMU
 # TCG has hung on a loaded host: soft lockups of a CPU for minutes, until
-# the command's timeout).  A real hang cannot be made on demand, so QEMU is
+# the command's timeout), or whose kernel the emulator crashed during boot
+# (an int3 oops from the kernel patching its own text, before the command
+# started).  A real hang cannot be made on demand, so QEMU is
 # replaced (--qemu) by a script that writes what such a guest writes to
 # its console, then either stays silent or finishes like a guest does.
 # What is tested is the runner: it stops the hung boot early, keeps its
 # results, boots again once and says so; a CPU that is only slow for a
-# while (one short lockup report) is left alone.
+# while (one short lockup report) is left alone, and so is any other crash,
+# and an int3 oops after the command started: those are results.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../../ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
@@ -20,7 +23,10 @@ touch "$tmp/bzImage"
 
 # The stand-in for qemu-system-x86_64.  $FAKE_GUEST says what each boot
 # does, one word per boot: "hang" (a CPU stuck 26s, 52s, ... 130s, then
-# nothing), "slow" (one 23s report, then the command's result), "ok".
+# nothing), "slow" (one 23s report, then the command's result), "int3"
+# (the emulator's int3 oops and a panic before the command), "oops" (another
+# oops and a panic before the command), "int3-late" (the command started,
+# then the int3 oops and a panic), "ok".
 cat >"$tmp/qemu" <<'EOF'
 #!/bin/bash
 for a in "$@"; do
@@ -33,8 +39,12 @@ n=$(($(cat "$FAKE_STATE" 2>/dev/null || echo 0) + 1))
 echo $n >"$FAKE_STATE"
 read -ra plan <<<"$FAKE_GUEST"
 lockup() { echo "[ $1.0] watchdog: BUG: soft lockup - CPU#1 stuck for ${1}s! [bash:159]" >>"$console"; }
+panic() { printf '[    1.56] %s\n[    1.57] Kernel panic - not syncing: Fatal exception\n' "$1" >>"$console"; }
 case ${plan[n - 1]} in
 hang) for s in 26 52 78 104 130; do lockup $s; done; sleep 600 ;;
+int3) panic "Oops: int3: 0000 [#1] PREEMPT SMP NOPTI" ;;
+oops) panic "BUG: kernel NULL pointer dereference, address: 0000000000000008" ;;
+int3-late) touch "$out/started"; panic "Oops: int3: 0000 [#1] PREEMPT SMP NOPTI" ;;
 slow) lockup 23 ;&
 ok) touch "$out/started"; echo "guest says hello" >"$out/output.log"; echo 0 >"$out/status" ;;
 esac
@@ -53,7 +63,7 @@ lab() {
 	sed 's/^/# /' "$tmp/lab.log"
 }
 
-ktap_plan 7
+ktap_plan 11
 lab "hang ok"
 check "a hung boot is stopped early and booted again: exit 0 in ${secs}s (timeout 120s)" \
 	test "$rc" = 0 -a "$secs" -lt 100
@@ -69,4 +79,17 @@ rm -rf "$tmp/out.hung1"
 lab "slow"
 check "one short soft lockup report is not a hang: one boot, exit 0, no hung-boots" \
 	test "$rc" = 0 -a "$(cat "$tmp/state")" = 1 -a ! -e "$tmp/out/hung-boots" -a ! -e "$tmp/out.hung1"
+rm -rf "$tmp/out.hung1"
+lab "int3 ok"
+check "the emulator's int3 oops before the command: booted again, exit 0 ($rc)" \
+	test "$rc" = 0 -a "$(cat "$tmp/state")" = 2
+check "... and said so, with the oops line" \
+	grep -q "hung1: crashed during boot, before the command: .*Oops: int3" "$tmp/out/hung-boots"
+rm -rf "$tmp/out.hung1"
+lab "oops ok"
+check "another crash before the command is a result: one boot, exit 125 ($rc)" \
+	test "$rc" = 125 -a "$(cat "$tmp/state")" = 1 -a ! -e "$tmp/out.hung1"
+lab "int3-late ok"
+check "an int3 oops after the command started is a result: one boot, exit 125 ($rc)" \
+	test "$rc" = 125 -a "$(cat "$tmp/state")" = 1 -a ! -e "$tmp/out.hung1"
 ktap_finish
