@@ -50,7 +50,11 @@ public:
 		r.start_monotonic_ns = meta.value("start_monotonic_ns", uint64_t(0));
 		exp_.start(r);
 	}
-	void event(const dt_event &e) override { exp_.event(e); }
+	void events(const dt_event *ev, size_t n) override
+	{
+		for (size_t i = 0; i < n; i++)
+			exp_.event(ev[i]);
+	}
 	void finding(const daxtrace::Finding &f) override { exp_.finding(f); }
 	void tick(const Session &s, double elapsed_s) override { exp_.tick(snapshot_of(s, elapsed_s)); }
 	void summary(const Session &s, double elapsed_s) override { exp_.finish(snapshot_of(s, elapsed_s)); }

@@ -306,7 +306,7 @@ int run_live(LiveArgs &a)
 	auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(tick));
 	auto next_tick = t0 + period;
 	auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
-	auto deliver = [&](const dt_event &e) { session.on_event(e); };
+	auto deliver = [&](const dt_event *ev, size_t n) { session.on_events(ev, n); };
 	int status = 0;
 	while (!g_stop && (a.duration <= 0 || elapsed() < a.duration)) {
 		int rc = probes.poll(100, deliver);

@@ -32,8 +32,9 @@ public:
 	virtual ~Output() = default;
 	// What the run is (start_meta(): the same fields live and in replay).
 	virtual void start(const nlohmann::json &meta) = 0;
-	// Every event the session analyses (exporters); most outputs ignore it.
-	virtual void event(const dt_event &) {}
+	// Every event the session analyses, in runs (exporters); most outputs
+	// ignore them.
+	virtual void events(const dt_event *, size_t) {}
 	// Whether tick() shows Session::busiest_inodes() (else the session
 	// does not keep them).
 	virtual bool shows_inodes() const { return false; }
@@ -51,7 +52,7 @@ class TeeOutput : public Output {
 public:
 	void add(std::unique_ptr<Output> o) { outs_.push_back(std::move(o)); }
 	void start(const nlohmann::json &meta) override { for (auto &o : outs_) o->start(meta); }
-	void event(const dt_event &e) override { for (auto &o : outs_) o->event(e); }
+	void events(const dt_event *ev, size_t n) override { for (auto &o : outs_) o->events(ev, n); }
 	bool shows_inodes() const override
 	{
 		for (auto &o : outs_)

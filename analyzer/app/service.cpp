@@ -194,7 +194,7 @@ class Borrowed : public Output {
 public:
 	explicit Borrowed(Output &o) : o_(o) {}
 	void start(const nlohmann::json &m) override { o_.start(m); }
-	void event(const dt_event &e) override { o_.event(e); }
+	void events(const dt_event *ev, size_t n) override { o_.events(ev, n); }
 	void finding(const daxtrace::Finding &f) override { o_.finding(f); }
 	void tick(const Session &s, double t) override { o_.tick(s, t); }
 	void summary(const Session &s, double t) override { o_.summary(s, t); }
@@ -218,15 +218,17 @@ public:
 	}
 	~RotatingRecorder() override { close_current(); }
 	void start(const nlohmann::json &) override {}
-	void event(const dt_event &e) override
+	void events(const dt_event *ev, size_t n) override
 	{
-		if (!w_ && !open_next())
-			return;
-		w_->append(e);
-		if (w_->failed())
-			return fail();
-		if (w_->bytes_written() >= s_.record_max_file_bytes)
-			rotate();
+		for (size_t i = 0; i < n; i++) {
+			if (!w_ && !open_next())
+				return;
+			w_->append(ev[i]);
+			if (w_->failed())
+				return fail();
+			if (w_->bytes_written() >= s_.record_max_file_bytes)
+				rotate();
+		}
 	}
 	void finding(const daxtrace::Finding &) override {}
 	void tick(const Session &, double) override
@@ -425,7 +427,7 @@ int run_once(const Settings &s, std::unique_ptr<MetricsOutput> &metrics, std::st
 	auto t0 = Clock::now();
 	auto next_tick = t0 + std::chrono::seconds(1);
 	auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
-	auto deliver = [&](const dt_event &e) { session.on_event(e); };
+	auto deliver = [&](const dt_event *ev, size_t n) { session.on_events(ev, n); };
 	int status = 0;
 	uint64_t dropped_seen = 0;
 	while (!s_stop && !s_reload) {

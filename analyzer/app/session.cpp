@@ -71,29 +71,48 @@ Session::Session(const daxtrace::EngineConfig &cfg, Output &out, dtprobe::Filter
 	});
 }
 
-void Session::on_event(const dt_event &e)
+// The counters per event; the events that pass the filters go on to the
+// recorder, the engine and the output in runs, not one by one: live, a
+// run is a whole ring-buffer poll, and the engine's loop over a run keeps
+// its state in registers (a call per event cost more than its work).
+void Session::on_events(const dt_event *ev, size_t n)
 {
-	if (e.type != DT_LOST && !event_passes(filters_, e.dev, e.ino, e.pid)) {
-		filtered_++;
-		return;
+	bool filtering = filters_.dev || filters_.ino || filters_.pid;
+	size_t run = 0;   // the current run starts here
+	for (size_t i = 0; i < n; i++) {
+		const dt_event &e = ev[i];
+		if (filtering && e.type != DT_LOST && !event_passes(filters_, e.dev, e.ino, e.pid)) {
+			filtered_++;
+			analyse(ev + run, i - run);
+			run = i + 1;
+			continue;
+		}
+		// A DT_LOST marker stands for events that did not arrive; it
+		// is counted in lost_, not as an event.
+		if (e.type != DT_LOST)
+			events_++;
+		else
+			lost_ += uint64_t(e.ret);
+		if (!first_ts_ || e.ts < first_ts_)
+			first_ts_ = e.ts;
+		last_ts_ = std::max<uint64_t>(last_ts_, e.ts);
+		if (track_inodes_)
+			if (int kind = activity_kind(e.type); kind >= 0 && e.ino)
+				count_activity(e, kind);
 	}
+	analyse(ev + run, n - run);
+}
+
+void Session::analyse(const dt_event *ev, size_t n)
+{
+	if (!n)
+		return;
 	// Record first: the trace must hold exactly what the engine saw.
 	if (recorder_)
-		recorder_->append(e);
-	// A DT_LOST marker stands for events that did not arrive; it is
-	// counted in lost_, not as an event.
-	if (e.type != DT_LOST)
-		events_++;
-	if (!first_ts_ || e.ts < first_ts_)
-		first_ts_ = e.ts;
-	last_ts_ = std::max<uint64_t>(last_ts_, e.ts);
-	if (e.type == DT_LOST)
-		lost_ += uint64_t(e.ret);
-	if (track_inodes_)
-		if (int kind = activity_kind(e.type); kind >= 0 && e.ino)
-			count_activity(e, kind);
-	engine_.push(e);
-	out_.event(e);
+		for (size_t i = 0; i < n; i++)
+			recorder_->append(ev[i]);
+	engine_.push(ev, n);
+	out_.events(ev, n);
 }
 
 void Session::count_activity(const dt_event &e, int kind)

@@ -44,7 +44,9 @@ public:
 	Session(const daxtrace::EngineConfig &cfg, Output &out, dtprobe::Filters filters = {},
 		std::unique_ptr<daxtrace::TraceWriter> recorder = nullptr);
 
-	void on_event(const dt_event &e);
+	// A run of events in time order (ProbeSet::poll(), a replay).
+	void on_events(const dt_event *ev, size_t n);
+	void on_event(const dt_event &e) { on_events(&e, 1); }
 	// Live mode, after each ring-buffer poll that delivered `delivered`
 	// events: once the ring is empty, trace time has reached now minus
 	// the delivery slack even if no event came, so findings that are due
@@ -78,6 +80,7 @@ private:
 	std::map<std::pair<uint64_t, uint64_t>, InodeActivity> inodes_;
 	InodeActivity *last_inode_ = nullptr;
 	void count_activity(const dt_event &e, int kind);
+	void analyse(const dt_event *ev, size_t n);
 	std::vector<daxtrace::Finding> findings_;
 	uint64_t events_ = 0, lost_ = 0, filtered_ = 0, first_ts_ = 0, last_ts_ = 0;
 };

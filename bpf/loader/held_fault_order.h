@@ -80,11 +80,12 @@ public:
 		held_enters_.clear();
 	}
 
-	// Hand this poll()'s events on to PASS (void(const dt_event &)), with
-	// those that waited before, in time order: all that are not more than
-	// kHoldBackNs newer than the oldest FAULT_ENTER still held.  The held
-	// FAULT_ENTERs read in this batch are not waited for: the batch hands
-	// each on before the events it held back.
+	// Hand this poll()'s events on to PASS (void(const dt_event *, size_t):
+	// a run of events in order), with those that waited before, in time
+	// order: all that are not more than kHoldBackNs newer than the oldest
+	// FAULT_ENTER still held.  The held FAULT_ENTERs read in this batch are
+	// not waited for: the batch hands each on before the events it held
+	// back.  The usual poll is one run, the whole batch where it lies.
 	template <class Pass> void deliver(Pass &&pass)
 	{
 		if (!held_enters_.empty())
@@ -99,8 +100,8 @@ public:
 			given_up_++;
 		}
 		if (held_enters_.empty() && waiting() == 0 && !batch_disordered_) {
-			for (const dt_event &e : batch_)   // the usual poll
-				pass(e);
+			if (!batch_.empty())   // the usual poll
+				pass(batch_.data(), batch_.size());
 			end_batch();
 			return;
 		}
@@ -118,7 +119,8 @@ public:
 			behind_cut = behind_.end();
 		}
 		held_back_ += size_t(view_.end() - batch_cut);
-		merge(behind_begin, behind_cut, view_.begin(), batch_cut, pass);
+		merge(behind_begin, behind_cut, view_.begin(), batch_cut,
+		      [&pass](const dt_event &e) { pass(&e, 1); });
 		if (batch_cut == view_.end()) {
 			// Nothing new waits (the usual poll): step past what was
 			// handed on instead of moving what still waits.

@@ -222,7 +222,7 @@ struct ProbeSet::Impl {
 	struct ring_buffer *rb = nullptr;
 	std::vector<uint64_t> last_dropped;
 	int ncpus = 0;
-	const EventFn *cur_fn = nullptr;
+	const EventsFn *cur_fn = nullptr;
 	int delivered = 0;
 	// libbpf's ring_buffer__poll()/consume() keep reading for as long as
 	// producers keep writing, so under a steady event stream they would
@@ -723,24 +723,36 @@ struct ProbeSet::Impl {
 		order.give_up();
 	}
 
-	void pass(const dt_event &e)
+	void pass(const dt_event *ev, size_t n)
 	{
-		(*cur_fn)(e);
-		delivered++;
+		(*cur_fn)(ev, n);
+		delivered += int(n);
+	}
+
+	// Events built while not joining, in ring order, handed on in runs
+	// of up to kStaged (a run small enough to stay in the cache).
+	static constexpr size_t kStaged = 256;
+	std::vector<dt_event> staged;
+	void pass_staged()
+	{
+		if (staged.empty())
+			return;
+		pass(staged.data(), staged.size());
+		staged.clear();
 	}
 
 	// The event BUILD (void(dt_event &), given a zeroed event) makes,
-	// built in place: in the order's batch while joining, else on the
-	// stack and handed straight on.
+	// built in place: in the order's batch while joining, else in the
+	// staged run.
 	template <class Build> void take_built(Build &&build)
 	{
 		if (joining) {
 			order.take_built(build);
 			return;
 		}
-		dt_event e{};
-		build(e);
-		pass(e);
+		build(staged.emplace_back());
+		if (staged.size() == kStaged)
+			pass_staged();
 	}
 
 	// One ring record (daxtrace_ring.h) -> the dt_events it stands for.
@@ -998,7 +1010,7 @@ std::vector<std::string> object_sections()
 
 int ProbeSet::ring_fd() const { return impl_->rb ? ring_buffer__epoll_fd(impl_->rb) : -1; }
 
-int ProbeSet::poll(int timeout_ms, const EventFn &fn)
+int ProbeSet::poll(int timeout_ms, const EventsFn &fn)
 {
 	if (!impl_->rb)
 		return -EBADF;
@@ -1010,6 +1022,7 @@ int ProbeSet::poll(int timeout_ms, const EventFn &fn)
 	// without one is taken now.
 	if (err >= 0 || err == -EINTR)
 		err = ring_buffer__consume(impl_->rb);
+	impl_->pass_staged();
 	// Drops: one DT_LOST per CPU whose counter grew.  A held fault's
 	// record may be among them: stop waiting for any.
 	auto st = impl_->read_stats();
@@ -1021,7 +1034,7 @@ int ProbeSet::poll(int timeout_ms, const EventFn &fn)
 			impl_->salvage_held();
 		else
 			impl_->scan_held();
-		impl_->order.deliver([&](const dt_event &e) { impl_->pass(e); });
+		impl_->order.deliver([&](const dt_event *ev, size_t n) { impl_->pass(ev, n); });
 	}
 	impl_->cur_fn = nullptr;
 	if (err == Impl::kBudgetSpent)
@@ -1035,7 +1048,7 @@ int ProbeSet::poll(int timeout_ms, const EventFn &fn)
 						    st[c].dropped - impl_->last_dropped[c]);
 		strncpy(e.comm, "daxtrace", sizeof(e.comm) - 1);
 		impl_->last_dropped[c] = st[c].dropped;
-		fn(e);
+		fn(&e, 1);
 		impl_->delivered++;
 	}
 	return impl_->delivered;

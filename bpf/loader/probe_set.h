@@ -6,7 +6,7 @@
 //   probes.attach();                      // throws dtprobe::ProbeError
 //   for (auto &h : probes.hooks()) ...    // per-hook status
 //   probes.coverage_json();               // per race class
-//   while (running) probes.poll(100, [](const dt_event &e) { ... });
+//   while (running) probes.poll(100, [](const dt_event *ev, size_t n) { ... });
 //   probes.detach();                      // or let the destructor do it
 //
 // Events arrive as the ABI's struct dt_event (daxtrace_abi.h), expanded
@@ -141,11 +141,14 @@ public:
 	std::vector<ClassCoverage> coverage() const;
 	nlohmann::json coverage_json() const;   // {"kernel":..,"hooks":[..],"classes":[..]}
 
-	using EventFn = std::function<void(const dt_event &)>;
+	// A run of events in time order, valid while the call lasts.  Runs,
+	// not single events: a call per event (and the callee's own call per
+	// event into the engine) cost the live reader more than its work.
+	using EventsFn = std::function<void(const dt_event *, size_t)>;
 	// Wait up to timeout_ms for events and deliver them; then check the
 	// drop counters and deliver DT_LOST events.  Returns the number of
 	// events delivered (>= 0) or -errno.
-	int poll(int timeout_ms, const EventFn &fn);
+	int poll(int timeout_ms, const EventsFn &fn);
 	int ring_fd() const;   // epoll-able fd of the ring buffer
 
 	dt_cpu_stats total_stats() const;

@@ -187,14 +187,16 @@ int main(int argc, char **argv)
 
 	uint64_t n = 0, lost = 0;  // lost: events the kernel side dropped
 	double end = duration > 0 ? mono() + duration : 0;
-	auto fn = [&](const dt_event &e) {
-		if (e.type == DT_LOST)
-			lost += e.ret;
-		n++;
-		if (format_none)
-			return;
-		fputs(dtabi::event_json(e).dump().c_str(), out);
-		fputc('\n', out);
+	auto fn = [&](const dt_event *ev, size_t count) {
+		for (const dt_event *e = ev; e != ev + count; e++) {
+			if (e->type == DT_LOST)
+				lost += e->ret;
+			n++;
+			if (format_none)
+				continue;
+			fputs(dtabi::event_json(*e).dump().c_str(), out);
+			fputc('\n', out);
+		}
 	};
 	while (!g_stop && (!end || mono() < end)) {
 		int r = probes.poll(100, fn);

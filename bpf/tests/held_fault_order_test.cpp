@@ -33,7 +33,10 @@ std::vector<uint64_t> poll(HeldFaultOrder &o, const std::vector<dt_event> &ring,
 	for (uint64_t h : held)
 		o.held(h);
 	std::vector<uint64_t> out;
-	o.deliver([&](const dt_event &e) { out.push_back(e.ts); });
+	o.deliver([&](const dt_event *e, size_t n) {
+		for (size_t i = 0; i < n; i++)
+			out.push_back(e[i].ts);
+	});
 	return out;
 }
 
@@ -74,7 +77,10 @@ TEST(HeldFaultOrder, SortIsStable)
 	std::vector<uint16_t> types;
 	for (const auto &e : ring)
 		o.take(e);
-	o.deliver([&](const dt_event &e) { types.push_back(e.type); });
+	o.deliver([&](const dt_event *e, size_t n) {
+		for (size_t i = 0; i < n; i++)
+			types.push_back(e[i].type);
+	});
 	EXPECT_EQ(types, (std::vector<uint16_t>{DT_FAULT_ENTER, DT_IOMAP, DT_IOMAP}));
 }
 
