@@ -732,7 +732,7 @@ struct ProbeSet::Impl {
 	// Events built while not joining, in ring order, handed on in runs
 	// of up to kStaged (a run small enough to stay in the cache).
 	static constexpr size_t kStaged = 256;
-	std::vector<dt_event> staged;
+	EventVector staged;
 	void pass_staged()
 	{
 		if (staged.empty())
@@ -741,7 +741,7 @@ struct ProbeSet::Impl {
 		staged.clear();
 	}
 
-	// The event BUILD (void(dt_event &), given a zeroed event) makes,
+	// The event BUILD (void(dt_event &), which writes every field) makes,
 	// built in place: in the order's batch while joining, else in the
 	// staged run.
 	template <class Build> void take_built(Build &&build)
@@ -890,7 +890,8 @@ struct ProbeSet::Impl {
 	}
 
 	// The dt_event a record stands for, its task's pid and comm from
-	// last_task (what expand_rec() looked up).
+	// last_task (what expand_rec() looked up).  Every field is written:
+	// E is not zeroed first (EventVector).
 	void fill(dt_event &e, const dt_rec_ext &x) const
 	{
 		const dt_rec &r = x.r;
@@ -903,6 +904,9 @@ struct ProbeSet::Impl {
 		if (last_task) {
 			e.pid = last_task->pid;
 			memcpy(e.comm, last_task->comm, DT_COMM_LEN);
+		} else {
+			e.pid = 0;
+			memset(e.comm, 0, DT_COMM_LEN);
 		}
 		e.dev = r.dev;
 		e.ino = r.ino;
@@ -915,6 +919,7 @@ struct ProbeSet::Impl {
 		e.len = x.len;
 		e.iomap_type = x.iomap_type;
 		e.iomap_flags = x.iomap_flags;
+		e.reserved = 0;
 	}
 
 	// The BPF side's per-CPU counters, read straight from its .bss.
