@@ -122,8 +122,11 @@ static_assert(DT_TYPE_MAX <= 64);
 }
 
 [[gnu::always_inline]] inline void Engine::Impl::release(uint64_t limit) {
-	rb.release(limit, [this](const dt_event &ev) { process(ev); },
-		   [this](const ReorderBuffer::Peek &ev) { prefetch(ev); });
+	auto analyse = [this](const dt_event &ev) { process(ev); };
+	if (pages.memory_bytes() >= kLookaheadFromBytes)
+		rb.release(limit, analyse, [this](const ReorderBuffer::Peek &ev) { prefetch(ev); });
+	else
+		rb.release(limit, analyse, [](const ReorderBuffer::Peek &) {});
 	// Trace time has reached `limit` even if no event was due: anything
 	// older that still arrives is late, and held findings may be due.
 	if (limit > released_ts)

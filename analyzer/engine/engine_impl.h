@@ -495,6 +495,10 @@ struct Engine::Impl {
 	uint64_t released_ts = 0;   // newest analysed ("now" for the rules); 0 = none yet
 
 	detail::PageTable pages{1024};
+	// The lookahead (prefetch()) pays for a page table that misses the
+	// cache: below this size the table stays in it, and the lookahead's
+	// work per event (an inode lookup, a hash) is all it adds.
+	static constexpr size_t kLookaheadFromBytes = size_t(1) << 20;
 	uint64_t epoch = 0; // page-state timestamps are offsets from this (even)
 	bool epoch_set = false;
 	void rebase(uint64_t now);
