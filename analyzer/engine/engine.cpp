@@ -25,12 +25,6 @@ void Removal::reset() {
 }
 
 // The evidence is full (add_evidence()): rotate the tail window.
-void Removal::add_evidence_rotate(const dt_event &ev) {
-	std::move(evidence.begin() + kEvidenceHead + 1, evidence.end(), evidence.begin() + kEvidenceHead);
-	evidence.back() = ev;
-	++evidence_omitted;
-}
-
 Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 	zeros.resize(kZeroRing);
 	inodes.reserve(64);

@@ -1,6 +1,7 @@
 // Engine internals shared by engine.cpp and the rules_*.cpp modules.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -141,7 +142,14 @@ struct Removal {
 		dt_event fault_enter, fault_exit, delete_ev;
 	};
 	std::vector<T1Candidate> t1;
+	// The removal's first kEvidenceHead events, then its last kEvidenceTail
+	// as a ring whose oldest is at kEvidenceHead + evidence_tail_next once
+	// events were omitted (not shifted down one per event: a page-by-page
+	// teardown moved 15 events per deletion, 1.5% of live daxtrace's CPU
+	// in a lab profile).  Read them with each_evidence() or
+	// ordered_evidence().
 	std::vector<dt_event> evidence;
+	size_t evidence_tail_next = 0;
 	uint64_t evidence_omitted = 0;
 
 	void reset();
@@ -153,9 +161,25 @@ struct Removal {
 			evidence.push_back(ev);
 			return;
 		}
-		add_evidence_rotate(ev);
+		evidence[kEvidenceHead + evidence_tail_next] = ev;
+		evidence_tail_next = (evidence_tail_next + 1) % kEvidenceTail;
+		++evidence_omitted;
 	}
-	void add_evidence_rotate(const dt_event &ev);
+	// The kept events in the order they came.
+	template <typename Fn>
+	void each_evidence(Fn &&fn) const {
+		size_t n = evidence.size(), head = std::min(n, kEvidenceHead);
+		for (size_t i = 0; i < head; ++i)
+			fn(evidence[i]);
+		for (size_t i = 0; i + head < n; ++i)
+			fn(evidence[head + (evidence_tail_next + i) % kEvidenceTail]);
+	}
+	std::vector<dt_event> ordered_evidence() const {
+		std::vector<dt_event> v;
+		v.reserve(evidence.size());
+		each_evidence([&v](const dt_event &e) { v.push_back(e); });
+		return v;
+	}
 };
 
 // The flags are grouped ahead of the events they qualify: no padding

@@ -241,7 +241,7 @@ void Engine::Impl::on_removal_event(TaskState &t, const dt_event &ev) {
 			f.tasks.push_back(task_ref(mapper, "mapper"));
 		f.window_start_ns = r->enter_ts;
 		f.window_end_ns = ev.ts;
-		f.evidence = r->evidence;
+		f.evidence = r->ordered_evidence();
 		f.evidence_omitted = r->evidence_omitted;
 		f.summary = std::string(remove_op_name(r->op)) + " on " + dtabi::dev_name(ev.dev) + " inode " +
 			    std::to_string(ev.ino) + " disassociated the entry of page " + std::to_string(pg) +
@@ -303,7 +303,7 @@ void Engine::Impl::finish_removal(TaskState &t, Removal &r, const dt_event *exit
 			f.tasks.push_back(task_ref(r.l1_mapper_tid, "mapper"));
 		f.window_start_ns = r.enter_ts;
 		f.window_end_ns = r.l1_last_ts;
-		f.evidence = r.evidence;
+		f.evidence = r.ordered_evidence();
 		f.evidence_omitted = r.evidence_omitted;
 		f.summary = op + " on " + dtabi::dev_name(r.dev) + " inode " + std::to_string(r.ino) +
 			    " removed blocks of pages " + std::to_string(r.l1_lo) + ".." +
@@ -329,7 +329,7 @@ void Engine::Impl::finish_removal(TaskState &t, Removal &r, const dt_event *exit
 		f.tasks.push_back(task_ref(r.tid, "remover"));
 		f.window_start_ns = r.l3_idle_ts;
 		f.window_end_ns = r.l3_last_ts;
-		f.evidence = r.evidence;
+		f.evidence = r.ordered_evidence();
 		f.evidence_omitted = r.evidence_omitted;
 		f.summary = op + " on " + dtabi::dev_name(r.dev) + " inode " + std::to_string(r.ino) +
 			    ": the busy-page scan answered idle, yet pages " + std::to_string(r.l3_lo) + ".." +

@@ -116,10 +116,11 @@ void Engine::Impl::t1_candidates(TaskState &t, const dt_event &ev, uint64_t pg) 
 		}
 		if (!hit || del_ts > ev.ts || r.ino != ev.ino)
 			continue;
-		for (const dt_event &e : r.evidence)
+		r.each_evidence([&](const dt_event &e) {
 			if ((e.type == DT_ENTRY_DELETE || e.type == DT_ENTRY_DISASSOC) && e.pgoff == pg &&
 			    e.ts == del_ts)
 				del_ev = &e;
+		});
 		Removal::T1Candidate c{};
 		c.tid = t.tid;
 		c.pgoff = pg;

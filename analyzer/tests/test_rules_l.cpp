@@ -73,6 +73,40 @@ Stream punch_scan_missed() {
 
 // ---------------------------------------------------------------- L1 + L2
 
+// A removal that tears down many pages keeps its first 48 and last 16
+// events as evidence, in the order they came, and counts those left out.
+TEST(RuleL, LongRemovalKeepsHeadAndTailOfItsEvidence) {
+	Stream s = then(mapping_fault(), {Ev(DT_REMOVE_ENTER, 1000, kRemover).op_(DT_ROP_SWAP_BOOT)});
+	for (uint64_t pg = 1; pg <= 100; ++pg)   // idle pages first
+		s.push_back(Ev(DT_ENTRY_DELETE, 2000 + 10 * pg, kRemover, pg));
+	s = then(s, {
+		Ev(DT_ENTRY_DELETE, 3200, kRemover, 0),
+		Ev(DT_ENTRY_DISASSOC, 3300, kRemover, 0).fl(DT_F_TRUNC).ref(3),
+		Ev(DT_REMOVE_EXIT, 3400, kRemover).op_(DT_ROP_SWAP_BOOT),
+	});
+	Result r = run(s);
+	auto l1 = with_rule(r, Rule::L1_REMOVE_WITHOUT_BREAK);
+	ASSERT_EQ(l1.size(), 1u);
+	const auto &f = *l1[0];
+	// 104 events: the bracket, 101 deletions, the disassociation
+	ASSERT_EQ(f.evidence.size(), 64u);
+	EXPECT_EQ(f.evidence_omitted, 40u);
+	EXPECT_EQ(f.evidence[0].type, DT_REMOVE_ENTER);
+	for (uint64_t i = 1; i < 48; ++i) {   // pages 1..47
+		EXPECT_EQ(f.evidence[i].type, DT_ENTRY_DELETE);
+		EXPECT_EQ(f.evidence[i].pgoff, i);
+	}
+	for (uint64_t i = 48; i < 61; ++i) {  // pages 88..100
+		EXPECT_EQ(f.evidence[i].type, DT_ENTRY_DELETE);
+		EXPECT_EQ(f.evidence[i].pgoff, i + 40);
+	}
+	EXPECT_EQ(f.evidence[61].type, DT_ENTRY_DELETE);
+	EXPECT_EQ(f.evidence[61].pgoff, 0u);
+	EXPECT_EQ(f.evidence[62].type, DT_ENTRY_DISASSOC);
+	EXPECT_EQ(f.evidence[63].type, DT_REMOVE_EXIT);
+}
+
+
 TEST(RuleL, SwapBootGivesL1AndL2WithEvidence) {
 	Result r = run(swap_boot_race());
 	auto l1 = with_rule(r, Rule::L1_REMOVE_WITHOUT_BREAK);
