@@ -732,7 +732,7 @@ struct ProbeSet::Impl {
 	// Events built while not joining, in ring order, handed on in runs
 	// of up to kStaged (a run small enough to stay in the cache).
 	static constexpr size_t kStaged = 256;
-	EventVector staged;
+	EventBuffer staged;
 	void pass_staged()
 	{
 		if (staged.empty())
@@ -750,7 +750,7 @@ struct ProbeSet::Impl {
 			order.take_built(build);
 			return;
 		}
-		build(staged.emplace_back());
+		build(staged.append());
 		if (staged.size() == kStaged)
 			pass_staged();
 	}
@@ -783,7 +783,8 @@ struct ProbeSet::Impl {
 			return;
 		}
 		if (size == sizeof(dt_rec_ext)) {
-			expand_rec(*static_cast<const dt_rec_ext *>(data));
+			const auto &x = *static_cast<const dt_rec_ext *>(data);
+			expand_rec(x.r, &x);
 			return;
 		}
 		if (size == sizeof(dt_rec_deletes)) {
@@ -792,21 +793,19 @@ struct ProbeSet::Impl {
 		}
 		if (size != sizeof(dt_rec))
 			return;
-		dt_rec_ext x{};
-		memcpy(&x.r, data, sizeof(x.r));
-		expand_rec(x);
+		expand_rec(*static_cast<const dt_rec *>(data), nullptr);
 	}
 
 	// A PTE fault sent as one record (struct dt_rec_fault): its events in
 	// time order; ENDED: with its FAULT_EXIT (else still held at detach).
 	void expand_joined(const dt_rec_fault &f, bool ended)
 	{
+		// Read in place, the records built here not zeroed first: under
+		// the lab's emulated CPU every store costs.  (fill() ignores a
+		// record's reserved field, which holds the DT_PART_* bits here.)
 		uint32_t parts = f.enter.reserved;
-		dt_rec_ext x{};
-		x.r = f.enter;
-		x.r.reserved = 0;
-		expand_rec(x);
-		dt_rec_ext dirty{};
+		expand_rec(f.enter, nullptr);
+		dt_rec_ext dirty;
 		const dt_rec_ext *inside[3];
 		size_t n = 0;
 		if (parts & DT_PART_ZERO)
@@ -815,13 +814,16 @@ struct ProbeSet::Impl {
 			inside[n++] = &f.iomap;
 		if (parts & DT_PART_DIRTY) {
 			// What dax_entry_mkdirty would have sent: the fault's page.
-			dirty.r = x.r;
+			dirty.r = f.enter;
 			dirty.r.ts = f.dirty_ts;
 			dirty.r.type = DT_MKWRITE_DIRTY;
 			dirty.r.hook = DT_HOOK_TP_MKWRITE_DIRTY;
 			dirty.r.flags = DT_F_WRITE;
 			dirty.r.nr_pages = 1;
 			dirty.block = f.dirty_pfn;
+			dirty.len = 0;
+			dirty.iomap_type = 0;
+			dirty.iomap_flags = 0;
 			inside[n++] = &dirty;
 		}
 		// In time order, ties as listed: an insertion sort, since
@@ -831,40 +833,40 @@ struct ProbeSet::Impl {
 			for (size_t j = i; j > 0 && inside[j]->r.ts < inside[j - 1]->r.ts; j--)
 				std::swap(inside[j], inside[j - 1]);
 		for (size_t i = 0; i < n; i++)
-			expand_rec(*inside[i]);
+			expand_rec(inside[i]->r, inside[i]);
 		if (!ended)
 			return;
-		x.r.ts = f.exit_ts;
-		x.r.type = DT_FAULT_EXIT;
-		x.r.hook = DT_HOOK_TP_PTE_FAULT_DONE;
-		x.r.ret = f.exit_ret;
-		expand_rec(x);
+		dt_rec x = f.enter;
+		x.ts = f.exit_ts;
+		x.type = DT_FAULT_EXIT;
+		x.hook = DT_HOOK_TP_PTE_FAULT_DONE;
+		x.ret = f.exit_ret;
+		expand_rec(x, nullptr);
 	}
 
 	// A removal's run of deletions (struct dt_rec_deletes): one
 	// DT_ENTRY_DELETE each, with its own time and index.
 	void expand_deletes(const dt_rec_deletes &d)
 	{
-		dt_rec_ext x{};
-		x.r = d.head;
-		x.r.reserved = 0;
+		dt_rec x = d.head;
 		uint32_t n = std::min<uint32_t>(d.head.reserved, DT_DEL_BATCH);
 		for (uint32_t i = 0; i < n; i++) {
-			x.r.ts = d.page[i].ts;
-			x.r.pgoff = d.page[i].index;
-			expand_rec(x);
+			x.ts = d.page[i].ts;
+			x.pgoff = d.page[i].index;
+			expand_rec(x, nullptr);
 		}
 	}
 
-	void expand_rec(const dt_rec_ext &x)
+	// R with, for a struct dt_rec_ext, its block range and iomap answer
+	// (EXT; else nullptr, and they are 0).
+	void expand_rec(const dt_rec &r, const dt_rec_ext *ext)
 	{
-		const dt_rec &r = x.r;
 		if (!last_task || r.tid != last_tid) {
 			auto it = tasks.find(r.tid);
 			last_task = it != tasks.end() ? &it->second : nullptr;
 			last_tid = r.tid;
 		}
-		auto plain = [this, &x](dt_event &e) { fill(e, x); };
+		auto plain = [this, &r, ext](dt_event &e) { fill(e, r, ext); };
 		if (!(r.flags & DT_RF_MKWRITE)) {
 			take_built(plain);
 			return;
@@ -872,8 +874,8 @@ struct ProbeSet::Impl {
 		// The first write to a read-mapped ext4 page, seen by the fault
 		// tracepoint: ->pfn_mkwrite brackets the fault.
 		bool enter = r.type == DT_FAULT_ENTER;
-		auto mkwrite = [this, &x, enter](dt_event &m) {
-			fill(m, x);
+		auto mkwrite = [this, &r, ext, enter](dt_event &m) {
+			fill(m, r, ext);
 			m.type = enter ? DT_MKWRITE_ENTER : DT_MKWRITE_EXIT;
 			m.nr_pages = 1;
 			m.flags = DT_F_WRITE;
@@ -891,10 +893,9 @@ struct ProbeSet::Impl {
 
 	// The dt_event a record stands for, its task's pid and comm from
 	// last_task (what expand_rec() looked up).  Every field is written:
-	// E is not zeroed first (EventVector).
-	void fill(dt_event &e, const dt_rec_ext &x) const
+	// E is not zeroed first (EventBuffer).
+	void fill(dt_event &e, const dt_rec &r, const dt_rec_ext *ext) const
 	{
-		const dt_rec &r = x.r;
 		e.ts = r.ts;
 		e.type = r.type;
 		e.hook = r.hook;
@@ -915,10 +916,17 @@ struct ProbeSet::Impl {
 		e.ret = r.ret;
 		e.flags = r.flags & ~DT_RF_MKWRITE;
 		e.refcount = r.refcount;
-		e.block = x.block;
-		e.len = x.len;
-		e.iomap_type = x.iomap_type;
-		e.iomap_flags = x.iomap_flags;
+		if (ext) {
+			e.block = ext->block;
+			e.len = ext->len;
+			e.iomap_type = ext->iomap_type;
+			e.iomap_flags = ext->iomap_flags;
+		} else {
+			e.block = 0;
+			e.len = 0;
+			e.iomap_type = 0;
+			e.iomap_flags = 0;
+		}
 		e.reserved = 0;
 	}
 
