@@ -83,7 +83,14 @@ L.append("on this workload: the ceiling of the rate it sustains without drops,")
 L.append("which the workloads cannot reach on 2 TCG vCPUs (no run drops).")
 if len(who) == 2:
     L.append(f"New/old: **{capacity['new'] / capacity['old']:.2f}x** the faults per")
-    L.append("daxtrace CPU-second (median of the rounds).")
+    L.append("daxtrace CPU-second (median of the rounds).  Per round, old / new")
+    L.append("(a CPU time is counted in 10 ms ticks, and the host is shared):")
+    rows = []
+    for r in range(1, rounds + 1):
+        if all(f"fault_{w}_cpu_{r}" in figs for w in who):
+            c = {w: float(figs[f"fault_{w}_{r}"]) / max(float(figs[f"fault_{w}_cpu_{r}"]), 0.01) for w in who}
+            rows.append(f"{c['old']:.0f} / {c['new']:.0f} ({c['new'] / c['old']:.2f}x)")
+    L.append("; ".join(rows) + ".")
 L.append("")
 L.append("Sustained: the stress workloads one after another under daxtrace (one run each, old first):\n")
 def per_cpu(w, phase):
