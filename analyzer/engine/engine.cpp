@@ -117,7 +117,7 @@ static_assert(DT_TYPE_MAX <= 64);
 
 [[gnu::always_inline]] inline void Engine::Impl::release(uint64_t limit) {
 	auto analyse = [this](const dt_event &ev) { process(ev); };
-	if (pages.memory_bytes() >= kLookaheadFromBytes)
+	if (pages.capacity() >= kLookaheadFromSlots)
 		rb.release(limit, analyse, [this](const ReorderBuffer::Peek &ev) { prefetch(ev); });
 	else
 		rb.release(limit, analyse, [](const ReorderBuffer::Peek &) {});

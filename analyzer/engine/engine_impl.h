@@ -522,7 +522,7 @@ struct Engine::Impl {
 	// The lookahead (prefetch()) pays for a page table that misses the
 	// cache: below this size the table stays in it, and the lookahead's
 	// work per event (an inode lookup, a hash) is all it adds.
-	static constexpr size_t kLookaheadFromBytes = size_t(1) << 20;
+	static constexpr size_t kLookaheadFromSlots = (size_t(1) << 20) / sizeof(detail::PageTable::Slot);
 	uint64_t epoch = 0; // page-state timestamps are offsets from this (even)
 	bool epoch_set = false;
 	void rebase(uint64_t now);
