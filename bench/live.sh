@@ -64,13 +64,15 @@ L.append(f"| untraced | {bare:.0f} | {bare / secs:.0f} | 1.00 | - | - | - | - |"
 def per_round(w, f):
     v = [f(r) for r in range(1, rounds + 1) if f"fault_{w}_cpu_{r}" in figs]
     return statistics.median(v) if v else None
+def faults_per_cpu_s(w, r):
+    return float(figs[f"fault_{w}_{r}"]) / max(float(figs[f"fault_{w}_cpu_{r}"]), 0.01)
 capacity = {}
 for w in who:
     v = med(f"fault_{w}")
     lost = sum(int(figs.get(f"fault_{w}_lost_{r}", 0)) for r in range(1, rounds + 1))
     epf = per_round(w, lambda r: float(figs[f"fault_{w}_events_{r}"]) / float(figs[f"fault_{w}_{r}"]))
     cpu = med(f"fault_{w}_cpu")
-    capacity[w] = per_round(w, lambda r: float(figs[f"fault_{w}_{r}"]) / max(float(figs[f"fault_{w}_cpu_{r}"]), 0.01))
+    capacity[w] = per_round(w, lambda r: faults_per_cpu_s(w, r))
     L.append(f"| daxtrace {w} | {v:.0f} | {v / secs:.0f} | {v / bare:.3f} | {epf:.2f} | {cpu:.2f} | "
              f"{capacity[w]:.0f} | {lost} |")
 L.append("")
@@ -88,8 +90,8 @@ if len(who) == 2:
     rows = []
     for r in range(1, rounds + 1):
         if all(f"fault_{w}_cpu_{r}" in figs for w in who):
-            c = {w: float(figs[f"fault_{w}_{r}"]) / max(float(figs[f"fault_{w}_cpu_{r}"]), 0.01) for w in who}
-            rows.append(f"{c['old']:.0f} / {c['new']:.0f} ({c['new'] / c['old']:.2f}x)")
+            o, n = faults_per_cpu_s("old", r), faults_per_cpu_s("new", r)
+            rows.append(f"{o:.0f} / {n:.0f} ({n / o:.2f}x)")
     L.append("; ".join(rows) + ".")
 L.append("")
 L.append("Sustained: the stress workloads one after another under daxtrace (one run each, old first):\n")
