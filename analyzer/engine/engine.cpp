@@ -24,7 +24,6 @@ void Removal::reset() {
 	evidence = std::move(e);
 }
 
-// The evidence is full (add_evidence()): rotate the tail window.
 Engine::Impl::Impl(EngineConfig c) : cfg(c), nm(c.max_inode_histograms) {
 	zeros.resize(kZeroRing);
 	inodes.reserve(64);
