@@ -75,7 +75,7 @@ run_bt() {	# LABEL ROUND SCRIPT
 		n0=$n1; i=$((i + 1)); sleep 2
 	done
 	kill -INT $pid; wait $pid
-	grep -v '^Attaching\|^Lost ' "$OUT/bt.out" | wc -l > "$OUT/lines-$1-$2"
+	grep -cv '^Attaching\|^Lost ' "$OUT/bt.out" > "$OUT/lines-$1-$2"
 	# perf-buffer overflows: "Lost N events"
 	awk '/^Lost [0-9]+ events/ { s += $2 } END { print s + 0 }' "$OUT/bt.out" > "$OUT/lost-$1-$2"
 }
