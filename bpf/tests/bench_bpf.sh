@@ -83,6 +83,11 @@ names = {"bare": "no probes", "dt-old": f"daxtrace, baseline {base}",
          "dt-unjoined": "daxtrace, this tree, --no-join-faults",
          "bt-min": "bpftrace, minimal script",
          "bt-full": "bpftrace, daxtrace's fields"}
+# Program runs per fault: every program's run_cnt over all the rounds'
+# faults (the statistics pass of each run).
+def runs_per_fault(r, v):
+    faults = len(v["bpf_runs"]) * r["faults_per_run"]
+    return sum(p["run_cnt"] for p in v["programs"].values()) / faults if faults else 0
 L = []
 L.append("# BPF probe cost\n")
 L.append("Regenerate (the whole table comes from one lab boot per kernel; QEMU TCG,")
@@ -107,7 +112,9 @@ L.append("against the bare run's second pass (the statistics add two clock reads
 L.append("and a counter update to every program run).  The run time leaves out")
 L.append("what the kernel spends around the programs (trampolines, tracepoint")
 L.append("argument copies, perf-buffer and ring-buffer wake-ups, interrupts),")
-L.append("which the slowdown includes.  *irq/fault* is the interrupts taken during")
+L.append("which the slowdown includes.  *program runs per fault* counts the runs")
+L.append("of all the configuration's programs (whatever the hook) per fault.")
+L.append("*irq/fault* is the interrupts taken during")
 L.append("the first pass beyond the bare run's (all `/proc/interrupts` lines).")
 L.append("The bpftrace scripts are `bpf/tests/bench_bpftrace.bt` (a few integers")
 L.append("per event, no filter) and `bpf/tests/bench_bpftrace_full.bt` (time stamp,")
@@ -142,8 +149,8 @@ for k in kernels:
         continue
     r = json.load(open(p))
     L.append(f"## {k} kernel ({r['kernel']}), ext4, {r['rounds']} rounds\n")
-    L.append("| | ns per fault | slowdown | slowdown, stats on | BPF run time per fault | events per fault | faults sent as one record | irq/fault | drops |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+    L.append("| | ns per fault | slowdown | slowdown, stats on | BPF run time per fault | program runs per fault | events per fault | faults sent as one record | irq/fault | drops |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     for c in ("bare", "dt-old", "dt-prev", "dt-new", "dt-unjoined", "bt-min", "bt-full"):
         v = r["configs"].get(c)
         if not v:
@@ -154,7 +161,8 @@ for k in kernels:
         dr = str(v["dropped"]) if c != "bare" else "-"
         jn = f"{v.get('joined_per_fault', 0):.2f}" if c.startswith("dt-") else "-"
         st = f"{v['slowdown_stats']:.2f}x" if "slowdown_stats" in v else "-"
-        L.append(f"| {names[c]} | {v['ns_per_fault']:,.0f} | {v['slowdown']:.2f}x | {st} | {bpf} | {ev} | {jn} | {irq} | {dr} |")
+        rn = f"{runs_per_fault(r, v):.2f}" if c != "bare" else "-"
+        L.append(f"| {names[c]} | {v['ns_per_fault']:,.0f} | {v['slowdown']:.2f}x | {st} | {bpf} | {rn} | {ev} | {jn} | {irq} | {dr} |")
     L.append("")
     L.append("ns per fault of every run, in us, first pass / second pass (the spread")
     L.append("is the shared host's): " + "; ".join(
