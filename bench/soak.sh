@@ -9,9 +9,10 @@
 # Without --check it regenerates bench/SOAK.md (default: stock ext4 600).
 # With --check it writes no report and fails unless: daxtrace exited 0,
 # the replay agrees with live exactly, every lost event is one the ring
-# buffer reported dropped (0 unexplained), and RSS stopped growing (the
-# last sample at most 8 MiB or 10% above the one at half time; peak under
-# 512 MiB).  Output is KTAP in that mode (ctest lab.soak.short).
+# buffer reported dropped (0 unexplained), and RSS stopped growing (it
+# did not grow by more than 4 MiB or 5% in both the third and the last
+# quarter of the run; peak under 512 MiB).  Output is KTAP in that mode
+# (ctest lab.soak.short).
 # Most figures are set by evals of key=value lines.
 # shellcheck disable=SC2154
 set -euo pipefail
@@ -97,6 +98,7 @@ PY
 # guest's sample just before SIGINT (rss_end_kb), the peak the highest
 # VmHWM (the sampler's last line may fall in the exit).
 rss_mid_kb=$(awk -v h=$((secs / 2)) 'NR > 1 && $1 >= h { print $2; exit }' "$out/rss.tsv")
+rss_q3_kb=$(awk -v h=$((secs * 3 / 4)) 'NR > 1 && $1 >= h { print $2; exit }' "$out/rss.tsv")
 rss_last_kb=$rss_end_kb
 rss_peak_kb=$(awk 'NR > 1 && $3 > p { p = $3 } END { print p }' "$out/rss.tsv")
 samples=$(($(wc -l <"$out/rss.tsv") - 1))
@@ -116,9 +118,16 @@ if [ $check = 1 ]; then
 		test "$replay_exit" = 0 -a "$agree" = 1
 	check "no unexplained lost events (lost $lost = reported dropped $dropped_reported)" \
 		test "$unexplained_lost" = 0
-	check "RSS stopped growing (mid $rss_mid_kb kB, end $rss_last_kb kB) and peak $rss_peak_kb kB < 512 MiB" \
-		python3 -c "import sys; m, e, p = $rss_mid_kb, $rss_last_kb, $rss_peak_kb
-sys.exit(0 if e <= max(m + 8192, m * 1.1) and p < 512 * 1024 else 1)"
+	# A leak grows all along; a buffer grown once stays at its size.  The
+	# reader's batch buffers grow to the largest batch a poll() read, and
+	# after the ring overflowed that is a whole ring's worth of events: a
+	# step of several MiB in one quarter (seen in CI: +8.9 MiB with 48775
+	# events dropped, flat for the last 35 s).  So growth fails the check
+	# only if it went on through both the third and the last quarter.
+	check "RSS stopped growing (half time $rss_mid_kb kB, three quarters $rss_q3_kb kB, end $rss_last_kb kB) and peak $rss_peak_kb kB < 512 MiB" \
+		python3 -c "import sys; m, q, e, p = $rss_mid_kb, $rss_q3_kb, $rss_last_kb, $rss_peak_kb
+grew = lambda a, b: b > max(a + 4096, a * 1.05)
+sys.exit(0 if not (grew(m, q) and grew(q, e)) and p < 512 * 1024 else 1)"
 	ktap_finish
 	exit
 fi
