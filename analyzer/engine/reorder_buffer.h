@@ -59,9 +59,10 @@
 // Nor did pushing a run of 16 or 64 events and releasing once after the
 // run, instead of after every push: 10% fewer instructions per event
 // (255 against 285 on the mix), yet 5-6% slower (medians of 6 and 8
-// alternating rounds, load ~1).  The release that follows each push
-// overlaps the ring head's and the page table's misses with the push's
-// work; a run released at once waits on them back to back.
+// alternating rounds, load ~1).  Presumably the release that follows
+// each push overlaps the ring head's and the page table's misses with
+// the push's work, and a run released at once waits on them back to
+// back.
 // Nor can callgrind's branch model (--branch-sim) tell which branches
 // mispredict: it aliases them by address, and after unrelated code moved
 // it charged a test in Impl::process() that is never true with ~1 M
