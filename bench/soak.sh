@@ -97,13 +97,16 @@ PY
 # RSS at half time (the first sample from secs/2 on); the end is the
 # guest's sample just before SIGINT (rss_end_kb), the peak the highest
 # VmHWM (the sampler's last line may fall in the exit).
-rss_mid_kb=$(awk -v h=$((secs / 2)) 'NR > 1 && $1 >= h { print $2; exit }' "$out/rss.tsv")
-rss_q3_kb=$(awk -v h=$((secs * 3 / 4)) 'NR > 1 && $1 >= h { print $2; exit }' "$out/rss.tsv")
+# None (the sampler stopped before that time): the RSS check fails and
+# says so.
+rss_at() { awk -v h="$1" 'NR > 1 && $1 >= h { print $2; f = 1; exit } END { if (!f) print "None" }' "$out/rss.tsv"; }
+rss_mid_kb=$(rss_at $((secs / 2)))
+rss_q3_kb=$(rss_at $((secs * 3 / 4)))
 rss_last_kb=$rss_end_kb
 rss_peak_kb=$(awk 'NR > 1 && $3 > p { p = $3 } END { print p }' "$out/rss.tsv")
 samples=$(($(wc -l <"$out/rss.tsv") - 1))
 trace_mb=$(python3 -c "print(round($(stat -c %s "$out/soak.dxt") / 2**20, 1))")
-mb() { python3 -c "print(round($1 / 1024, 1))"; }
+mb() { python3 -c "v = $1; print('-' if v is None else round(v / 1024, 1))"; }
 
 if [ $check = 1 ]; then
 	# shellcheck source=SCRIPTDIR/../tests/ktap.sh
@@ -126,6 +129,8 @@ if [ $check = 1 ]; then
 	# only if it went on through both the third and the last quarter.
 	check "RSS stopped growing (half time $rss_mid_kb kB, three quarters $rss_q3_kb kB, end $rss_last_kb kB) and peak $rss_peak_kb kB < 512 MiB" \
 		python3 -c "import sys; m, q, e, p = $rss_mid_kb, $rss_q3_kb, $rss_last_kb, $rss_peak_kb
+if m is None or q is None:
+    sys.exit('no RSS sample at half time or three quarters of the run: the sampler stopped early')
 grew = lambda a, b: b > max(a + 4096, a * 1.05)
 sys.exit(0 if not (grew(m, q) and grew(q, e)) and p < 512 * 1024 else 1)"
 	ktap_finish
