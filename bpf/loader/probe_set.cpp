@@ -304,20 +304,11 @@ struct ProbeSet::Impl {
 		return m == Mechanism::TpBtf || m == Mechanism::RawTp;
 	}
 
-	// Is zeroing inside the allocator traced this round by tracepoint
-	// hook ALLOC_TP, with the block layer's zeroing hook attached too?
-	bool alloc_zeroing_chosen(uint16_t alloc_tp)
+	// Is the block layer's zeroing hook attached this round?
+	bool blkdev_zeroing_chosen() const
 	{
-		size_t a = dtabi::kGroup_alloc_zero, b = dtabi::kGroup_zero_blkdev;
-		if (choice[a] >= cands[a].size() || choice[b] >= cands[b].size())
-			return false;
-		const Candidate &c = cands[a][choice[a]];
-		for (const auto &[pn, id] : c.progs)
-			if (id == alloc_tp) {
-				struct bpf_program *p = prog_by_name(pn.c_str());
-				return p && target_exists(p, c.mech);
-			}
-		return false;
+		size_t b = dtabi::kGroup_zero_blkdev;
+		return choice[b] < cands[b].size();
 	}
 
 	// Groups left out this round because others report what they would
@@ -330,7 +321,7 @@ struct ProbeSet::Impl {
 	void choose()
 	{
 		mkwrite_derived = false;
-		std::vector<size_t> after_alloc_zero;
+		std::vector<size_t> after_blkdev_zero;
 		for (size_t h = 0; h < cands.size(); h++) {
 			HookStatus &s = status[h];
 			if (!s.applicable || opt.disable.count(s.name)) {
@@ -356,30 +347,31 @@ struct ProbeSet::Impl {
 				continue;
 			}
 			if (h == dtabi::kGroup_zero_ext4) {
-				after_alloc_zero.push_back(h);
+				after_blkdev_zero.push_back(h);
 				continue;
 			}
 			advance(h);
 		}
 		// ext4_issue_zeroout() zeroes through sb_issue_zeroout(), i.e.
-		// blkdev_issue_zeroout() on the filesystem's own device: with the
-		// allocator's tracepoint reporting the zeroing of new blocks, the
-		// block layer's hook reports the rest (unwritten extents zeroed
-		// on conversion) with the same device and sectors, which is all
-		// the Z rules match on (the iomap gives the file page); the
-		// function's trampoline on every allocating fault buys nothing.
-		// (Not xfs_zero_extent(): a realtime file's zeroing goes to
-		// another device than the filesystem's.)
-		for (size_t h : after_alloc_zero) {
-			bool needed = !alloc_zeroing_chosen(DT_HOOK_TP_ALLOC_ZERO);
+		// blkdev_issue_zeroout() on the filesystem's own device (DAX
+		// excludes fscrypt, its other way): the block layer's hook
+		// reports the same zeroing with the same device and sectors,
+		// which is all the Z rules match on (the task's iomap gives the
+		// file page), and inside a fault it joins the fault's record
+		// as ext4's hook did; with the series, the allocator's
+		// tracepoint reports new blocks first.  So the function's
+		// trampoline on every allocating fault buys nothing.  (Not
+		// xfs_zero_extent(): a realtime file's zeroing goes to another
+		// device than the filesystem's.)
+		for (size_t h : after_blkdev_zero) {
+			bool needed = !blkdev_zeroing_chosen();
 			if (!needed && !pruned[h]) {
 				status[h].tried.push_back(
-					std::string("not needed: the allocator's tracepoint and ") +
-					"blkdev_issue_zeroout report its zeroing");
+					"not needed: blkdev_issue_zeroout reports its zeroing");
 				pruned[h] = true;
 				saved_choice[h] = choice[h];
 			} else if (needed && pruned[h]) {
-				// The tracepoint failed to load or attach after all.
+				// blkdev_issue_zeroout failed to load or attach after all.
 				pruned[h] = false;
 				choice[h] = saved_choice[h];
 			}

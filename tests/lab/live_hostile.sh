@@ -75,9 +75,9 @@ echo "# before: $(tr '\n' ' ' <"$out/bpf.before")links/progs"
 # events in flight when its output fails.  It is stopped (SIGSTOP) while
 # the checks replay, which on 2 TCG vCPUs it would otherwise starve, and
 # while daxtrace attaches: under QEMU TCG, attaching an fentry program to
-# ext4_issue_zeroout() while the other vCPU keeps entering it has left that
-# vCPU looping at the function's first instruction for good (soft lockup
-# at ext4_issue_zeroout+0x0, memory already holding the new call), so the
+# a function the other vCPU keeps entering has left that vCPU looping at
+# the function's first instruction for good (seen at ext4_issue_zeroout+0x0
+# when that was hooked, memory already holding the new call), so the
 # load resumes only once the recording exists, i.e. after the attach.
 "$bindir/zero_fault_race" "$LAB_MNT" -t 2 -p 16 -s 3600 >"$out/workload.tap" 2>&1 &
 load=$!
