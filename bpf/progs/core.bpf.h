@@ -394,9 +394,9 @@ static __always_inline struct dt_held *held_slot(struct task_struct *task)
  * fault H holds: TASK (current) holds it, it has no such part yet, and it
  * is a fault of the same inode, or (INO 0: DT_F_NOINODE, the block
  * layer's zeroing) of the same device: what a task zeroes inside its DAX
- * fault is the block that fault allocates.  Then the part needs no
- * admission of its own: the fault's ENTER passed the filters and made
- * sure user space knows the task.
+ * fault are the blocks that fault allocates or converts.  Then the part
+ * needs no admission of its own: the fault's ENTER passed the filters
+ * and made sure user space knows the task.
  */
 static __always_inline bool held_takes(struct dt_held *h, struct task_struct *task,
 				       __u32 dev, __u64 ino, __u32 part)
