@@ -1,6 +1,7 @@
 #!/bin/bash
 # ci/lab's handling of a guest whose vCPU is stuck for good (the way QEMU
-# TCG has hung on a loaded host: soft lockups of a CPU for minutes, until
+# TCG has hung on a loaded host: soft lockups of a CPU, or RCU stalls of
+# one grace period, for minutes, until
 # the command's timeout), or whose kernel the emulator crashed during boot
 # (an int3 oops from the kernel patching its own text, before the command
 # started).  A real hang cannot be made on demand, so QEMU is
@@ -23,7 +24,10 @@ touch "$tmp/bzImage"
 
 # The stand-in for qemu-system-x86_64.  $FAKE_GUEST says what each boot
 # does, one word per boot: "hang" (a CPU stuck 26s, 52s, ... 130s, then
-# nothing), "slow" (one 23s report, then the command's result), "int3"
+# nothing), "slow" (one 23s report, then the command's result),
+# "rcu-hang" (RCU stall reports of one grace period at 88s, 151s, 214s,
+# then nothing), "rcu-slow" (stalls of two grace periods 63s apart, then
+# the command's result), "int3"
 # (the emulator's int3 oops and a panic before the command), "oops" (another
 # oops and a panic before the command), "int3-late" (the command started,
 # then the int3 oops and a panic), "ok".
@@ -39,13 +43,16 @@ n=$(($(cat "$FAKE_STATE" 2>/dev/null || echo 0) + 1))
 echo $n >"$FAKE_STATE"
 read -ra plan <<<"$FAKE_GUEST"
 lockup() { echo "[ $1.0] watchdog: BUG: soft lockup - CPU#1 stuck for ${1}s! [bash:159]" >>"$console"; }
+stall() { printf '[ %s.5] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\n[ %s.6] \t(detected by 0, t=%s jiffies, g=%s, q=19 ncpus=2)\n' "$1" "$1" "$2" "$3" >>"$console"; }
 panic() { printf '[    1.56] %s\n[    1.57] Kernel panic - not syncing: Fatal exception\n' "$1" >>"$console"; }
 case ${plan[n - 1]} in
 hang) for s in 26 52 78 104 130; do lockup $s; done; sleep 600 ;;
+rcu-hang) stall 88 5252 23029; stall 151 21011 23029; stall 214 36768 23029; sleep 600 ;;
 int3) panic "Oops: int3: 0000 [#1] PREEMPT SMP NOPTI" ;;
 oops) panic "BUG: kernel NULL pointer dereference, address: 0000000000000008" ;;
 int3-late) touch "$out/started"; panic "Oops: int3: 0000 [#1] PREEMPT SMP NOPTI" ;;
 slow) lockup 23 ;&
+rcu-slow) stall 88 5252 7; stall 151 5300 9 ;&
 ok) touch "$out/started"; echo "guest says hello" >"$out/output.log"; echo 0 >"$out/status" ;;
 esac
 EOF
@@ -63,7 +70,7 @@ lab() {
 	sed 's/^/# /' "$tmp/lab.log"
 }
 
-ktap_plan 11
+ktap_plan 14
 lab "hang ok"
 check "a hung boot is stopped early and booted again: exit 0 in ${secs}s (timeout 120s)" \
 	test "$rc" = 0 -a "$secs" -lt 100
@@ -78,6 +85,15 @@ check "--hang-retries 0: no second boot, exit 125 ($rc)" test "$rc" = 125 -a "$(
 rm -rf "$tmp/out.hung1"
 lab "slow"
 check "one short soft lockup report is not a hang: one boot, exit 0, no hung-boots" \
+	test "$rc" = 0 -a "$(cat "$tmp/state")" = 1 -a ! -e "$tmp/out/hung-boots" -a ! -e "$tmp/out.hung1"
+lab "rcu-hang ok"
+check "an RCU grace period stalled for 100s is a hang: booted again, exit 0 in ${secs}s" \
+	test "$rc" = 0 -a "$secs" -lt 100 -a "$(cat "$tmp/state")" = 2
+check "... and said so, with the stall" \
+	grep -q "hung1: .*RCU grace period 23029 stalled from 88 s to 214 s" "$tmp/out/hung-boots"
+rm -rf "$tmp/out.hung1"
+lab "rcu-slow"
+check "stalls of grace periods that completed are not a hang: one boot, exit 0, no hung-boots" \
 	test "$rc" = 0 -a "$(cat "$tmp/state")" = 1 -a ! -e "$tmp/out/hung-boots" -a ! -e "$tmp/out.hung1"
 lab "int3 ok"
 check "the emulator's int3 oops before the command: booted again, exit 0 ($rc)" \
