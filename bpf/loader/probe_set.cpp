@@ -443,6 +443,7 @@ struct ProbeSet::Impl {
 		size_t join = dtabi::kGroup_fault_join;
 		joining = ro->join_faults = choice[join] < cands[join].size();
 		ro->join_fentry_parts = !kinfo.kernel_code_preemptible;
+		ro->empty_programs = opt.empty_programs;
 		bpf_map__set_max_entries(skel->maps.dt_events, (uint32_t)opt.ringbuf_bytes);
 
 		struct bpf_program *p;

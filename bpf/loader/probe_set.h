@@ -67,6 +67,9 @@ struct Options {
 	// fault, for about what the consumer's ordering of held faults
 	// (held_fault_order.h) costs it.
 	bool join_faults = true;
+	// Measurement only (bench_bpf.sh): attach the same programs, each
+	// returning at once, for what the hooks cost before any work.
+	bool empty_programs = false;
 	bool libbpf_debug = false;                // libbpf's own messages to stderr
 };
 

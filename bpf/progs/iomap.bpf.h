@@ -46,7 +46,7 @@ TRACEPOINT_PROGS(iomap_iter_dstmap, (struct inode *inode, struct iomap *iomap),
 SEC("fexit/iomap_iter")
 int BPF_PROG(fx_iomap_iter, struct iomap_iter *iter, void *ops, int ret)
 {
-	if (ret > 0)
+	if (ret > 0 && !empty_programs)
 		emit_iomap(BPF_CORE_READ(iter, inode), &iter->iomap,
 			   DT_HOOK_FN_IOMAP_ITER);
 	return 0;
@@ -55,7 +55,8 @@ int BPF_PROG(fx_iomap_iter, struct iomap_iter *iter, void *ops, int ret)
 SEC("kprobe/iomap_iter")
 int BPF_KPROBE(kp_iomap_iter, struct iomap_iter *iter)
 {
-	save_args(DT_HOOK_FN_IOMAP_ITER, (__u64)iter, 0, 0);
+	if (!empty_programs)
+		save_args(DT_HOOK_FN_IOMAP_ITER, (__u64)iter, 0, 0);
 	return 0;
 }
 
@@ -65,7 +66,7 @@ int BPF_KRETPROBE(kr_iomap_iter, int ret)
 	struct dt_args a;
 	struct iomap_iter *iter;
 
-	if (!take_args(DT_HOOK_FN_IOMAP_ITER, &a) || ret <= 0)
+	if (empty_programs || !take_args(DT_HOOK_FN_IOMAP_ITER, &a) || ret <= 0)
 		return 0;
 	iter = (struct iomap_iter *)a.a[0];
 	emit_iomap(BPF_CORE_READ(iter, inode), &iter->iomap,
@@ -80,7 +81,7 @@ int BPF_PROG(fx_##fn, struct inode *inode, __s64 off, __s64 len,	\
 	     unsigned int flags, struct iomap *iomap, struct iomap *src,	\
 	     int ret)								\
 {									\
-	if (ret == 0)							\
+	if (ret == 0 && !empty_programs)				\
 		emit_iomap(inode, iomap, hook);				\
 	return 0;							\
 }									\
@@ -88,7 +89,8 @@ SEC("kprobe/" #fn)							\
 int BPF_KPROBE(kp_##fn, struct inode *inode, __s64 off, __s64 len,	\
 	       unsigned int flags, struct iomap *iomap)			\
 {									\
-	save_args(hook, (__u64)inode, (__u64)iomap, 0);			\
+	if (!empty_programs)						\
+		save_args(hook, (__u64)inode, (__u64)iomap, 0);		\
 	return 0;							\
 }									\
 SEC("kretprobe/" #fn)							\
@@ -96,7 +98,7 @@ int BPF_KRETPROBE(kr_##fn, int ret)					\
 {									\
 	struct dt_args a;						\
 									\
-	if (take_args(hook, &a) && ret == 0)				\
+	if (!empty_programs && take_args(hook, &a) && ret == 0)		\
 		emit_iomap((struct inode *)a.a[0],			\
 			   (struct iomap *)a.a[1], hook);		\
 	return 0;							\

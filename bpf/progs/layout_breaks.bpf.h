@@ -40,6 +40,8 @@ int BPF_PROG(fx_xfs_break_dax_layouts)
 {
 	__u64 ret = 0;
 
+	if (empty_programs)
+		return 0;
 	bpf_get_func_ret(ctx, &ret);
 	ev_exit(DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS, DT_BREAK_EXIT, (int)ret);
 	return 0;
@@ -48,6 +50,8 @@ int BPF_PROG(fx_xfs_break_dax_layouts)
 SEC("kretprobe/xfs_break_dax_layouts")
 int BPF_KRETPROBE(kr_xfs_break_dax_layouts, int ret)
 {
+	if (empty_programs)
+		return 0;
 	ev_exit(DT_HOOK_FN_XFS_BREAK_DAX_LAYOUTS, DT_BREAK_EXIT, ret);
 	return 0;
 }
@@ -97,6 +101,8 @@ SEC("fexit/dax_layout_busy_page_range")
 int BPF_PROG(fx_dax_layout_busy_page_range, struct address_space *mapping,
 	     __s64 start, __s64 end, struct page *ret)
 {
+	if (empty_programs)
+		return 0;
 	busy_scan(mapping, start, end, ret, true);
 	return 0;
 }
@@ -105,6 +111,8 @@ SEC("kprobe/dax_layout_busy_page_range")
 int BPF_KPROBE(kp_dax_layout_busy_page_range, struct address_space *mapping,
 	       __s64 start, __s64 end)
 {
+	if (empty_programs)
+		return 0;
 	save_args(DT_HOOK_FN_BUSY_PAGE_RANGE, (__u64)mapping, start, end);
 	return 0;
 }
@@ -114,6 +122,8 @@ int BPF_KRETPROBE(kr_dax_layout_busy_page_range, struct page *ret)
 {
 	struct dt_args a;
 
+	if (empty_programs)
+		return 0;
 	if (take_args(DT_HOOK_FN_BUSY_PAGE_RANGE, &a))
 		busy_scan((struct address_space *)a.a[0], a.a[1], a.a[2], ret, false);
 	return 0;

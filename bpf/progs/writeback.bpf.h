@@ -32,7 +32,8 @@ FENTRY_AND_KPROBE(fn, (struct vm_fault *vmf),				\
 SEC("fexit/" #fn)							\
 int BPF_PROG(fx_##fn, struct vm_fault *vmf, unsigned int ret)		\
 {									\
-	if (need_flag && !(READ_KERNEL(true, vmf, flags) & fault_flag_mkwrite())) \
+	if (empty_programs ||						\
+	    (need_flag && !(READ_KERNEL(true, vmf, flags) & fault_flag_mkwrite()))) \
 		return 0;						\
 	ev_exit(hook, DT_MKWRITE_EXIT, ret);				\
 	return 0;							\
@@ -40,7 +41,8 @@ int BPF_PROG(fx_##fn, struct vm_fault *vmf, unsigned int ret)		\
 SEC("kretprobe/" #fn)							\
 int BPF_KRETPROBE(kr_##fn, unsigned int ret)				\
 {									\
-	ev_exit(hook, DT_MKWRITE_EXIT, ret);				\
+	if (!empty_programs)						\
+		ev_exit(hook, DT_MKWRITE_EXIT, ret);			\
 	return 0;							\
 }
 
@@ -92,6 +94,8 @@ SEC("fexit/dax_finish_sync_fault")
 int BPF_PROG(fx_dax_finish_sync_fault, struct vm_fault *vmf, __u64 size, __u64 pfn,
 	     unsigned int ret)
 {
+	if (empty_programs)
+		return 0;
 	sync_fault_done(vmf, ret, true);
 	return 0;
 }
@@ -99,6 +103,8 @@ int BPF_PROG(fx_dax_finish_sync_fault, struct vm_fault *vmf, __u64 size, __u64 p
 SEC("kprobe/dax_finish_sync_fault")
 int BPF_KPROBE(kp_dax_finish_sync_fault, struct vm_fault *vmf)
 {
+	if (empty_programs)
+		return 0;
 	save_args(DT_HOOK_FN_FINISH_SYNC_FAULT, (__u64)vmf, 0, 0);
 	return 0;
 }
@@ -108,6 +114,8 @@ int BPF_KRETPROBE(kr_dax_finish_sync_fault, unsigned int ret)
 {
 	struct dt_args a;
 
+	if (empty_programs)
+		return 0;
 	if (take_args(DT_HOOK_FN_FINISH_SYNC_FAULT, &a))
 		sync_fault_done((struct vm_fault *)a.a[0], ret, false);
 	return 0;

@@ -81,6 +81,7 @@ names = {"bare": "no probes", "dt-old": f"daxtrace, baseline {base}",
          "dt-prev": f"daxtrace, before ({prev})",
          "dt-new": "daxtrace, this tree",
          "dt-unjoined": "daxtrace, this tree, --no-join-faults",
+         "dt-empty": "daxtrace's hooks, programs empty",
          "bt-min": "bpftrace, minimal script",
          "bt-full": "bpftrace, daxtrace's fields"}
 # Program runs per fault: every program's run_cnt over all the rounds'
@@ -143,7 +144,12 @@ L.append("kernel the tagging of the entry dirty, and EXIT joined, the parts with
 L.append("an admission of their own; the sched_switch program that sends what a")
 L.append("switched-out task holds, counted here, runs on every context switch).")
 L.append("*--no-join-faults* sends every part as it happens and every deletion")
-L.append("on its own, as before.\n")
+L.append("on its own, as before.  *daxtrace's hooks, programs empty* attaches this")
+L.append("tree's programs to the same hooks, each returning at once (`dtprobe")
+L.append("--empty-programs`): its BPF run time is what the hooks cost before a")
+L.append("program does anything (the trampoline's or tracepoint's entry into the")
+L.append("program and, with the statistics on, their clock reads), the floor under")
+L.append("this tree's figure for as long as it needs these hooks.\n")
 for k in kernels:
     p = os.path.join(results, k, "bench.json")
     if not os.path.exists(p):
@@ -153,7 +159,7 @@ for k in kernels:
     L.append(f"## {k} kernel ({r['kernel']}), ext4, {r['rounds']} rounds\n")
     L.append("| | ns per fault | slowdown | slowdown, stats on | BPF run time per fault | program runs per fault | events per fault | faults sent as one record | irq/fault | drops |")
     L.append("|---|---|---|---|---|---|---|---|---|---|")
-    for c in ("bare", "dt-old", "dt-prev", "dt-new", "dt-unjoined", "bt-min", "bt-full"):
+    for c in ("bare", "dt-old", "dt-prev", "dt-new", "dt-unjoined", "dt-empty", "bt-min", "bt-full"):
         v = r["configs"].get(c)
         if not v:
             continue
@@ -175,7 +181,7 @@ for k in kernels:
     # (the host runs other jobs' QEMUs and builds): a low estimate takes
     # each program's lowest mean cost per run over the rounds.
     low, runs_us = {}, {}
-    for c in ("dt-old", "dt-prev", "dt-new", "dt-unjoined", "bt-min", "bt-full"):
+    for c in ("dt-old", "dt-prev", "dt-new", "dt-unjoined", "dt-empty", "bt-min", "bt-full"):
         if c not in r["configs"]:
             continue
         best = {}
@@ -235,10 +241,15 @@ for k in kernels:
         if "dt-unjoined" in cf and cf.get("dt-old", {}).get("bpf_ns_per_fault"):
             parts.append(f"--no-join-faults / baseline = "
                          f"{cf['dt-unjoined']['bpf_ns_per_fault'] / cf['dt-old']['bpf_ns_per_fault']:.2f}")
+        if "dt-empty" in cf and cf.get("dt-old", {}).get("bpf_ns_per_fault"):
+            empty = cf["dt-empty"]["bpf_ns_per_fault"]
+            parts.append(f"the hooks alone (programs empty) / baseline = "
+                         f"{empty / cf['dt-old']['bpf_ns_per_fault']:.2f}, and this tree's work "
+                         f"beyond them {(new - empty) / 1000:.1f} us per fault")
         if parts:
             L.append("BPF run time per fault: " + "; ".join(parts) + ".\n")
     L.append("<details><summary>per program (ns per run x runs, all rounds)</summary>\n")
-    for c in ("dt-old", "dt-prev", "dt-new", "dt-unjoined", "bt-min", "bt-full"):
+    for c in ("dt-old", "dt-prev", "dt-new", "dt-unjoined", "dt-empty", "bt-min", "bt-full"):
         v = r["configs"].get(c)
         if not v:
             continue

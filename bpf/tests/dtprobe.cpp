@@ -6,11 +6,14 @@
 //           [--coverage-only] [--ready FILE] [--stats FILE]
 //           [--mount PATH | --dev N] [--ino N] [--pid N] [--cgroup ID]
 //           [--forbid MECH]... [--disable HOOK]... [--no-join-faults] [--ringbuf BYTES]
-//           [--wakeup BYTES] [--format json|none] [--libbpf-debug] [--quiet]
+//           [--wakeup BYTES] [--format json|none] [--empty-programs]
+//           [--libbpf-debug] [--quiet]
 //   dtprobe --check-object [--add-section SEC]...
 //
 // --format none consumes and counts events without printing them (the
 // cost of the probes with a binary consumer, for benchmarks).
+// --empty-programs attaches the same programs, each returning at once:
+// what the chosen hooks cost before any work (bench_bpf.sh).
 // --check-object compares the compiled-in BPF object with the registry
 // without loading anything (no privileges): every program must implement
 // a registry hook point and every hook point must have a program; exit 1
@@ -45,7 +48,7 @@ void on_signal(int) { g_stop = 1; }
 		"               [--mount PATH | --dev N] [--ino N] [--pid N] [--cgroup ID]\n"
 		"               [--forbid tp_btf|raw_tp|fentry|kprobe]... [--disable HOOK]... [--no-join-faults]\n"
 		"               [--ringbuf BYTES] [--wakeup BYTES] [--format json|none]\n"
-		"               [--libbpf-debug] [--quiet]\n"
+		"               [--empty-programs] [--libbpf-debug] [--quiet]\n"
 		"       dtprobe --check-object [--add-section SEC]...\n"
 		"Events go to stdout (or --events) as JSON lines; the coverage report goes\n"
 		"to --coverage (default: stderr, as one JSON document).\n");
@@ -114,6 +117,8 @@ int main(int argc, char **argv)
 			opt.forbid.insert(m);
 		} else if (a == "--no-join-faults") {
 			opt.join_faults = false;
+		} else if (a == "--empty-programs") {
+			opt.empty_programs = true;
 		} else if (a == "--disable")
 			opt.disable.insert(val());
 		else if (a == "--format") {

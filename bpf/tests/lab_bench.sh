@@ -7,6 +7,9 @@
 #                       (binary consumer, the analyzer's path)
 #   dt-prev             dtprobe of an earlier build of this tree, to put a
 #                       change's before and after in one boot (optional)
+#   dt-empty            this build's programs on the same hooks, each
+#                       returning at once (dtprobe --empty-programs): what
+#                       the hooks cost before the programs do anything
 #   bt-min              bpftrace, bench_bpftrace.bt (a few integers per
 #                       event, no filter)
 #   bt-full             bpftrace, bench_bpftrace_full.bt (time stamp, tid,
@@ -83,7 +86,7 @@ run_bt() {	# LABEL ROUND SCRIPT
 configs="bare"
 [ -n "$OLD" ] && configs="$configs dt-old"
 [ -n "$PREV" ] && configs="$configs dt-prev"
-configs="$configs dt-new dt-unjoined bt-min bt-full"
+configs="$configs dt-new dt-unjoined dt-empty bt-min bt-full"
 set -- $configs
 n=$#
 "$NEW/dax_workload" fault-bench "$MNT/bench" "$PAGES" "$ITERS" > /dev/null   # warm-up
@@ -106,6 +109,7 @@ while [ $r -lt "$ROUNDS" ]; do
 		dt-prev) run_dt dt-prev $r "$PREV" ;;
 		dt-new) run_dt dt-new $r "$NEW" ;;
 		dt-unjoined) run_dt dt-unjoined $r "$NEW" --no-join-faults ;;
+		dt-empty) run_dt dt-empty $r "$NEW" --empty-programs ;;
 		bt-min) run_bt bt-min $r "$HERE/bench_bpftrace.bt" ;;
 		bt-full) run_bt bt-full $r "$HERE/bench_bpftrace_full.bt" ;;
 		esac
