@@ -162,6 +162,16 @@ for c in configs:
         "programs": {k: {"run_cnt": v[0], "ns_per_run": v[1] / v[0] if v[0] else 0}
                      for k, v in sorted(progs.items())},
     }
+# The empty configuration is a floor only if it attached what dt-new did
+# and its programs did nothing.
+if "dt-empty" in res["configs"]:
+    for r in range(1, rounds + 1):
+        st = {c: json.load(open(f"{out}/stats-{c}-{r}.json")) for c in ("dt-empty", "dt-new")}
+        if sorted(p["prog"] for p in st["dt-empty"]["programs"]) != \
+           sorted(p["prog"] for p in st["dt-new"]["programs"]):
+            sys.exit(f"round {r}: --empty-programs attached other programs than dt-new")
+        if st["dt-empty"]["emitted"]:
+            sys.exit(f"round {r}: --empty-programs: its programs sent events")
 bare = res["configs"]["bare"]
 for c, v in res["configs"].items():
     v["slowdown"] = v["ns_per_fault"] / bare["ns_per_fault"]
