@@ -84,6 +84,9 @@ names = {"bare": "no probes", "dt-old": f"daxtrace, baseline {base}",
          "dt-empty": "daxtrace's hooks, programs empty",
          "bt-min": "bpftrace, minimal script",
          "bt-full": "bpftrace, daxtrace's fields"}
+# The rows in table order; every one but the bare run has probes.
+ROWS = ("bare", "dt-old", "dt-prev", "dt-new", "dt-unjoined", "dt-empty", "bt-min", "bt-full")
+PROBED = ROWS[1:]
 # Program runs per fault: every program's run_cnt over all the rounds'
 # faults (the statistics pass of each run).
 def runs_per_fault(r, v):
@@ -159,7 +162,7 @@ for k in kernels:
     L.append(f"## {k} kernel ({r['kernel']}), ext4, {r['rounds']} rounds\n")
     L.append("| | ns per fault | slowdown | slowdown, stats on | BPF run time per fault | program runs per fault | events per fault | faults sent as one record | irq/fault | drops |")
     L.append("|---|---|---|---|---|---|---|---|---|---|")
-    for c in ("bare", "dt-old", "dt-prev", "dt-new", "dt-unjoined", "dt-empty", "bt-min", "bt-full"):
+    for c in ROWS:
         v = r["configs"].get(c)
         if not v:
             continue
@@ -181,7 +184,7 @@ for k in kernels:
     # (the host runs other jobs' QEMUs and builds): a low estimate takes
     # each program's lowest mean cost per run over the rounds.
     low, runs_us = {}, {}
-    for c in ("dt-old", "dt-prev", "dt-new", "dt-unjoined", "dt-empty", "bt-min", "bt-full"):
+    for c in PROBED:
         if c not in r["configs"]:
             continue
         best = {}
@@ -249,7 +252,7 @@ for k in kernels:
         if parts:
             L.append("BPF run time per fault: " + "; ".join(parts) + ".\n")
     L.append("<details><summary>per program (ns per run x runs, all rounds)</summary>\n")
-    for c in ("dt-old", "dt-prev", "dt-new", "dt-unjoined", "dt-empty", "bt-min", "bt-full"):
+    for c in PROBED:
         v = r["configs"].get(c)
         if not v:
             continue
