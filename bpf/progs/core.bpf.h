@@ -495,7 +495,12 @@ static __always_inline void rec_submit(struct dt_out *o)
 	bpf_ringbuf_submit(o->r, wake_flags(o->s, o->size));
 }
 
-/* A copy of SRC (SIZE bytes, a constant) as a record of its own. */
+/*
+ * A copy of SRC (SIZE bytes, a constant) as a record of its own.  Both
+ * are 8-byte aligned (records, and ring-buffer samples, which start after
+ * an 8-byte header): said so, the copy moves 8 bytes per instruction
+ * instead of one, which is what clang assumes of a void pointer.
+ */
 static __always_inline void send_copy(struct dt_cpu_slot *s, const void *src, __u32 size,
 				      __u32 nev)
 {
@@ -505,7 +510,7 @@ static __always_inline void send_copy(struct dt_cpu_slot *s, const void *src, __
 		s->dropped += nev;
 		return;
 	}
-	__builtin_memcpy(r, src, size);
+	__builtin_memcpy(__builtin_assume_aligned(r, 8), __builtin_assume_aligned(src, 8), size);
 	s->emitted += nev;
 	bpf_ringbuf_submit(r, wake_flags(s, size));
 }

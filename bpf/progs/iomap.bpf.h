@@ -46,7 +46,7 @@ TRACEPOINT_PROGS(iomap_iter_dstmap, (struct inode *inode, struct iomap *iomap),
 SEC("fexit/iomap_iter")
 int BPF_PROG(fx_iomap_iter, struct iomap_iter *iter, void *ops, int ret)
 {
-	if (ret > 0 && !empty_programs)
+	if (!empty_programs && ret > 0)
 		emit_iomap(BPF_CORE_READ(iter, inode), &iter->iomap,
 			   DT_HOOK_FN_IOMAP_ITER);
 	return 0;
@@ -81,7 +81,7 @@ int BPF_PROG(fx_##fn, struct inode *inode, __s64 off, __s64 len,	\
 	     unsigned int flags, struct iomap *iomap, struct iomap *src,	\
 	     int ret)								\
 {									\
-	if (ret == 0 && !empty_programs)				\
+	if (!empty_programs && ret == 0)				\
 		emit_iomap(inode, iomap, hook);				\
 	return 0;							\
 }									\
