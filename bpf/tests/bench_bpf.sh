@@ -41,6 +41,25 @@ if [ "${BENCH_REPORT_ONLY:-}" != 1 ]; then
 		cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 		nice -n 10 cmake --build "$build" -j2 --target dtprobe dax_workload >/dev/null
 	fi
+	# The ablations (bpf/tests/ablations/*.patch): this tree's bpf/ with one
+	# cost taken out, each a row beside this tree's.  Built from a copy,
+	# so that they also carry the working tree's uncommitted changes.
+	abl_bins=""
+	for patch in "$root"/bpf/tests/ablations/*.patch; do
+		name=$(basename "$patch" .patch)
+		adir=$build/ablation-$name
+		rm -rf "$adir/bpf"
+		mkdir -p "$adir"
+		cp -a "$root/bpf" "$adir/bpf"
+		(cd "$adir" && GIT_CEILING_DIRECTORIES=$build git apply "$patch") ||
+			die "ablation $name: $patch does not apply to bpf/ (rebase it)"
+		if [ "${BENCH_SKIP_BUILD:-}" != 1 ] || [ ! -x "$adir/build/tests/dtprobe" ]; then
+			log "building the ablation $name in $adir"
+			cmake -S "$adir/bpf" -B "$adir/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+			nice -n 10 cmake --build "$adir/build" -j2 --target dtprobe >/dev/null
+		fi
+		abl_bins="$abl_bins $name=$adir/build/tests"
+	done
 	old_bin=${BPF_BASELINE_BIN:-}
 	if [ -n "$old_bin" ]; then
 		git -C "$(dirname "$old_bin")" rev-parse HEAD >"$build/bench-bpf-baseline"
@@ -66,7 +85,8 @@ if [ "${BENCH_REPORT_ONLY:-}" != 1 ]; then
 		cut -d' ' -f1 /proc/loadavg >"$results/$k.load"
 		nice -n 10 "$root/ci/lab" run --kernel "$k" --fs ext4 --timeout 3600 \
 			--out "$results/$k" --quiet -- env DT_NEW_BIN="$build/bpf/tests" \
-			DT_OLD_BIN="$old_bin" DT_PREV_BIN="${BPF_PREV_BIN:-}" DT_BENCH_ROUNDS="$rounds" \
+			DT_OLD_BIN="$old_bin" DT_PREV_BIN="${BPF_PREV_BIN:-}" DT_ABLATION_BINS="$abl_bins" \
+			DT_BENCH_ROUNDS="$rounds" \
 			"$root/bpf/tests/lab_bench.sh"
 	done
 fi
@@ -82,11 +102,24 @@ names = {"bare": "no probes", "dt-old": f"daxtrace, baseline {base}",
          "dt-new": "daxtrace, this tree",
          "dt-unjoined": "daxtrace, this tree, --no-join-faults",
          "dt-empty": "daxtrace's hooks, programs empty",
+         "dt-ab-fault-clocks": "ablation: a joined fault's parts and end not clocked",
+         "dt-ab-fault-record": "ablation: a joined fault's record not sent",
          "bt-min": "bpftrace, minimal script",
          "bt-full": "bpftrace, daxtrace's fields"}
-# The rows in table order; every one but the bare run has probes.
-ROWS = ("bare", "dt-old", "dt-prev", "dt-new", "dt-unjoined", "dt-empty", "bt-min", "bt-full")
-PROBED = ROWS[1:]
+# What each ablation takes out, and the programs whose code it changes
+# (those that add a part to a held fault or end it).
+ABLATIONS = {
+    "dt-ab-fault-clocks": ("the clock reads of a joined fault's parts and end",
+                           ("btf_dax_pte_fault_done", "btf_iomap_iter_dstmap",
+                            "fe_blkdev_issue_zeroout", "btf_ext4_alloc_zeroout",
+                            "btf_dax_entry_mkdirty")),
+    "dt-ab-fault-record": ("putting a joined fault's record into the ring (reserve, "
+                           "272-byte copy, submit)", ("btf_dax_pte_fault_done",)),
+}
+# The rows in table order; every one but the bare run has probes.  An
+# ablation without a name here (a new patch) is added before bpftrace's.
+ROWS = ["bare", "dt-old", "dt-prev", "dt-new", "dt-unjoined", "dt-empty",
+        "dt-ab-fault-clocks", "dt-ab-fault-record", "bt-min", "bt-full"]
 # Program runs per fault: every program's run_cnt over all the rounds'
 # faults (the statistics pass of each run).
 def runs_per_fault(r, v):
@@ -152,13 +185,25 @@ L.append("tree's programs to the same hooks, each returning at once (`dtprobe")
 L.append("--empty-programs`): its BPF run time is what the hooks cost before a")
 L.append("program does anything (the trampoline's or tracepoint's entry into the")
 L.append("program and, with the statistics on, their clock reads), the floor under")
-L.append("this tree's figure for as long as it needs these hooks.\n")
+L.append("this tree's figure for as long as it needs these hooks.  The *ablation*")
+L.append("rows are this tree's bpf/ with one cost taken out by a patch")
+L.append("(`bpf/tests/ablations/`, never shipped: each loses or falsifies")
+L.append("evidence): *a joined fault's parts and end not clocked* stamps them with")
+L.append("the fault's start time instead of reading the clock; *a joined fault's")
+L.append("record not sent* frees the fault's slot at its end without putting the")
+L.append("record into the ring.  Their difference to this tree's row is what that")
+L.append("cost is.\n")
 for k in kernels:
     p = os.path.join(results, k, "bench.json")
     if not os.path.exists(p):
         L.append(f"## {k}: no result ({p} missing)\n")
         continue
     r = json.load(open(p))
+    for c in r["configs"]:
+        if c not in ROWS:
+            ROWS.insert(ROWS.index("bt-min"), c)
+            names[c] = f"ablation {c[len('dt-ab-'):]}"
+    PROBED = ROWS[1:]
     L.append(f"## {k} kernel ({r['kernel']}), ext4, {r['rounds']} rounds\n")
     L.append("| | ns per fault | slowdown | slowdown, stats on | BPF run time per fault | program runs per fault | events per fault | faults sent as one record | irq/fault | drops |")
     L.append("|---|---|---|---|---|---|---|---|---|---|")
@@ -183,7 +228,7 @@ for k in kernels:
     # Host preemption of a vCPU inside a program lands in its run_time_ns
     # (the host runs other jobs' QEMUs and builds): a low estimate takes
     # each program's lowest mean cost per run over the rounds.
-    low, runs_us = {}, {}
+    low, runs_us, best_of = {}, {}, {}
     for c in PROBED:
         if c not in r["configs"]:
             continue
@@ -213,6 +258,7 @@ for k in kernels:
                     b[0] = cnt
                     b[1] = min(b[1], t / cnt)
         low[c] = sum(cnt * ns for cnt, ns in best.values()) / r["faults_per_run"]
+        best_of[c] = best
         runs_us[c] = [sum(x[1] for x in tot.values()) / r["faults_per_run"] / 1000
                       for tot in totals]
     if runs_us:
@@ -250,7 +296,31 @@ for k in kernels:
                          f"{empty / cf['dt-old']['bpf_ns_per_fault']:.2f}, and this tree's work "
                          f"beyond them {(new - empty) / 1000:.1f} us per fault")
         if parts:
-            L.append("BPF run time per fault: " + "; ".join(parts) + ".\n")
+            L.append("BPF run time per fault: " + "; ".join(parts) + ".")
+        # The ablations per program, at each program's best round (the
+        # low estimate's figures: whole configurations' totals scatter by
+        # more than an ablation takes out).
+        abl = [c for c in ABLATIONS if c in best_of]
+        if abl and "dt-new" in best_of:
+            cols = ["dt-new"] + [c for c in ["dt-empty"] + abl if c in best_of]
+            fr = r["faults_per_run"]
+            L.append("\nPer program, ns per run at its best round, for the programs this tree "
+                     "runs at least once per fault:\n")
+            L.append("| program | runs per fault | " + " | ".join(names[c] for c in cols) + " |")
+            L.append("|---|---|" + "---|" * len(cols))
+            for prog, (cnt, _) in sorted(best_of["dt-new"].items()):
+                if cnt / fr >= 0.9:
+                    L.append(f"| {prog} | {cnt / fr:.2f} | " + " | ".join(
+                        f"{best_of[c][prog][1]:.0f}" if prog in best_of[c] else "-" for c in cols) + " |")
+            took = []
+            for c in abl:
+                changed = [p for p in ABLATIONS[c][1] if p in best_of["dt-new"] and p in best_of[c]]
+                d = sum(best_of["dt-new"][p][0] * (best_of["dt-new"][p][1] - best_of[c][p][1])
+                        for p in changed) / fr
+                took.append(f"{ABLATIONS[c][0]}, {d / 1000:.2f} us ({', '.join(changed)})")
+            L.append("\nWhat each ablation takes out per fault, summed over the programs it "
+                     "changes: " + "; ".join(took) + ".")
+        L.append("")
     L.append("<details><summary>per program (ns per run x runs, all rounds)</summary>\n")
     for c in PROBED:
         v = r["configs"].get(c)

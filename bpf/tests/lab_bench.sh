@@ -10,6 +10,8 @@
 #   dt-empty            this build's programs on the same hooks, each
 #                       returning at once (dtprobe --empty-programs): what
 #                       the hooks cost before the programs do anything
+#   dt-ab-NAME          this build's bpf/ with the ablation NAME applied
+#                       (bpf/tests/ablations/NAME.patch): one cost taken out
 #   bt-min              bpftrace, bench_bpftrace.bt (a few integers per
 #                       event, no filter)
 #   bt-full             bpftrace, bench_bpftrace_full.bt (time stamp, tid,
@@ -24,7 +26,8 @@
 # counter update to every program run, which the first pass leaves out).
 # Events delivered and drops count both passes.  Results: $LAB_OUT/bench.json.
 # DT_NEW_BIN / DT_OLD_BIN / DT_PREV_BIN: bpf/tests directories of the
-# builds (DT_OLD_BIN or DT_PREV_BIN empty: no dt-old, no dt-prev).
+# builds (DT_OLD_BIN or DT_PREV_BIN empty: no dt-old, no dt-prev);
+# DT_ABLATION_BINS: "NAME=DIR ..." of the ablations' builds.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../../ci/lib.sh"
 HERE=$REPO_DIR/bpf/tests
@@ -86,7 +89,13 @@ run_bt() {	# LABEL ROUND SCRIPT
 configs="bare"
 [ -n "$OLD" ] && configs="$configs dt-old"
 [ -n "$PREV" ] && configs="$configs dt-prev"
-configs="$configs dt-new dt-unjoined dt-empty bt-min bt-full"
+configs="$configs dt-new dt-unjoined dt-empty"
+declare -A ablation_bin
+for nb in ${DT_ABLATION_BINS:-}; do
+	ablation_bin[dt-ab-${nb%%=*}]=${nb#*=}
+	configs="$configs dt-ab-${nb%%=*}"
+done
+configs="$configs bt-min bt-full"
 set -- $configs
 n=$#
 "$NEW/dax_workload" fault-bench "$MNT/bench" "$PAGES" "$ITERS" > /dev/null   # warm-up
@@ -110,6 +119,7 @@ while [ $r -lt "$ROUNDS" ]; do
 		dt-new) run_dt dt-new $r "$NEW" ;;
 		dt-unjoined) run_dt dt-unjoined $r "$NEW" --no-join-faults ;;
 		dt-empty) run_dt dt-empty $r "$NEW" --empty-programs ;;
+		dt-ab-*) run_dt "$c" $r "${ablation_bin[$c]}" ;;
 		bt-min) run_bt bt-min $r "$HERE/bench_bpftrace.bt" ;;
 		bt-full) run_bt bt-full $r "$HERE/bench_bpftrace_full.bt" ;;
 		esac
