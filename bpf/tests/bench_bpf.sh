@@ -102,24 +102,26 @@ names = {"bare": "no probes", "dt-old": f"daxtrace, baseline {base}",
          "dt-new": "daxtrace, this tree",
          "dt-unjoined": "daxtrace, this tree, --no-join-faults",
          "dt-empty": "daxtrace's hooks, programs empty",
-         "dt-ab-fault-clocks": "ablation: a joined fault's parts and end not clocked",
-         "dt-ab-fault-record": "ablation: a joined fault's record not sent",
          "bt-min": "bpftrace, minimal script",
          "bt-full": "bpftrace, daxtrace's fields"}
-# What each ablation takes out, and the programs whose code it changes
+# The ablations (bpf/tests/ablations/NAME.patch, row dt-ab-NAME): the
+# row's name, what it takes out, and the programs whose code it changes
 # (those that add a part to a held fault or end it).
 ABLATIONS = {
-    "dt-ab-fault-clocks": ("the clock reads of a joined fault's parts and end",
+    "dt-ab-fault-clocks": ("ablation: a joined fault's parts and end not clocked",
+                           "the clock reads of a joined fault's parts and end",
                            ("btf_dax_pte_fault_done", "btf_iomap_iter_dstmap",
                             "fe_blkdev_issue_zeroout", "btf_ext4_alloc_zeroout",
                             "btf_dax_entry_mkdirty")),
-    "dt-ab-fault-record": ("putting a joined fault's record into the ring (reserve, "
+    "dt-ab-fault-record": ("ablation: a joined fault's record not sent",
+                           "putting a joined fault's record into the ring (reserve, "
                            "272-byte copy, submit)", ("btf_dax_pte_fault_done",)),
 }
+names.update({c: a[0] for c, a in ABLATIONS.items()})
 # The rows in table order; every one but the bare run has probes.  An
-# ablation without a name here (a new patch) is added before bpftrace's.
+# ablation not named above (a new patch) is added before bpftrace's.
 ROWS = ["bare", "dt-old", "dt-prev", "dt-new", "dt-unjoined", "dt-empty",
-        "dt-ab-fault-clocks", "dt-ab-fault-record", "bt-min", "bt-full"]
+        *ABLATIONS, "bt-min", "bt-full"]
 # Program runs per fault: every program's run_cnt over all the rounds'
 # faults (the statistics pass of each run).
 def runs_per_fault(r, v):
@@ -192,7 +194,8 @@ L.append("evidence): *a joined fault's parts and end not clocked* stamps them wi
 L.append("the fault's start time instead of reading the clock; *a joined fault's")
 L.append("record not sent* frees the fault's slot at its end without putting the")
 L.append("record into the ring.  Their difference to this tree's row is what that")
-L.append("cost is.\n")
+L.append("cost is; below each table it is taken program by program, at each")
+L.append("program's best round, as the totals scatter by more.\n")
 for k in kernels:
     p = os.path.join(results, k, "bench.json")
     if not os.path.exists(p):
@@ -314,10 +317,10 @@ for k in kernels:
                         f"{best_of[c][prog][1]:.0f}" if prog in best_of[c] else "-" for c in cols) + " |")
             took = []
             for c in abl:
-                changed = [p for p in ABLATIONS[c][1] if p in best_of["dt-new"] and p in best_of[c]]
+                changed = [p for p in ABLATIONS[c][2] if p in best_of["dt-new"] and p in best_of[c]]
                 d = sum(best_of["dt-new"][p][0] * (best_of["dt-new"][p][1] - best_of[c][p][1])
                         for p in changed) / fr
-                took.append(f"{ABLATIONS[c][0]}, {d / 1000:.2f} us ({', '.join(changed)})")
+                took.append(f"{ABLATIONS[c][1]}, {d / 1000:.2f} us ({', '.join(changed)})")
             L.append("\nWhat each ablation takes out per fault, summed over the programs it "
                      "changes: " + "; ".join(took) + ".")
         L.append("")
