@@ -48,11 +48,7 @@ if [ "${BENCH_REPORT_ONLY:-}" != 1 ]; then
 	for patch in "$root"/bpf/tests/ablations/*.patch; do
 		name=$(basename "$patch" .patch)
 		adir=$build/ablation-$name
-		rm -rf "$adir/bpf"
-		mkdir -p "$adir"
-		cp -a "$root/bpf" "$adir/bpf"
-		(cd "$adir" && GIT_CEILING_DIRECTORIES=$build git apply "$patch") ||
-			die "ablation $name: $patch does not apply to bpf/ (rebase it)"
+		"$root/bpf/tests/ablations/apply.sh" "$patch" "$adir" || die "ablation $name: see above"
 		if [ "${BENCH_SKIP_BUILD:-}" != 1 ] || [ ! -x "$adir/build/tests/dtprobe" ]; then
 			log "building the ablation $name in $adir"
 			cmake -S "$adir/bpf" -B "$adir/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
